@@ -1,0 +1,50 @@
+# Set-up for the two commands in README.md:
+#   make run    set up, then start the app on the built-in sample district
+#   make test   set up (including Debian's Chromium), then run the whole test suite
+#
+# Everything comes from package registries: Python packages from PyPI (uv),
+# the map's JavaScript/CSS (Leaflet and friends) from npm, Chromium from Debian.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8501
+export UV_COMPILE_BYTECODE := 1
+
+.PHONY: setup run test lint pytest browser clean sample
+
+setup: $(VENV)/.installed assets
+
+$(VENV)/.installed: pyproject.toml
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	uv venv --allow-existing --python $(PYTHON) $(VENV)
+	uv pip install --python $(PY) --compile-bytecode -e '.[test]'
+	@touch $@
+
+include Makefile.assets
+
+run: setup
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+
+# Debian's Chromium for the browser tests (never a browser downloaded by a test tool).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	fi
+	@chromium --version
+
+lint: setup
+	$(VENV)/bin/ruff check geo tests bench app.py pages
+	$(VENV)/bin/mypy geo
+
+pytest: setup browser
+	$(PY) -m pytest -q
+
+test: lint pytest
+
+sample: setup
+	$(VENV)/bin/wangge sample data/sample
+
+clean:
+	rm -rf $(VENV) static/vendor test-output .pytest_cache .mypy_cache .ruff_cache

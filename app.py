@@ -1,0 +1,10 @@
+"""wangge — the browser app. Navigation and shared state only; no GIS logic here."""
+
+import streamlit as st
+
+st.set_page_config(page_title="wangge 网格", page_icon="🗺️", layout="wide")
+
+pages = [
+    st.Page("pages/overview.py", title="Streets 街道", icon="🏙️", default=True),
+]
+st.navigation(pages).run()

@@ -1,0 +1,579 @@
+"""The ``wangge`` command.
+
+``wangge sample OUT_DIR``   write the built-in (fictional) sample district
+``wangge check [PATH]``     figures, rule status and hierarchy findings
+``wangge export [PATH]``    write every level as GeoJSON, GeoPackage, Shapefile or CSV
+``wangge app``              start the browser app
+
+Exit codes for ``check``: 0 clean, 1 findings, 2 unusable input. Errors are
+printed as one paragraph without a traceback (``--debug`` shows it).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from geo import LEVELS, __version__
+from geo.errors import InputError, WanggeError
+from geo.hierarchy import District, build_district, read_district
+from geo.io import write_units
+from geo.report import CheckReport, check_report
+from geo.rules import Rulebook, load_rulebook
+
+app = typer.Typer(
+    name="wangge",
+    help="Three-level grid management (街道 street / 社区 community / 网格 grid): check, "
+    "export and plan boundaries against the sizing guideline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+DEBUG = {"on": False}
+
+
+class OutputFormat(StrEnum):
+    """Output formats of ``check``."""
+
+    text = "text"
+    json = "json"
+    csv = "csv"
+
+
+class ExportFormat(StrEnum):
+    """Formats of ``export``."""
+
+    geojson = "geojson"
+    gpkg = "gpkg"
+    shp = "shp"
+    csv = "csv"
+
+
+class Coords(StrEnum):
+    """Coordinate systems of lon/lat input."""
+
+    wgs84 = "wgs84"
+    gcj02 = "gcj02"
+    bd09 = "bd09"
+
+
+class Link(StrEnum):
+    """How parent links are found."""
+
+    auto = "auto"
+    column = "column"
+    code = "code"
+    spatial = "spatial"
+
+
+PathsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="GeoPackage, folder or layer files. Leave out for the built-in sample.",
+        show_default=False,
+    ),
+]
+LevelOpt = Annotated[
+    str | None,
+    typer.Option("--level", help="Level of a single-layer input: street, community or grid."),
+]
+LayerOpt = Annotated[
+    list[str] | None,
+    typer.Option("--layer", help="Map a layer to a level: NAME=LEVEL (repeatable)."),
+]
+ColumnOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--column",
+        help="Map a field to a column: FIELD=COLUMN, fields code, name, parent_code, "
+        "population, households (repeatable).",
+    ),
+]
+RulesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--rules", help="Rulebook (TOML); default: the Qingdao 2017 guideline + national norms."
+    ),
+]
+CrsOpt = Annotated[
+    str | None, typer.Option("--crs", help="CRS of input that carries none, e.g. EPSG:4549.")
+]
+CoordsOpt = Annotated[
+    Coords,
+    typer.Option(
+        "--coords",
+        help="Coordinate system of lon/lat input: wgs84, gcj02 (Amap, Tencent) or "
+        "bd09 (Baidu); converted to WGS-84.",
+    ),
+]
+LinkOpt = Annotated[
+    Link,
+    typer.Option(
+        "--link",
+        help="How children find their parents: auto (column, then code prefixes), "
+        "column, code, or spatial (largest overlap).",
+    ),
+]
+RepairOpt = Annotated[
+    bool,
+    typer.Option(
+        "--repair", help="Repair invalid polygons (make_valid) instead of only reporting them."
+    ),
+]
+AssignOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--assign", help="Apply a unit-to-parent CSV (as written by export --format csv)."
+    ),
+]
+
+
+def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise InputError(
+                f"{what} {item!r} must be written KEY=VALUE, e.g. "
+                + ("--layer jiedao=street." if what == "--layer" else "--column population=RK.")
+            )
+        key, value = item.split("=", 1)
+        result[key.strip()] = value.strip()
+    return result
+
+
+def _load(
+    paths: list[Path] | None,
+    *,
+    level: str | None,
+    layer: list[str] | None,
+    column: list[str] | None,
+    crs: str | None,
+    coords: Coords,
+    link: Link,
+    repair: bool,
+    assign: Path | None,
+    rulebook: Rulebook,
+) -> District:
+    assignment = None
+    if assign is not None:
+        if not assign.exists():
+            raise InputError(f"Assignment table {assign} does not exist.")
+        assignment = pd.read_csv(assign, dtype=str, encoding="utf-8-sig")
+    if not paths:
+        from geo.sample import sample_district
+
+        frames = sample_district()
+        err.print("[dim]No input given: using the built-in sample district (fictional).[/dim]")
+        return build_district(
+            frames,
+            link=link.value,
+            repair=repair,
+            household_size=rulebook.household_size,
+            assignment=assignment,
+            notes=["Built-in sample district (fictional)."],
+        )
+    return read_district(
+        paths,
+        level=level,
+        layer_levels=_pairs(layer, "--layer"),
+        columns=_pairs(column, "--column"),
+        crs=crs,
+        coords=coords.value,
+        link=link.value,
+        repair=repair,
+        household_size=rulebook.household_size,
+        assignment=assignment,
+    )
+
+
+def _fmt_num(v: object, digits: int = 0) -> str:
+    try:
+        x = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "—"
+    if x != x:
+        return "—"
+    return f"{x:,.{digits}f}"
+
+
+STATUS_STYLE = {"ok": "green", "outside": "red", "no rule": "dim", "unknown": "yellow"}
+SEV_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
+
+
+def _print_text(report: CheckReport, *, max_per_rule: int = 10) -> None:
+    d = report.district
+    out.print(
+        f"[bold]Rulebook:[/bold] {report.rulebook.name}"
+        + (f" ({report.rulebook.path})" if report.rulebook.path else "")
+    )
+    for lv in LEVELS:
+        if lv not in report.tables:
+            continue
+        t = report.tables[lv]
+        table = Table(
+            title=f"{lv} level — {len(t)} units ({d.sources.get(lv, 'derived')})",
+            title_justify="left",
+            show_lines=False,
+        )
+        for col, just in (
+            ("code", "left"),
+            ("name", "left"),
+            ("kind", "left"),
+            ("area km²", "right"),
+            ("population", "right"),
+            ("households", "right"),
+            ("status", "left"),
+        ):
+            table.add_column(col, justify=just)  # type: ignore[arg-type]
+        for _, row in t.iterrows():
+            status = row["status"]
+            broken = ", ".join(b.split(".", 1)[-1] for b in row["broken"].split(";") if b)
+            label = status + (f" ({broken})" if broken else "")
+            derived = f" [dim]({row['derived']} derived)[/dim]" if row["derived"] else ""
+            table.add_row(
+                str(row["code"] or "—"),
+                str(row["name"] or "—"),
+                str(row["kind"]),
+                _fmt_num(row["area_km2"], 2),
+                _fmt_num(row["population"]),
+                _fmt_num(row["households"]) + derived,
+                f"[{STATUS_STYLE.get(status, '')}]{label}[/]",
+            )
+        out.print(table)
+    if report.findings:
+        out.print(f"\n[bold]Findings ({len(report.findings)})[/bold]")
+        shown: dict[str, int] = {}
+        for f in report.findings:
+            shown[f.rule] = shown.get(f.rule, 0) + 1
+            if shown[f.rule] > max_per_rule > 0:
+                continue
+            where = (
+                f" [dim]@ {f.lon:.5f},{f.lat:.5f}[/dim]"
+                if f.lon is not None and f.lat is not None
+                else ""
+            )
+            out.print(
+                f"[{SEV_STYLE.get(f.severity, '')}]{f.severity:<7}[/] "
+                f"[bold]{f.rule}[/bold] {f.message}{where}"
+            )
+        for rule, n in shown.items():
+            if n > max_per_rule > 0:
+                out.print(
+                    f"        [dim]… and {n - max_per_rule} more {rule} finding(s); "
+                    "--all-findings or --format json lists every one.[/dim]"
+                )
+    if d.notes:
+        out.print("\n[bold]Notes[/bold]")
+        for note in d.notes:
+            out.print(f"  [dim]{note}[/dim]")
+    out.print("\n[bold]Summary[/bold]")
+    for lv, s in report.summary["levels"].items():
+        out.print(
+            f"  {lv:<9} {s['units']:>5} units  {s['area_km2']:>9,.2f} km²  "
+            f"{_fmt_num(s['population']):>11} residents  ok {s['ok']}, outside "
+            f"{s['outside']}, no rule {s['no_rule']}, unknown {s['unknown']}"
+        )
+    sev = report.summary["findings"]
+    verdict = "[green]clean[/green]" if report.clean else "[red]findings to act on[/red]"
+    out.print(
+        f"  findings: {sev['error']} error(s), {sev['warning']} warning(s), "
+        f"{sev['info']} note(s) — {verdict}"
+    )
+
+
+def _fail(exc: BaseException) -> None:
+    err.print(f"[red]error:[/red] {exc}")
+    if DEBUG["on"]:
+        raise exc
+    raise typer.Exit(2)
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    DEBUG["on"] = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
+    if version:
+        out.print(f"wangge {__version__}")
+        raise typer.Exit(0)
+
+
+@app.command()
+def sample(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the sample district into.")],
+    seed: Annotated[
+        int | None, typer.Option(help="Seed; the default gives the built-in sample.")
+    ] = None,
+) -> None:
+    """Write the built-in sample district (fictional) as GeoPackage and GeoJSON."""
+    from geo.sample import write_sample
+
+    try:
+        files = write_sample(out_dir, seed=seed)
+    except (WanggeError, OSError) as exc:
+        _fail(exc)
+        return
+    for f in files:
+        out.print(str(f))
+
+
+@app.command()
+def check(
+    paths: PathsArg = None,
+    level: LevelOpt = None,
+    layer: LayerOpt = None,
+    column: ColumnOpt = None,
+    rules: RulesOpt = None,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="text, json or csv.")
+    ] = OutputFormat.text,
+    crs: CrsOpt = None,
+    coords: CoordsOpt = Coords.wgs84,
+    link: LinkOpt = Link.auto,
+    repair: RepairOpt = False,
+    assign: AssignOpt = None,
+    all_findings: Annotated[
+        bool,
+        typer.Option(
+            "--all-findings", help="In text output, list every finding (default: 10 per rule)."
+        ),
+    ] = False,
+) -> None:
+    """Check a district: each unit's figures and status, hierarchy findings, a summary.
+
+    Exit code 0 when clean, 1 when there are findings, 2 when the input is unusable.
+    """
+    try:
+        rulebook = load_rulebook(rules)
+        district = _load(
+            paths,
+            level=level,
+            layer=layer,
+            column=column,
+            crs=crs,
+            coords=coords,
+            link=link,
+            repair=repair,
+            assign=assign,
+            rulebook=rulebook,
+        )
+        report = check_report(district, rulebook)
+    except (WanggeError, OSError) as exc:
+        _fail(exc)
+        return
+    if fmt == OutputFormat.json:
+        sys.stdout.write(report.to_json() + "\n")
+    elif fmt == OutputFormat.csv:
+        buf = io.StringIO()
+        report.units_frame().to_csv(buf, index=False)
+        sys.stdout.write(buf.getvalue())
+    else:
+        _print_text(report, max_per_rule=0 if all_findings else 10)
+    raise typer.Exit(0 if report.clean else 1)
+
+
+@app.command()
+def export(
+    paths: PathsArg = None,
+    to: Annotated[Path, typer.Option("--to", help="Output: a folder (geojson) or a file.")] = Path(
+        "wangge-export"
+    ),
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", help="geojson, gpkg, shp or csv.")
+    ] = ExportFormat.geojson,
+    level: LevelOpt = None,
+    layer: LayerOpt = None,
+    column: ColumnOpt = None,
+    rules: RulesOpt = None,
+    crs: CrsOpt = None,
+    coords: CoordsOpt = Coords.wgs84,
+    link: LinkOpt = Link.auto,
+    repair: RepairOpt = False,
+    assign: AssignOpt = None,
+) -> None:
+    """Write every level: GeoJSON (RFC 7946), GeoPackage, zipped Shapefile or the CSV table."""
+    try:
+        rulebook = load_rulebook(rules)
+        district = _load(
+            paths,
+            level=level,
+            layer=layer,
+            column=column,
+            crs=crs,
+            coords=coords,
+            link=link,
+            repair=repair,
+            assign=assign,
+            rulebook=rulebook,
+        )
+        files = write_units(district.units, to, fmt=fmt.value)
+    except (WanggeError, OSError) as exc:
+        _fail(exc)
+        return
+    for f in files:
+        out.print(str(f))
+
+
+@app.command()
+def audit(
+    paths: PathsArg = None,
+    to: Annotated[Path, typer.Option("--to", help="Report folder to write.")] = Path(
+        "wangge-audit"
+    ),
+    facilities: Annotated[
+        Path | None,
+        typer.Option(
+            "--facilities",
+            help="Facilities layer: points or polygons with type, name, floor_area_m2.",
+        ),
+    ] = None,
+    network: Annotated[
+        Path | None,
+        typer.Option("--network", help="Walking network: a .osm.pbf extract or a saved .npz."),
+    ] = None,
+    buildings: Annotated[
+        Path | None,
+        typer.Option(
+            "--buildings", help="Building footprints to place residents (floors used if given)."
+        ),
+    ] = None,
+    osm: Annotated[
+        Path | None,
+        typer.Option(
+            "--osm",
+            help="A .osm.pbf supplying the network, buildings and facilities (by the "
+            "rulebook's tags) not given otherwise.",
+        ),
+    ] = None,
+    straight_line: Annotated[
+        bool,
+        typer.Option(
+            "--straight-line", help="No network: straight-line distance × detour (approximate)."
+        ),
+    ] = False,
+    detour: Annotated[float, typer.Option(help="Detour factor for --straight-line.")] = 1.3,
+    types: Annotated[
+        list[str] | None,
+        typer.Option("--type", help="Facility type to audit (repeatable); default: all present."),
+    ] = None,
+    level: LevelOpt = None,
+    layer: LayerOpt = None,
+    column: ColumnOpt = None,
+    rules: RulesOpt = None,
+    crs: CrsOpt = None,
+    coords: CoordsOpt = Coords.wgs84,
+    link: LinkOpt = Link.auto,
+    repair: RepairOpt = False,
+) -> None:
+    """Audit walking coverage and floor area of services: offline HTML report, CSV, JSON."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from geo.audit import run_audit
+    from geo.report import write_audit_report
+
+    try:
+        rulebook = load_rulebook(rules)
+        district = _load(
+            paths,
+            level=level,
+            layer=layer,
+            column=column,
+            crs=crs,
+            coords=coords,
+            link=link,
+            repair=repair,
+            assign=None,
+            rulebook=rulebook,
+        )
+        with Progress(
+            TextColumn("{task.description:<48}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("starting", total=1.0)
+
+            def progress(text: str, frac: float) -> None:
+                bar.update(task, description=text, completed=frac)
+
+            result = run_audit(
+                district,
+                rulebook,
+                facilities=facilities,
+                network=network,
+                buildings=buildings,
+                osm=osm,
+                straight_line=straight_line,
+                sample=not paths and facilities is None and osm is None,
+                types=types,
+                detour=detour,
+                progress=progress,
+            )
+            bar.update(task, description="writing the report", completed=0.99)
+            files = write_audit_report(result, to)
+    except (WanggeError, OSError) as exc:
+        _fail(exc)
+        return
+    if result.approximate:
+        err.print(
+            f"[yellow]Approximation:[/yellow] no network; distances are straight-line × {detour:g}."
+        )
+    for _, row in result.type_table.iterrows():
+        out.print(
+            f"{row['name']:<44} {row['facilities']:>4} facilities  "
+            f"{row['share_covered']:>6.1%} of residents within "
+            f"{row['service_radius_m']:,.0f} m"
+        )
+    sev = {"error": 0, "warning": 0, "info": 0}
+    for f in result.findings:
+        sev[f.severity] = sev.get(f.severity, 0) + 1
+    out.print(
+        f"findings: {sev['error']} error(s), {sev['warning']} warning(s), {sev['info']} note(s)"
+    )
+    out.print(f"report: {files[-1]}")
+
+
+@app.command(name="app")
+def run_app(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+) -> None:
+    """Start the browser app (Streamlit) on the built-in sample district."""
+    root = Path(__file__).resolve().parent.parent
+    entry = root / "app.py"
+    if not entry.exists():
+        _fail(WanggeError(f"The app's entry point {entry} is missing; run from a source checkout."))
+    os.chdir(root)
+    os.execvp(
+        sys.executable,
+        [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port)],
+    )
+
+
+def main() -> None:
+    """Entry point of the ``wangge`` console script."""
+    try:
+        app()
+    except (WanggeError, OSError) as exc:  # pragma: no cover - commands catch their own
+        err.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

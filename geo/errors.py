@@ -1,0 +1,48 @@
+"""All exceptions raised by wangge, in one place.
+
+Every exception subclasses a builtin so callers can catch either, and every
+message says what was wrong and how to fix it. The CLI and the app print the
+message alone, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class WanggeError(Exception):
+    """Base class for every error wangge raises on purpose."""
+
+
+class InputError(WanggeError, ValueError):
+    """An input file or table cannot be used as it is."""
+
+
+class NotGeodataError(InputError):
+    """A file that cannot be read as geodata at all."""
+
+
+class EmptyInputError(InputError):
+    """A file or layer with no features."""
+
+
+class GeometryTypeError(InputError):
+    """Geometries of the wrong kind, such as points where polygons are expected."""
+
+
+class CRSError(InputError):
+    """A missing, unlikely or unsupported coordinate reference system."""
+
+
+class ColumnError(InputError):
+    """A missing or unusable attribute column."""
+
+
+class UnsafeArchiveError(InputError):
+    """A zip archive that points outside itself or expands past the size cap."""
+
+
+class RulebookError(WanggeError, ValueError):
+    """A rulebook (TOML) that is malformed or contradicts itself."""
+
+
+class LevelError(InputError):
+    """A layer whose level (street, community, grid) cannot be told."""

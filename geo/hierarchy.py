@@ -1,0 +1,1519 @@
+"""The street → community → grid model: levels, codes, parent links, nesting checks.
+
+A :class:`District` holds up to three levels of units (街道 street, 社区
+community, 网格 grid), each a GeoDataFrame in WGS-84 with the columns
+
+``code``, ``name``, ``parent_code``, ``kind``, ``population``,
+``households``, ``population_source``, ``households_source``, ``area_km2``.
+
+Any level may be missing. ``kind`` tells street offices (``street``, 街道)
+from towns (``town``, 镇) and townships (``township``, 乡) at the street
+level, and residents' committees (``community``, 居委会) from villages
+(``village``, 村委会) at the community level; rulebooks apply rules by kind.
+
+Statistical division codes (统计用区划代码) have 12 digits: province 2 +
+prefecture 2 + county 2 + township 3 + village 3. Township digits 001–099
+are street offices, 100–199 towns, 200–399 townships; village digits
+001–199 are residents' committees and 200–399 villages. Grid codes extend
+their community's code.
+
+Checks report problems as :class:`~geo.findings.Finding` records with their
+places and sizes; nothing is repaired unless asked.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from geo import LEVELS, settings
+from geo.crs import metric_crs_for
+from geo.errors import ColumnError, InputError, LevelError
+from geo.findings import Finding
+from geo.io import Layer, read_layers, require_polygons
+from geo.topology import containment_shares, gap_polygons, overlap_pairs
+
+logger = logging.getLogger(__name__)
+
+FIELDS = ("code", "name", "parent_code", "population", "households")
+"""The attributes a unit layer is mapped to."""
+
+COLUMN_GUESSES: dict[str, tuple[str, ...]] = {
+    "code": (
+        "code",
+        "编码",
+        "代码",
+        "编号",
+        "adcode",
+        "区划代码",
+        "统计用区划代码",
+        "gbcode",
+        "dm",
+        "bm",
+        "jdbm",
+        "sqbm",
+        "wgbm",
+        "街道编码",
+        "街道代码",
+        "社区编码",
+        "社区代码",
+        "网格编码",
+        "网格代码",
+        "网格编号",
+        "unit_code",
+        "id_code",
+    ),
+    "name": (
+        "name",
+        "名称",
+        "名字",
+        "mc",
+        "jdmc",
+        "sqmc",
+        "wgmc",
+        "街道名称",
+        "街道",
+        "社区名称",
+        "社区",
+        "网格名称",
+        "网格",
+        "name_zh",
+        "name_cn",
+        "unit_name",
+    ),
+    "parent_code": (
+        "parent_code",
+        "parent",
+        "pcode",
+        "parent_id",
+        "上级编码",
+        "上级代码",
+        "所属编码",
+        "所属街道编码",
+        "所属街道代码",
+        "所属社区编码",
+        "所属社区代码",
+        "street_code",
+        "community_code",
+        "sjbm",
+    ),
+    "population": (
+        "population",
+        "pop",
+        "pop_total",
+        "residents",
+        "人口",
+        "常住人口",
+        "人口数",
+        "总人口",
+        "rk",
+        "rks",
+        "czrk",
+    ),
+    "households": ("households", "hh", "户数", "住户数", "总户数", "户", "hs", "zhs"),
+}
+"""Column names recognised for each field (case-insensitive), most likely first."""
+
+LEVEL_WORDS: dict[str, tuple[str, ...]] = {
+    "street": (
+        "street",
+        "streets",
+        "jiedao",
+        "jd",
+        "subdistrict",
+        "township",
+        "街道",
+        "乡镇",
+        "镇街",
+    ),
+    "community": ("community", "communities", "shequ", "sq", "居委", "社区", "村居", "village"),
+    "grid": ("grid", "grids", "wangge", "wg", "网格"),
+}
+
+NAME_SUFFIXES: dict[str, tuple[tuple[str, str], ...]] = {
+    "street": (("街道办事处", "street"), ("街道", "street"), ("镇", "town"), ("乡", "township")),
+    "community": (
+        ("居民委员会", "community"),
+        ("居委会", "community"),
+        ("社区", "community"),
+        ("村民委员会", "village"),
+        ("村委会", "village"),
+        ("村", "village"),
+    ),
+    "grid": (("网格", "grid"),),
+}
+"""Name endings that tell a unit's level and kind."""
+
+STREET_KINDS = ("street", "town", "township")
+COMMUNITY_KINDS = ("community", "village")
+
+_DIGITS = re.compile(r"^\d+$")
+
+
+# ------------------------------------------------------------------------ the model
+
+
+@dataclass
+class District:
+    """Up to three levels of units, checked and ready for rules and plans.
+
+    Attributes
+    ----------
+    units : dict
+        ``level -> GeoDataFrame`` (EPSG:4326) for the levels present, coarsest first.
+    metric_crs : pyproj.CRS
+        The projected CRS used for areas and distances.
+    findings : list of Finding
+        What loading and the model checks found.
+    notes : list of str
+        What was guessed while reading (levels, columns, encodings, CRS).
+    sources : dict
+        ``level -> where it came from``.
+    household_size : float
+        Persons per household used to derive missing figures.
+    """
+
+    units: dict[str, gpd.GeoDataFrame]
+    metric_crs: pyproj.CRS
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    household_size: float = settings.household_size
+
+    @property
+    def levels(self) -> list[str]:
+        """The levels present, coarsest first."""
+        return [lv for lv in LEVELS if lv in self.units]
+
+    @property
+    def building_block(self) -> str:
+        """The finest level present: coarser shapes are unions of its units."""
+        return self.levels[-1]
+
+    def metric(self, level: str) -> gpd.GeoDataFrame:
+        """Return a level's units projected to :attr:`metric_crs`."""
+        return self.units[level].to_crs(self.metric_crs)
+
+
+# ------------------------------------------------------------------ levels and kinds
+
+
+def _normalise_code(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if value.is_integer():
+            return str(int(value))
+    text = str(value).strip()
+    if text == "" or text.lower() in ("nan", "none", "null"):
+        return None
+    if re.fullmatch(r"\d+\.0+", text):
+        text = text.split(".")[0]
+    return text
+
+
+def kind_from_code(level: str, code: str | None) -> str | None:
+    """Return the kind a 12-digit statistical code implies, or ``None``.
+
+    Examples
+    --------
+    >>> kind_from_code("street", "370202001000")
+    'street'
+    >>> kind_from_code("street", "370214101000")
+    'town'
+    >>> kind_from_code("community", "370214101201")
+    'village'
+    """
+    if not isinstance(code, str) or not _DIGITS.match(code) or len(code) != 12:
+        return None
+    township, village = int(code[6:9]), int(code[9:12])
+    if level == "street":
+        if 1 <= township <= 99:
+            return "street"
+        if 100 <= township <= 199:
+            return "town"
+        if 200 <= township <= 399:
+            return "township"
+    elif level == "community":
+        if 1 <= village <= 199:
+            return "community"
+        if 200 <= village <= 399:
+            return "village"
+    return None
+
+
+def kind_from_name(level: str, name: str | None) -> str | None:
+    """Return the kind a unit's name ending implies (街道/镇/乡, 社区/村 ...), or ``None``."""
+    if not isinstance(name, str) or not name:
+        return None
+    for suffix, kind in NAME_SUFFIXES.get(level, ()):
+        if name.endswith(suffix):
+            return kind
+    return None
+
+
+def _level_from_codes(codes: pd.Series) -> tuple[str | None, float]:
+    codes = codes.dropna().astype(str)
+    codes = codes[codes.str.fullmatch(r"\d+")]
+    if len(codes) == 0:
+        return None, 0.0
+    lengths = codes.str.len()
+    twelve = codes[lengths == 12]
+    votes = {
+        "street": int((twelve.str[-3:] == "000").sum()),
+        "community": int((twelve.str[-3:] != "000").sum()),
+        "grid": int(((lengths >= 13) & (lengths <= 16)).sum()),
+    }
+    best = max(votes, key=lambda k: votes[k])
+    return (best, votes[best] / len(codes)) if votes[best] else (None, 0.0)
+
+
+def _level_from_names(names: pd.Series) -> tuple[str | None, float]:
+    names = names.dropna().astype(str)
+    if len(names) == 0:
+        return None, 0.0
+    votes = {lv: 0 for lv in LEVELS}
+    for name in names:
+        for lv in LEVELS:
+            if kind_from_name(lv, name):
+                votes[lv] += 1
+                break
+    best = max(votes, key=lambda k: votes[k])
+    return (best, votes[best] / len(names)) if votes[best] else (None, 0.0)
+
+
+def _level_from_label(label: str) -> str | None:
+    text = label.lower()
+    hits = [
+        lv
+        for lv, words in LEVEL_WORDS.items()
+        if any(
+            re.search(rf"(^|[^a-z]){re.escape(w)}($|[^a-z])", text) if w.isascii() else w in text
+            for w in words
+        )
+    ]
+    return hits[0] if len(hits) == 1 else None
+
+
+def guess_columns(
+    columns: Sequence[str], *, overrides: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Map a layer's columns to the fields in :data:`FIELDS`.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        The layer's column names.
+    overrides : mapping, optional
+        ``field -> column`` chosen by the user; these win over guesses.
+
+    Returns
+    -------
+    dict
+        ``field -> column`` for each field found.
+
+    Raises
+    ------
+    ColumnError
+        If an override names a column the layer does not have.
+    """
+    overrides = dict(overrides or {})
+    found: dict[str, str] = {}
+    lowered = {str(c).strip().lower(): str(c) for c in columns if c != "geometry"}
+    for fld, col in overrides.items():
+        if fld not in FIELDS:
+            raise ColumnError(
+                f"Unknown field {fld!r} in the column mapping; fields are {', '.join(FIELDS)}."
+            )
+        if col not in columns:
+            raise ColumnError(
+                f"Column {col!r} (given for {fld}) is not in the layer; its columns are "
+                f"{', '.join(str(c) for c in columns if c != 'geometry')}."
+            )
+        found[fld] = col
+    used = set(found.values())
+    for fld in FIELDS:
+        if fld in found:
+            continue
+        for cand in COLUMN_GUESSES[fld]:
+            hit = lowered.get(cand)
+            if hit is not None and hit not in used:
+                found[fld] = hit
+                used.add(hit)
+                break
+    return found
+
+
+def guess_level(
+    layer: Layer, *, columns: Mapping[str, str] | None = None
+) -> tuple[str | None, str]:
+    """Guess a layer's level from its codes, its names' endings, then its name.
+
+    Returns
+    -------
+    (level or None, reason)
+    """
+    mapping = guess_columns(list(layer.frame.columns), overrides=columns)
+    if "code" in mapping:
+        codes = layer.frame[mapping["code"]].map(_normalise_code)
+        lv, share = _level_from_codes(codes)
+        if lv and share >= 0.6:
+            return lv, f"{share:.0%} of its codes look like {lv} codes"
+    if "name" in mapping:
+        lv, share = _level_from_names(layer.frame[mapping["name"]])
+        if lv and share >= 0.6:
+            return lv, f"{share:.0%} of its names end like {lv} names"
+    lv = _level_from_label(layer.name)
+    if lv:
+        return lv, f"its name {layer.name!r}"
+    return None, ""
+
+
+def assign_levels(
+    layers: Sequence[Layer],
+    *,
+    level: str | None = None,
+    layer_levels: Mapping[str, str] | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> tuple[dict[str, Layer], list[str]]:
+    """Decide which layer holds which level.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        What :func:`geo.io.read_layers` returned.
+    level : str, optional
+        The level of a single layer (``--level``).
+    layer_levels : mapping, optional
+        ``layer name -> level`` chosen by the user (``--layer NAME=LEVEL``).
+    columns : mapping, optional
+        ``field -> column`` overrides, used when guessing from codes and names.
+
+    Returns
+    -------
+    (dict level -> Layer, notes)
+
+    Raises
+    ------
+    LevelError
+        If a level cannot be told or two layers claim the same level.
+    """
+    layer_levels = dict(layer_levels or {})
+    for lv in [level, *layer_levels.values()]:
+        if lv is not None and lv not in LEVELS:
+            raise LevelError(f"Unknown level {lv!r}; choose one of {', '.join(LEVELS)}.")
+    if level is not None:
+        if len(layers) != 1:
+            names = ", ".join(lay.name for lay in layers)
+            raise LevelError(
+                f"--level applies to a single layer, but {len(layers)} were found ({names}). "
+                "Map each with --layer NAME=LEVEL instead."
+            )
+        return {level: layers[0]}, [f"{layers[0].source}: level {level} (given)."]
+    chosen: dict[str, Layer] = {}
+    notes: list[str] = []
+    unknown: list[str] = []
+    for lay in layers:
+        lv = layer_levels.get(lay.name) or layer_levels.get(lay.source)
+        reason = "given"
+        if lv is None:
+            if layer_levels:
+                notes.append(f"{lay.source}: not mapped to a level; left out.")
+                continue
+            lv, reason = guess_level(lay, columns=columns)
+        if lv is None:
+            unknown.append(lay.source)
+            continue
+        if lv in chosen:
+            raise LevelError(
+                f"Both {chosen[lv].source} and {lay.source} look like {lv} layers. Say which "
+                f"is which with --layer NAME=LEVEL (e.g. --layer {lay.name}=grid)."
+            )
+        chosen[lv] = lay
+        notes.append(f"{lay.source}: read as the {lv} level ({reason}).")
+    if unknown:
+        raise LevelError(
+            f"Could not tell the level of {', '.join(unknown)}: its codes, names and file "
+            "name do not say whether it holds streets, communities or grids. Set it with "
+            "--level street|community|grid (one layer) or --layer NAME=LEVEL."
+        )
+    if not chosen:
+        raise LevelError("No layer was mapped to a level. Use --layer NAME=LEVEL.")
+    return chosen, notes
+
+
+# ----------------------------------------------------------------- normalisation
+
+
+def _parse_counts(
+    values: pd.Series, *, level: str, what: str, codes: pd.Series, names: pd.Series
+) -> tuple[pd.Series, list[Finding]]:
+    findings: list[Finding] = []
+    raw = values.copy()
+    if raw.dtype == object:
+        raw = raw.map(lambda v: v.strip().replace(",", "") if isinstance(v, str) else v)
+        raw = raw.replace("", None)
+    nums = pd.to_numeric(raw, errors="coerce").astype(float)
+    not_number = nums.isna() & raw.notna()
+    for i in np.flatnonzero(not_number.to_numpy()):
+        findings.append(
+            Finding(
+                rule=f"{what}.not_a_number",
+                level=level,
+                severity="error",
+                code=codes.iloc[i],
+                name=names.iloc[i],
+                message=(
+                    f"{level} {names.iloc[i] or codes.iloc[i]}: {what} {raw.iloc[i]!r} is not a "
+                    f"number, so it was left out. Enter a whole number of {what}."
+                ),
+            )
+        )
+    negative = nums < 0
+    for i in np.flatnonzero(negative.to_numpy()):
+        findings.append(
+            Finding(
+                rule=f"{what}.negative",
+                level=level,
+                severity="error",
+                code=codes.iloc[i],
+                name=names.iloc[i],
+                value=float(nums.iloc[i]),
+                message=(
+                    f"{level} {names.iloc[i] or codes.iloc[i]}: {what} is negative "
+                    f"({nums.iloc[i]:,.0f}), so it was left out. Correct the figure."
+                ),
+            )
+        )
+    nums = nums.where(~negative)
+    return nums, findings
+
+
+def normalise_units(
+    frame: gpd.GeoDataFrame,
+    level: str,
+    *,
+    source: str = "",
+    columns: Mapping[str, str] | None = None,
+    repair: bool = False,
+) -> tuple[gpd.GeoDataFrame, list[Finding], list[str]]:
+    """Return a layer with the standard unit columns, plus findings and notes.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+        A unit layer in EPSG:4326.
+    level : {"street", "community", "grid"}
+    source : str
+        Where it came from, for messages.
+    columns : mapping, optional
+        ``field -> column`` overrides.
+    repair : bool
+        Repair invalid polygons with :func:`shapely.make_valid` (reported as
+        ``geometry.repaired``) instead of only reporting them.
+
+    Returns
+    -------
+    (GeoDataFrame, findings, notes)
+    """
+    require_polygons(frame, source or level)
+    mapping = guess_columns(list(frame.columns), overrides=columns)
+    notes = []
+    missing = [f for f in ("code", "name") if f not in mapping]
+    if "code" in missing and "name" in missing:
+        cols = ", ".join(str(c) for c in frame.columns if c != "geometry")
+        raise ColumnError(
+            f"{source}: found no code or name column among {cols}. Name them with "
+            "--column code=COLUMN --column name=COLUMN."
+        )
+    if mapping:
+        notes.append(
+            f"{source}: columns " + ", ".join(f"{k}={v}" for k, v in mapping.items()) + "."
+        )
+    out = gpd.GeoDataFrame(
+        index=pd.RangeIndex(len(frame)), geometry=frame.geometry.values, crs=frame.crs
+    )
+    codes = (
+        frame[mapping["code"]].map(_normalise_code)
+        if "code" in mapping
+        else pd.Series([None] * len(frame), dtype=object)
+    )
+    names = (
+        frame[mapping["name"]].astype(object).where(frame[mapping["name"]].notna(), None)
+        if "name" in mapping
+        else pd.Series([None] * len(frame), dtype=object)
+    )
+    names = names.map(lambda v: str(v).strip() if v is not None else None)
+    out.insert(0, "code", codes.to_numpy())
+    out.insert(1, "name", names.to_numpy())
+    parents = (
+        frame[mapping["parent_code"]].map(_normalise_code)
+        if "parent_code" in mapping
+        else pd.Series([None] * len(frame), dtype=object)
+    )
+    out.insert(2, "parent_code", parents.to_numpy())
+    for col in ("code", "name", "parent_code"):
+        out[col] = out[col].astype(object).where(out[col].notna(), None)
+    findings: list[Finding] = []
+    for what in ("population", "households"):
+        if what in mapping:
+            nums, found = _parse_counts(
+                frame[mapping[what]].reset_index(drop=True),
+                level=level,
+                what=what,
+                codes=out["code"],
+                names=out["name"],
+            )
+            findings.extend(found)
+        else:
+            nums = pd.Series(np.nan, index=out.index)
+        out[what] = nums.to_numpy(dtype=float)
+    out["population_source"] = np.where(out["population"].notna(), "given", "")
+    out["households_source"] = np.where(out["households"].notna(), "given", "")
+    kinds = []
+    for code, name in zip(out["code"], out["name"], strict=True):
+        kinds.append(
+            kind_from_code(level, code)
+            or kind_from_name(level, name)
+            or {"street": "street", "community": "community", "grid": "grid"}[level]
+        )
+    out.insert(3, "kind", kinds)
+    findings.extend(_geometry_findings(out, level, repair=repair))
+    if repair:
+        bad = ~shapely.is_valid(out.geometry.values)
+        if bad.any():
+            fixed = shapely.make_valid(out.geometry.values[bad])
+            fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
+            geoms = out.geometry.values.copy()
+            geoms[bad] = fixed
+            out = out.set_geometry(gpd.GeoSeries(geoms, crs=out.crs, index=out.index))
+    return out, findings, notes
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+    if not parts:
+        return shapely.Polygon()
+    return shapely.union_all(parts) if len(parts) > 1 else parts[0]
+
+
+def _label(code: str | None, name: str | None) -> str:
+    if name and code:
+        return f"{name} ({code})"
+    return str(name or code or "(unnamed)")
+
+
+def _geometry_findings(units: gpd.GeoDataFrame, level: str, *, repair: bool) -> list[Finding]:
+    findings = []
+    geoms = units.geometry.values
+    valid = shapely.is_valid(geoms)
+    for i in np.flatnonzero(~valid):
+        reason = shapely.is_valid_reason(geoms[i])
+        pt = _reason_point(reason) or _rep_point(geoms[i])
+        code, name = units["code"].iloc[i], units["name"].iloc[i]
+        if repair:
+            msg = (
+                f"{level} {_label(code, name)} had an invalid polygon ({reason}); it was "
+                "repaired with make_valid as asked (--repair). Check the repaired shape."
+            )
+            findings.append(
+                Finding(
+                    rule="geometry.repaired",
+                    level=level,
+                    severity="warning",
+                    code=code,
+                    name=name,
+                    message=msg,
+                    lon=pt[0],
+                    lat=pt[1],
+                )
+            )
+        else:
+            msg = (
+                f"{level} {_label(code, name)} has an invalid polygon ({reason}). Its area "
+                "and the nesting checks around it are unreliable, so it is left out of "
+                "them. Fix the boundary in your GIS, or re-run with --repair to repair it "
+                "automatically (make_valid)."
+            )
+            findings.append(
+                Finding(
+                    rule="geometry.invalid",
+                    level=level,
+                    severity="error",
+                    code=code,
+                    name=name,
+                    message=msg,
+                    lon=pt[0],
+                    lat=pt[1],
+                )
+            )
+    empty = shapely.is_empty(geoms)
+    for i in np.flatnonzero(empty):
+        code, name = units["code"].iloc[i], units["name"].iloc[i]
+        findings.append(
+            Finding(
+                rule="geometry.empty",
+                level=level,
+                severity="error",
+                code=code,
+                name=name,
+                message=f"{level} {_label(code, name)} has an empty geometry. Draw its boundary.",
+            )
+        )
+    return findings
+
+
+def _reason_point(reason: str) -> tuple[float, float] | None:
+    m = re.search(r"\[(-?[\d.]+)\s+(-?[\d.]+)\]", reason)
+    return (float(m.group(1)), float(m.group(2))) if m else None
+
+
+def _rep_point(geom: shapely.Geometry) -> tuple[float | None, float | None]:
+    if geom is None or geom.is_empty:
+        return None, None
+    try:
+        pt = shapely.point_on_surface(geom) if geom.is_valid else geom.centroid
+    except shapely.errors.GEOSException:
+        pt = geom.centroid
+    return float(pt.x), float(pt.y)
+
+
+# --------------------------------------------------------------------- parent links
+
+
+def _links_by_code(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> pd.Series:
+    """Return each child's parent code implied by code prefixes (or None)."""
+    pcodes = {c for c in parents["code"] if c}
+    out = []
+    for code in children["code"]:
+        hit = None
+        if code and _DIGITS.match(code):
+            if len(code) == 12:  # community under street: township digits + "000"
+                cand = code[:9] + "000"
+                hit = cand if cand in pcodes else None
+            if hit is None:
+                for n in (12, 9, len(code) - 2, len(code) - 3):
+                    if 0 < n < len(code) and code[:n] in pcodes:
+                        hit = code[:n]
+                        break
+        out.append(hit)
+    return pd.Series(out, index=children.index, dtype=object)
+
+
+def link_parents(
+    children: gpd.GeoDataFrame,
+    parents: gpd.GeoDataFrame,
+    *,
+    child_level: str,
+    parent_level: str,
+    metric_crs: pyproj.CRS,
+    link: str = "auto",
+) -> tuple[gpd.GeoDataFrame, list[Finding], list[str]]:
+    """Fill ``parent_code`` of ``children`` from a column, code prefixes or space.
+
+    Parameters
+    ----------
+    link : {"auto", "column", "code", "spatial"}
+        ``auto`` uses the parent column where filled, else code prefixes, and
+        reports units still unlinked. ``spatial`` assigns every child to the
+        parent it overlaps most (reported, as it is a repair).
+
+    Returns
+    -------
+    (children with parent_code, findings, notes)
+    """
+    if link not in ("auto", "column", "code", "spatial"):
+        raise InputError(f"link must be auto, column, code or spatial, not {link!r}.")
+    out = children.copy()
+    findings: list[Finding] = []
+    notes: list[str] = []
+    given = out["parent_code"].notna()
+    if link == "spatial":
+        spatial = _spatial_parents(out, parents, metric_crs)
+        changed = int((spatial.notna() & (spatial != out["parent_code"])).sum())
+        out["parent_code"] = spatial
+        notes.append(
+            f"{child_level}: parents assigned by largest overlap ({changed} changed), as asked."
+        )
+        return out, findings, notes
+    if link in ("auto", "code"):
+        by_code = _links_by_code(out, parents)
+        fill = ~given & by_code.notna() if link == "auto" else by_code.notna()
+        if fill.any():
+            out.loc[fill, "parent_code"] = by_code[fill]
+            notes.append(
+                f"{child_level}: {int(fill.sum())} parent link(s) taken from code prefixes."
+            )
+    pcodes = set(parents["code"].dropna())
+    unknown = out["parent_code"].notna() & ~out["parent_code"].isin(pcodes)
+    for i in np.flatnonzero(unknown.to_numpy()):
+        row = out.iloc[i]
+        lon, lat = _rep_point(row.geometry)
+        findings.append(
+            Finding(
+                rule="hierarchy.unknown_parent",
+                level=child_level,
+                severity="error",
+                code=row["code"],
+                name=row["name"],
+                related=(str(row["parent_code"]),),
+                lon=lon,
+                lat=lat,
+                message=(
+                    f"{child_level} {_label(row['code'], row['name'])} names parent "
+                    f"{row['parent_code']}, which is not a {parent_level} in the data. Correct "
+                    f"the parent code, add the missing {parent_level}, or re-run with "
+                    "--link spatial to link by location."
+                ),
+            )
+        )
+    missing = out["parent_code"].isna()
+    if missing.any():
+        labels = ", ".join(
+            _label(c, n)
+            for c, n in zip(out.loc[missing, "code"][:5], out.loc[missing, "name"][:5], strict=True)
+        )
+        more = f" and {int(missing.sum()) - 5} more" if missing.sum() > 5 else ""
+        findings.append(
+            Finding(
+                rule="hierarchy.unlinked",
+                level=child_level,
+                severity="warning",
+                value=float(missing.sum()),
+                unit="units",
+                message=(
+                    f"{int(missing.sum())} {child_level} unit(s) have no parent {parent_level} "
+                    f"code and none follows from their codes: {labels}{more}. Add a parent "
+                    "code column (--column parent_code=COLUMN) or re-run with --link spatial "
+                    "to link each to the parent it overlaps most."
+                ),
+            )
+        )
+    return out, findings, notes
+
+
+def _spatial_parents(
+    children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame, metric_crs: pyproj.CRS
+) -> pd.Series:
+    shares = containment_shares(
+        children.to_crs(metric_crs).geometry, parents.to_crs(metric_crs).geometry
+    )
+    out = pd.Series([None] * len(children), index=children.index, dtype=object)
+    if len(shares):
+        best = shares.sort_values("area_m2", ascending=False).drop_duplicates("child")
+        out.iloc[best["child"].to_numpy()] = parents["code"].to_numpy()[best["parent"].to_numpy()]
+    return out
+
+
+def apply_assignment(
+    units: dict[str, gpd.GeoDataFrame], table: pd.DataFrame
+) -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
+    """Apply a unit → parent table (the CSV export's form) to a district's units.
+
+    Parameters
+    ----------
+    units : dict
+        ``level -> GeoDataFrame`` with ``code`` and ``parent_code``.
+    table : pandas.DataFrame
+        Columns ``code`` and ``parent_code``, and ``level`` where codes repeat
+        across levels.
+
+    Returns
+    -------
+    (new units, notes)
+    """
+    missing = {"code", "parent_code"} - set(table.columns)
+    if missing:
+        raise ColumnError(
+            f"The assignment table lacks {', '.join(sorted(missing))}. It needs the columns "
+            "code and parent_code (and level), as written by `wangge export --format csv`."
+        )
+    table = table.copy()
+    table["code"] = table["code"].map(_normalise_code)
+    table["parent_code"] = table["parent_code"].map(_normalise_code)
+    out = {}
+    notes = []
+    for lv, frame in units.items():
+        part = table[table["level"] == lv] if "level" in table.columns else table
+        mapping = dict(zip(part["code"], part["parent_code"], strict=True))
+        new = frame.copy()
+        hit = new["code"].isin(mapping.keys())
+        changed = hit & (new["code"].map(mapping) != new["parent_code"])
+        new.loc[hit, "parent_code"] = new.loc[hit, "code"].map(mapping)
+        out[lv] = new
+        if changed.any():
+            notes.append(
+                f"{lv}: {int(changed.sum())} parent link(s) taken from the assignment table."
+            )
+    return out, notes
+
+
+# ------------------------------------------------------------------- derived figures
+
+
+def derive_missing_levels(
+    units: dict[str, gpd.GeoDataFrame], metric_crs: pyproj.CRS
+) -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
+    """Add a missing coarser level as unions of children that name its codes.
+
+    A district given only as communities with a street code column gains a
+    street level whose shapes are the unions of its communities.
+    """
+    out = dict(units)
+    notes = []
+    for upper, lower in (("community", "grid"), ("street", "community")):
+        if upper in out or lower not in out:
+            continue
+        child = out[lower]
+        linked = child[child["parent_code"].notna()]
+        if len(linked) == 0:
+            continue
+        m = linked.to_crs(metric_crs)
+        groups = m.groupby("parent_code", sort=True)
+        # Invalid children are reported elsewhere; their repaired shape stands in here so
+        # the union can be computed at all.
+        geoms = [
+            shapely.union_all(shapely.make_valid(np.asarray(g.geometry.values, dtype=object)))
+            for _, g in groups
+        ]
+        codes = [str(c) for c in groups.groups]
+        frame = gpd.GeoDataFrame(
+            {"code": codes, "name": [None] * len(codes), "parent_code": [None] * len(codes)},
+            geometry=geoms,
+            crs=metric_crs,
+        ).to_crs(4326)
+        frame["kind"] = [
+            kind_from_code(upper, c) or ("street" if upper == "street" else upper) for c in codes
+        ]
+        frame["population"] = np.nan
+        frame["households"] = np.nan
+        frame["population_source"] = ""
+        frame["households_source"] = ""
+        out[upper] = frame
+        notes.append(
+            f"{upper}: no layer given; {len(codes)} {upper} unit(s) built as unions of "
+            f"their {lower} units' shapes (named by code only)."
+        )
+    return {lv: out[lv] for lv in LEVELS if lv in out}, notes
+
+
+def derive_figures(
+    units: dict[str, gpd.GeoDataFrame], *, household_size: float
+) -> tuple[dict[str, gpd.GeoDataFrame], list[Finding]]:
+    """Fill population and households bottom-up; say which figures are derived.
+
+    Finest level first: a missing households figure is population divided by
+    ``household_size`` (``derived``), and the other way round. A coarser unit
+    without a figure takes its children's sum (``children``); one with a figure
+    that disagrees with its children's sum by more than 0.5 % is reported.
+    """
+    out = {lv: f.copy() for lv, f in units.items()}
+    findings: list[Finding] = []
+    levels = [lv for lv in LEVELS if lv in out]
+    for depth, lv in enumerate(reversed(levels)):
+        frame = out[lv]
+        if depth > 0:
+            child = out[levels[len(levels) - depth]]
+            for what in ("population", "households"):
+                sums = child.groupby("parent_code")[what].sum(min_count=1)
+                complete = child.groupby("parent_code")[what].apply(lambda s: s.notna().all())
+                child_sum = frame["code"].map(sums)
+                child_complete = frame["code"].map(complete).fillna(False).astype(bool)
+                has = frame[what].notna()
+                take = ~has & child_sum.notna()
+                frame.loc[take, what] = child_sum[take]
+                frame.loc[take, f"{what}_source"] = np.where(
+                    child_complete[take], "children", "children (partial)"
+                )
+                check = has & child_sum.notna() & child_complete
+                diff = (frame[what] - child_sum).abs()
+                bad = check & (diff > 0.005 * frame[what].clip(lower=1))
+                for i in np.flatnonzero(bad.to_numpy()):
+                    row = frame.iloc[i]
+                    findings.append(
+                        Finding(
+                            rule=f"{what}.mismatch",
+                            level=lv,
+                            severity="warning",
+                            code=row["code"],
+                            name=row["name"],
+                            value=float(row[what]),
+                            deviation=float(row[what] - child_sum.iloc[i]),
+                            unit=what,
+                            message=(
+                                f"{lv} {_label(row['code'], row['name'])} states {what} "
+                                f"{row[what]:,.0f}, but its units below add up to "
+                                f"{child_sum.iloc[i]:,.0f}. Correct one of them; the stated "
+                                "figure is used."
+                            ),
+                        )
+                    )
+        pop_missing = frame["population"].isna() & frame["households"].notna()
+        frame.loc[pop_missing, "population"] = (
+            frame.loc[pop_missing, "households"] * household_size
+        ).round()
+        frame.loc[pop_missing, "population_source"] = "derived"
+        hh_missing = frame["households"].isna() & frame["population"].notna()
+        frame.loc[hh_missing, "households"] = (
+            frame.loc[hh_missing, "population"] / household_size
+        ).round()
+        frame.loc[hh_missing, "households_source"] = "derived"
+        none = frame["population"].isna()
+        if none.any():
+            labels = ", ".join(
+                _label(c, n)
+                for c, n in zip(
+                    frame.loc[none, "code"][:5], frame.loc[none, "name"][:5], strict=True
+                )
+            )
+            more = f" and {int(none.sum()) - 5} more" if none.sum() > 5 else ""
+            findings.append(
+                Finding(
+                    rule="population.missing",
+                    level=lv,
+                    severity="warning",
+                    value=float(none.sum()),
+                    unit="units",
+                    message=(
+                        f"{int(none.sum())} {lv} unit(s) have no population and none can be "
+                        f"derived: {labels}{more}. Add a population column (--column "
+                        "population=COLUMN) or figures for their units below; population "
+                        "rules skip them."
+                    ),
+                )
+            )
+        out[lv] = frame
+    return out, findings
+
+
+# -------------------------------------------------------------------------- checks
+
+
+def _code_findings(units: gpd.GeoDataFrame, level: str) -> list[Finding]:
+    findings = []
+    codes = units["code"]
+    for i in np.flatnonzero(codes.isna().to_numpy()):
+        row = units.iloc[i]
+        lon, lat = _rep_point(row.geometry)
+        findings.append(
+            Finding(
+                rule="code.missing",
+                level=level,
+                severity="error",
+                name=row["name"],
+                lon=lon,
+                lat=lat,
+                message=(
+                    f"{level} {row['name'] or f'#{i + 1}'} has no code. Give every unit a code "
+                    "unique within its level (12-digit statistical codes for streets and "
+                    "communities)."
+                ),
+            )
+        )
+    dup = codes[codes.notna() & codes.duplicated(keep=False)]
+    for code, idx in dup.groupby(dup).groups.items():
+        rows = units.loc[idx]
+        names = ", ".join(str(n) for n in rows["name"].fillna("(unnamed)"))
+        lon, lat = _rep_point(rows.geometry.iloc[0])
+        findings.append(
+            Finding(
+                rule="code.duplicate",
+                level=level,
+                severity="error",
+                code=str(code),
+                value=float(len(rows)),
+                unit="units",
+                lon=lon,
+                lat=lat,
+                message=(
+                    f"{len(rows)} {level} units share the code {code} ({names}). Codes must be "
+                    "unique within a level: give each its own code."
+                ),
+            )
+        )
+    valid = codes.dropna()
+    digits = valid[valid.str.fullmatch(r"\d+")]
+    if level in ("street", "community") and len(valid) and (digits.str.len() == 12).mean() >= 0.5:
+        for i in np.flatnonzero(codes.notna().to_numpy()):
+            code = codes.iloc[i]
+            problem = None
+            if not (_DIGITS.match(code) and len(code) == 12):
+                problem = "is not 12 digits"
+            elif level == "street" and code[9:] != "000":
+                problem = "should end in 000 at the street level"
+            elif level == "street" and code[6:9] == "000":
+                problem = "has township digits 000"
+            elif level == "community" and code[9:] == "000":
+                problem = "has village digits 000"
+            if problem:
+                row = units.iloc[i]
+                lon, lat = _rep_point(row.geometry)
+                findings.append(
+                    Finding(
+                        rule="code.malformed",
+                        level=level,
+                        severity="error",
+                        code=code,
+                        name=row["name"],
+                        lon=lon,
+                        lat=lat,
+                        message=(
+                            f"{level} {_label(code, row['name'])}: the code {problem}. "
+                            "Statistical division codes have 12 digits: province 2, "
+                            "prefecture 2, county 2, township 3, village 3."
+                        ),
+                    )
+                )
+    return findings
+
+
+def _code_parent_findings(children: gpd.GeoDataFrame, child_level: str) -> list[Finding]:
+    findings: list[Finding] = []
+    linked = children[children["code"].notna() & children["parent_code"].notna()]
+    if len(linked) == 0:
+        return findings
+    codes, pcodes = linked["code"].astype(str), linked["parent_code"].astype(str)
+    if child_level == "community":
+        stat = codes.str.fullmatch(r"\d{12}") & pcodes.str.fullmatch(r"\d{12}")
+        agree = codes.str[:9] == pcodes.str[:9]
+    else:
+        stat = codes.str.fullmatch(r"\d+") & pcodes.str.fullmatch(r"\d+")
+        agree = pd.Series(
+            [c.startswith(p) for c, p in zip(codes, pcodes, strict=True)], index=codes.index
+        )
+    if stat.sum() == 0 or (agree[stat]).mean() < 0.5:
+        return findings  # this data does not use nested codes
+    for idx in linked.index[stat & ~agree]:
+        row = children.loc[idx]
+        lon, lat = _rep_point(row.geometry)
+        findings.append(
+            Finding(
+                rule="code.parent_mismatch",
+                level=child_level,
+                severity="warning",
+                code=row["code"],
+                name=row["name"],
+                related=(row["parent_code"],),
+                lon=lon,
+                lat=lat,
+                message=(
+                    f"{child_level} {_label(row['code'], row['name'])} belongs to "
+                    f"{row['parent_code']}, but its code does not extend that parent's code. "
+                    "Renumber it under its parent or correct the parent code."
+                ),
+            )
+        )
+    return findings
+
+
+def _overlap_findings(metric: gpd.GeoDataFrame, level: str, tol: float) -> list[Finding]:
+    findings: list[Finding] = []
+    pairs = overlap_pairs(metric.geometry, min_area_m2=tol)
+    if len(pairs) == 0:
+        return findings
+    pts = gpd.GeoSeries(list(pairs["geometry"]), crs=metric.crs).representative_point().to_crs(4326)
+    for k, (_, pair) in enumerate(pairs.iterrows()):
+        a, b = metric.iloc[int(pair["i"])], metric.iloc[int(pair["j"])]
+        findings.append(
+            Finding(
+                rule="hierarchy.overlap",
+                level=level,
+                severity="error",
+                code=a["code"],
+                name=a["name"],
+                related=(str(b["code"]),),
+                area_m2=float(pair["area_m2"]),
+                value=float(pair["area_m2"]),
+                unit="m2",
+                lon=float(pts.iloc[k].x),
+                lat=float(pts.iloc[k].y),
+                message=(
+                    f"{level} units {_label(a['code'], a['name'])} and "
+                    f"{_label(b['code'], b['name'])} overlap by {pair['area_m2']:,.0f} m². "
+                    "Each place belongs to exactly one unit: redraw the shared boundary."
+                ),
+            )
+        )
+    return findings
+
+
+def _gap_finding(
+    level: str, parent_level: str | None, parent: Any, gap: shapely.Geometry, crs: pyproj.CRS
+) -> Finding:
+    pt = gpd.GeoSeries([gap.representative_point()], crs=crs).to_crs(4326).iloc[0]
+    where = (
+        f"inside {parent_level} {_label(parent['code'], parent['name'])}"
+        if parent is not None
+        else "between them"
+    )
+    fix = (
+        f"Extend a neighbouring {level} over it or add a {level} for it."
+        if parent is not None
+        else f"Extend a neighbouring {level} over it."
+    )
+    return Finding(
+        rule="hierarchy.gap",
+        level=level,
+        severity="error",
+        code=None if parent is None else parent["code"],
+        name=None if parent is None else parent["name"],
+        area_m2=float(gap.area),
+        value=float(gap.area),
+        unit="m2",
+        lon=float(pt.x),
+        lat=float(pt.y),
+        message=(f"A gap of {gap.area:,.0f} m² {where} is covered by no {level}. {fix}"),
+    )
+
+
+def check_nesting(
+    children: gpd.GeoDataFrame,
+    parents: gpd.GeoDataFrame,
+    *,
+    child_level: str,
+    parent_level: str,
+    metric_crs: pyproj.CRS,
+    sliver_m2: float | None = None,
+    straddle_share: float | None = None,
+) -> list[Finding]:
+    """Check that children tile their parents: straddles, outsiders, gaps, wrong parents.
+
+    Parameters
+    ----------
+    children, parents : geopandas.GeoDataFrame
+        Normalised unit layers (EPSG:4326) with ``parent_code`` filled where known.
+    sliver_m2, straddle_share : float, optional
+        Tolerances; default to :data:`geo.settings.sliver_tolerance_m2` and
+        :data:`geo.settings.straddle_min_share`.
+
+    Returns
+    -------
+    list of Finding
+    """
+    tol = settings.sliver_tolerance_m2 if sliver_m2 is None else sliver_m2
+    share_tol = settings.straddle_min_share if straddle_share is None else straddle_share
+    findings: list[Finding] = []
+    cm = children.to_crs(metric_crs)
+    pm = parents.to_crs(metric_crs)
+    shares = containment_shares(cm.geometry, pm.geometry)
+    child_area = cm.geometry.area.to_numpy()
+    valid = shapely.is_valid(cm.geometry.values)
+    pcodes = pm["code"].to_numpy()
+    by_child = {int(k): g for k, g in shares.groupby("child")} if len(shares) else {}
+    for i in range(len(cm)):
+        if not valid[i] or child_area[i] <= 0:
+            continue
+        row = children.iloc[i]
+        part = by_child.get(i)
+        lon, lat = _rep_point(row.geometry)
+        inside = 0.0 if part is None else float(part["area_m2"].sum())
+        outside_m2 = child_area[i] - inside
+        if part is None or inside < tol:
+            findings.append(
+                Finding(
+                    rule="hierarchy.outside",
+                    level=child_level,
+                    severity="error",
+                    code=row["code"],
+                    name=row["name"],
+                    area_m2=float(child_area[i]),
+                    value=float(child_area[i]),
+                    unit="m2",
+                    lon=lon,
+                    lat=lat,
+                    message=(
+                        f"{child_level} {_label(row['code'], row['name'])} "
+                        f"({child_area[i]:,.0f} m²) lies in no {parent_level}. Extend a "
+                        f"{parent_level} over it or remove it."
+                    ),
+                )
+            )
+            continue
+        part = part.sort_values("area_m2", ascending=False)
+        main_parent = pcodes[int(part["parent"].iloc[0])]
+        main_share = float(part["share"].iloc[0])
+        if 1 - main_share >= share_tol and (len(part) > 1 or outside_m2 >= tol):
+            pieces = [
+                f"{pcodes[int(p)]} {s:.1%}"
+                for p, s in zip(part["parent"], part["share"], strict=True)
+            ]
+            if outside_m2 >= tol:
+                pieces.append(f"outside every {parent_level} {outside_m2 / child_area[i]:.1%}")
+            findings.append(
+                Finding(
+                    rule="hierarchy.straddle",
+                    level=child_level,
+                    severity="error",
+                    code=row["code"],
+                    name=row["name"],
+                    value=1 - main_share,
+                    area_m2=float(child_area[i] * (1 - main_share)),
+                    unit="share",
+                    related=tuple(str(pcodes[int(p)]) for p in part["parent"].iloc[1:]),
+                    lon=lon,
+                    lat=lat,
+                    message=(
+                        f"{child_level} {_label(row['code'], row['name'])} straddles "
+                        f"{len(part)} {parent_level} unit(s): " + ", ".join(pieces) + ". Move "
+                        f"the {parent_level} boundary to follow it, split it, or re-run with "
+                        "--link spatial to assign it by largest overlap."
+                    ),
+                )
+            )
+        declared = row["parent_code"]
+        if (
+            declared is not None
+            and declared in set(pcodes)
+            and declared != main_parent
+            and main_share > 0.5
+        ):
+            findings.append(
+                Finding(
+                    rule="hierarchy.parent_mismatch",
+                    level=child_level,
+                    severity="error",
+                    code=row["code"],
+                    name=row["name"],
+                    related=(str(declared), str(main_parent)),
+                    value=main_share,
+                    unit="share",
+                    lon=lon,
+                    lat=lat,
+                    message=(
+                        f"{child_level} {_label(row['code'], row['name'])} is listed under "
+                        f"{declared} but {main_share:.0%} of it lies in {main_parent}. Correct "
+                        "its parent code or move the boundary."
+                    ),
+                )
+            )
+    # gaps inside each parent and parents with no children
+    groups = {code: g for code, g in cm.groupby("parent_code")}
+    for j in range(len(pm)):
+        prow = parents.iloc[j]
+        if not shapely.is_valid(pm.geometry.iloc[j]):
+            continue
+        kids = groups.get(prow["code"])
+        if kids is None or len(kids) == 0:
+            lon, lat = _rep_point(prow.geometry)
+            findings.append(
+                Finding(
+                    rule="hierarchy.childless",
+                    level=parent_level,
+                    severity="warning",
+                    code=prow["code"],
+                    name=prow["name"],
+                    lon=lon,
+                    lat=lat,
+                    message=(
+                        f"{parent_level} {_label(prow['code'], prow['name'])} has no "
+                        f"{child_level} units. Add them or check their parent codes."
+                    ),
+                )
+            )
+            continue
+        for gap in gap_polygons(kids.geometry, within=pm.geometry.iloc[j], min_area_m2=tol):
+            findings.append(_gap_finding(child_level, parent_level, prow, gap, metric_crs))
+    return findings
+
+
+def check_district(
+    units: Mapping[str, gpd.GeoDataFrame],
+    *,
+    metric_crs: pyproj.CRS,
+    sliver_m2: float | None = None,
+) -> list[Finding]:
+    """Run every model check: codes, overlaps, gaps and nesting between levels.
+
+    Returns
+    -------
+    list of Finding
+        Model findings (rule ids ``code.*`` and ``hierarchy.*``).
+    """
+    tol = settings.sliver_tolerance_m2 if sliver_m2 is None else sliver_m2
+    findings: list[Finding] = []
+    levels = [lv for lv in LEVELS if lv in units]
+    for lv in levels:
+        findings.extend(_code_findings(units[lv], lv))
+        metric = units[lv].to_crs(metric_crs)
+        findings.extend(_overlap_findings(metric, lv, tol))
+    top = levels[0]
+    for gap in gap_polygons(units[top].to_crs(metric_crs).geometry, min_area_m2=tol):
+        findings.append(_gap_finding(top, None, None, gap, metric_crs))
+    for upper, lower in zip(levels, levels[1:], strict=False):
+        findings.extend(_code_parent_findings(units[lower], lower))
+        findings.extend(
+            check_nesting(
+                units[lower],
+                units[upper],
+                child_level=lower,
+                parent_level=upper,
+                metric_crs=metric_crs,
+                sliver_m2=tol,
+            )
+        )
+    return findings
+
+
+# -------------------------------------------------------------------------- building
+
+
+def build_district(
+    layers: Mapping[str, Layer | gpd.GeoDataFrame],
+    *,
+    columns: Mapping[str, str] | None = None,
+    link: str = "auto",
+    repair: bool = False,
+    household_size: float | None = None,
+    assignment: pd.DataFrame | None = None,
+    notes: Sequence[str] = (),
+) -> District:
+    """Build and check a :class:`District` from one layer per level.
+
+    Parameters
+    ----------
+    layers : mapping
+        ``level -> Layer`` (or GeoDataFrame in any CRS).
+    columns : mapping, optional
+        ``field -> column`` overrides for every layer.
+    link : {"auto", "column", "code", "spatial"}
+        How parent links are found; see :func:`link_parents`.
+    repair : bool
+        Repair invalid polygons instead of only reporting them.
+    household_size : float, optional
+        Persons per household for derived figures; default
+        :data:`geo.settings.household_size`.
+    assignment : pandas.DataFrame, optional
+        A unit → parent table applied after linking (``--assign``).
+    notes : sequence of str
+        Notes from reading, carried into the district.
+
+    Returns
+    -------
+    District
+    """
+    hh = settings.household_size if household_size is None else household_size
+    if not hh or hh <= 0:
+        raise InputError(f"household_size must be a positive number, not {hh!r}.")
+    all_notes = list(notes)
+    findings: list[Finding] = []
+    units: dict[str, gpd.GeoDataFrame] = {}
+    sources: dict[str, str] = {}
+    for lv in LEVELS:
+        if lv not in layers:
+            continue
+        item = layers[lv]
+        if isinstance(item, Layer):
+            frame, source = item.frame, item.source
+            all_notes.extend(item.notes)
+        else:
+            frame, source = item, lv
+        if frame.crs is None:
+            raise InputError(f"The {lv} layer has no CRS; read it with geo.io.read_layers.")
+        frame = frame.to_crs(4326) if not frame.crs.equals(4326) else frame
+        unit, found, nts = normalise_units(frame, lv, source=source, columns=columns, repair=repair)
+        units[lv] = unit
+        sources[lv] = source
+        findings.extend(found)
+        all_notes.extend(nts)
+    if not units:
+        raise LevelError("No unit layer was given.")
+    everything = pd.concat([u.geometry for u in units.values()])
+    metric_crs = metric_crs_for(gpd.GeoSeries(everything, crs=4326))
+    all_notes.append(f"Areas and distances in {metric_crs.name}.")
+    levels = [lv for lv in LEVELS if lv in units]
+    for upper, lower in zip(levels, levels[1:], strict=False):
+        units[lower], found, nts = link_parents(
+            units[lower],
+            units[upper],
+            child_level=lower,
+            parent_level=upper,
+            metric_crs=metric_crs,
+            link=link,
+        )
+        findings.extend(found)
+        all_notes.extend(nts)
+    if assignment is not None:
+        units, nts = apply_assignment(units, assignment)
+        all_notes.extend(nts)
+    units, nts = derive_missing_levels(units, metric_crs)
+    all_notes.extend(nts)
+    units, found = derive_figures(units, household_size=hh)
+    findings.extend(found)
+    for frame in units.values():
+        frame["area_km2"] = frame.to_crs(metric_crs).geometry.area.to_numpy() / 1e6
+        invalid = ~shapely.is_valid(frame.geometry.values)
+        frame.loc[invalid, "area_km2"] = np.nan
+    findings.extend(check_district(units, metric_crs=metric_crs))
+    return District(
+        units=units,
+        metric_crs=metric_crs,
+        findings=findings,
+        notes=all_notes,
+        sources=sources,
+        household_size=hh,
+    )
+
+
+def district_from_frames(frames: Mapping[str, gpd.GeoDataFrame], **kwargs: Any) -> District:
+    """Build a :class:`District` from ``level -> GeoDataFrame`` (a convenience for Python use)."""
+    return build_district(dict(frames), **kwargs)
+
+
+def read_district(
+    paths: str | Any | Sequence[Any],
+    *,
+    level: str | None = None,
+    layer_levels: Mapping[str, str] | None = None,
+    columns: Mapping[str, str] | None = None,
+    crs: Any = None,
+    coords: str = "wgs84",
+    link: str = "auto",
+    repair: bool = False,
+    household_size: float | None = None,
+    assignment: pd.DataFrame | None = None,
+) -> District:
+    """Read files, folders or archives into a checked :class:`District`.
+
+    Parameters
+    ----------
+    paths : path-like or sequence of path-like
+        A GeoPackage, a folder, or several layer files; a single file is
+        fine, its level guessed from codes, name endings or the file name.
+    level : str, optional
+        The level of a single layer.
+    layer_levels : mapping, optional
+        ``layer name -> level``.
+    columns : mapping, optional
+        ``field -> column`` overrides.
+    crs, coords :
+        See :func:`geo.io.read_layers`.
+    link, repair, household_size, assignment :
+        See :func:`build_district`.
+
+    Returns
+    -------
+    District
+    """
+    layers = read_layers(paths, crs=crs, coords=coords)
+    chosen, notes = assign_levels(layers, level=level, layer_levels=layer_levels, columns=columns)
+    return build_district(
+        chosen,
+        columns=columns,
+        link=link,
+        repair=repair,
+        household_size=household_size,
+        assignment=assignment,
+        notes=notes,
+    )

@@ -1,0 +1,687 @@
+"""Reading and writing unit layers.
+
+Readers accept GeoJSON, GeoPackage (any layer names), loose or zipped
+Shapefiles (UTF-8 or GBK attributes, ``.cpg`` honoured) and CSV with lon/lat
+or WKT columns. Every reader returns GeoDataFrames in WGS-84 (EPSG:4326);
+a file without a CRS is taken as WGS-84 only when its coordinates fit.
+
+Writers produce GeoJSON per RFC 7946 (WGS-84, right-hand rule), GeoPackage,
+zipped Shapefile with a ``.cpg`` and UTF-8 attributes, and the CSV
+assignment table (unit → parent, a plan's portable form). Every writer is
+atomic: it writes beside the target and renames, so a crash never leaves a
+half-written export.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+
+from geo import LEVELS, settings
+from geo.crs import check_lonlat, to_wgs84_geometries
+from geo.errors import (
+    ColumnError,
+    CRSError,
+    EmptyInputError,
+    GeometryTypeError,
+    InputError,
+    NotGeodataError,
+    UnsafeArchiveError,
+)
+
+logger = logging.getLogger(__name__)
+
+GEO_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".csv")
+"""File endings looked at when a folder is given."""
+
+COORD_SYSTEMS = ("wgs84", "gcj02", "bd09")
+"""Coordinate systems an input may be in: WGS-84 (GPS, OSM), GCJ-02 (Amap,
+Tencent) and BD-09 (Baidu)."""
+
+EXPORT_FORMATS = ("geojson", "gpkg", "shp", "csv")
+
+LAYER_FILE_NAMES = {"street": "streets", "community": "communities", "grid": "grids"}
+"""Layer and file names used when writing each level."""
+
+SHAPEFILE_FIELDS = {
+    "parent_code": "parent",
+    "population_source": "pop_src",
+    "households_source": "hh_src",
+}
+"""Short field names for Shapefile export (dBASE allows 10 characters)."""
+
+_LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度")
+_LAT_NAMES = ("lat", "latitude", "y", "纬度")
+_WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "shape")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer read from an input, before it is given a level.
+
+    Parameters
+    ----------
+    source : str
+        Human-readable origin: the file name and, for multi-layer files, the layer.
+    name : str
+        Layer name (for single-layer files, the file's stem).
+    frame : geopandas.GeoDataFrame
+        The features in EPSG:4326, attributes as read.
+    notes : tuple of str
+        What was guessed while reading (an encoding, an assumed CRS).
+    """
+
+    source: str
+    name: str
+    frame: gpd.GeoDataFrame
+    notes: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- zips
+
+
+def safe_extract_zip(
+    path: str | os.PathLike[str],
+    dest: str | os.PathLike[str],
+    *,
+    max_bytes: int | None = None,
+    max_ratio: float | None = None,
+    max_members: int | None = None,
+) -> list[Path]:
+    """Extract a zip archive into ``dest`` after checking it is safe.
+
+    Refuses members whose names are absolute or climb out with ``..``,
+    symbolic links, archives with too many members, and archives that would
+    expand past ``max_bytes`` or whose members compress suspiciously well
+    (zip bombs). Nothing is written unless every check passes.
+
+    Parameters
+    ----------
+    path : path-like
+        The archive.
+    dest : path-like
+        Folder to extract into (created if missing).
+    max_bytes, max_ratio, max_members : optional
+        Caps; default to :data:`geo.settings.zip_max_uncompressed_bytes`,
+        :data:`geo.settings.zip_max_ratio` and :data:`geo.settings.zip_max_members`.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The extracted files.
+
+    Raises
+    ------
+    UnsafeArchiveError
+        If any check fails; the message names the member and the cap.
+    NotGeodataError
+        If the file is not a zip archive.
+    """
+    max_bytes = settings.zip_max_uncompressed_bytes if max_bytes is None else max_bytes
+    max_ratio = settings.zip_max_ratio if max_ratio is None else max_ratio
+    max_members = settings.zip_max_members if max_members is None else max_members
+    name = Path(path).name
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise NotGeodataError(
+            f"{name} is not a readable zip archive ({exc}). Re-create the archive, or "
+            "pass the Shapefile's .shp/.dbf/.shx/.prj files directly."
+        ) from exc
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > max_members:
+            raise UnsafeArchiveError(
+                f"{name} holds {len(infos):,} entries, more than the limit of "
+                f"{max_members:,}. Unpack it yourself and pass the folder, or raise "
+                "geo.settings.zip_max_members."
+            )
+        total = 0
+        for info in infos:
+            member = PurePosixPath(info.filename.replace("\\", "/"))
+            if member.is_absolute() or ".." in member.parts or re.match(r"^[A-Za-z]:", str(member)):
+                raise UnsafeArchiveError(
+                    f"{name} contains the entry {info.filename!r}, which points outside "
+                    "the archive. The archive was not unpacked; re-create it with "
+                    "relative paths only."
+                )
+            mode = (info.external_attr >> 16) & 0o170000
+            if mode == 0o120000:
+                raise UnsafeArchiveError(
+                    f"{name} contains the symbolic link {info.filename!r}. The archive was "
+                    "not unpacked; re-create it without links."
+                )
+            total += info.file_size
+            ratio = info.file_size / info.compress_size if info.compress_size else 0.0
+            if ratio > max_ratio:
+                raise UnsafeArchiveError(
+                    f"{name}: entry {info.filename!r} expands {ratio:,.0f}"
+                    f" times ({info.file_size:,} bytes), past the ratio cap of "
+                    f"{max_ratio:,.0f}; this looks like a zip bomb. The archive was not unpacked."
+                )
+            if total > max_bytes:
+                raise UnsafeArchiveError(
+                    f"{name} would expand to more than {max_bytes:,} bytes, past the size "
+                    "cap. The archive was not unpacked; split the data or raise "
+                    "geo.settings.zip_max_uncompressed_bytes."
+                )
+        dest_path = Path(dest)
+        dest_path.mkdir(parents=True, exist_ok=True)
+        out: list[Path] = []
+        for info in infos:
+            if info.is_dir():
+                continue
+            target = dest_path.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            written = 0
+            with archive.open(info) as src, open(target, "wb") as dst:
+                # Count real bytes too: the sizes in the header can lie.
+                while chunk := src.read(1 << 20):
+                    written += len(chunk)
+                    if written > info.file_size or written > max_bytes:
+                        raise UnsafeArchiveError(
+                            f"{name}: entry {info.filename!r} expands past the size its "
+                            "header declares; the archive is corrupt or hostile and was "
+                            "not used."
+                        )
+                    dst.write(chunk)
+            out.append(target)
+    return out
+
+
+# ----------------------------------------------------------------------- encodings
+
+
+def shapefile_encoding(shp: str | os.PathLike[str]) -> tuple[str | None, str | None]:
+    """Return ``(encoding, note)`` for a Shapefile's attributes.
+
+    A ``.cpg`` file is honoured. Without one, the ``.dbf`` records are tried
+    as UTF-8 and then GBK (the usual encoding of Chinese GIS exports); the
+    note says what was guessed so the user can add a ``.cpg`` to be explicit.
+    """
+    shp = Path(shp)
+    for cpg in (shp.with_suffix(".cpg"), shp.with_suffix(".CPG")):
+        if cpg.exists():
+            value = cpg.read_text(errors="replace").strip()
+            return (value or None), None
+    dbf = next((p for p in (shp.with_suffix(".dbf"), shp.with_suffix(".DBF")) if p.exists()), None)
+    if dbf is None:
+        return None, None
+    raw = dbf.read_bytes()
+    if len(raw) < 32:
+        return None, None
+    header_len = int.from_bytes(raw[8:10], "little")
+    records = raw[header_len:]
+    if not any(b > 0x7F for b in records):
+        return None, None
+    try:
+        records.decode("utf-8")
+        return "UTF-8", None
+    except UnicodeDecodeError:
+        pass
+    try:
+        records.decode("gb18030")
+    except UnicodeDecodeError:
+        return None, (
+            f"{shp.name}: attribute text is neither UTF-8 nor GBK; add a .cpg file naming "
+            "its encoding."
+        )
+    return "GBK", (
+        f"{shp.name} has no .cpg file; its attributes were read as GBK. If names look "
+        "wrong, add a .cpg file containing the right encoding (e.g. UTF-8 or GBK)."
+    )
+
+
+def _read_csv_table(path: Path) -> tuple[pd.DataFrame, str]:
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False), enc
+        except UnicodeDecodeError:
+            continue
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise NotGeodataError(
+                f"{path.name} could not be read as a CSV table ({exc}). Save it as "
+                "comma-separated text with a header row."
+            ) from exc
+    raise NotGeodataError(f"{path.name} is neither UTF-8 nor GBK text. Save the CSV as UTF-8.")
+
+
+def _find_column(columns: Sequence[str], candidates: Sequence[str]) -> str | None:
+    lowered = {str(c).strip().lower(): c for c in columns}
+    for cand in candidates:
+        if cand in lowered:
+            return lowered[cand]
+    return None
+
+
+def read_csv_points(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
+    """Read a CSV with lon/lat (or WKT) columns as a GeoDataFrame in EPSG:4326.
+
+    Raises
+    ------
+    NotGeodataError
+        If there is no lon/lat pair or WKT column.
+    ColumnError
+        If coordinates are not numbers.
+    """
+    path = Path(path)
+    table, _ = _read_csv_table(path)
+    if table.empty:
+        raise EmptyInputError(f"{path.name} has a header but no rows. Add the units' rows.")
+    lon = _find_column(table.columns, _LON_NAMES)
+    lat = _find_column(table.columns, _LAT_NAMES)
+    wkt = _find_column(table.columns, _WKT_NAMES)
+    if lon is not None and lat is not None:
+        xs = pd.to_numeric(table[lon].str.strip(), errors="coerce")
+        ys = pd.to_numeric(table[lat].str.strip(), errors="coerce")
+        bad = table.index[xs.isna() | ys.isna()]
+        if len(bad):
+            rows = ", ".join(str(i + 2) for i in bad[:5])
+            raise ColumnError(
+                f"{path.name}: columns {lon!r}/{lat!r} hold text that is not a number on "
+                f"line(s) {rows}. Fix those cells (decimal degrees, e.g. 120.38)."
+            )
+        geometry = gpd.points_from_xy(xs, ys)
+        frame = table.drop(columns=[lon, lat])
+    elif wkt is not None:
+        try:
+            geometry = gpd.GeoSeries.from_wkt(table[wkt].replace("", None))
+        except Exception as exc:  # shapely raises several types for bad WKT
+            raise ColumnError(
+                f"{path.name}: column {wkt!r} does not hold valid WKT ({exc}). Fix the "
+                "geometry text or use lon/lat columns."
+            ) from exc
+        frame = table.drop(columns=[wkt])
+    else:
+        raise NotGeodataError(
+            f"{path.name} is a CSV without coordinates: it needs lon/lat columns (named "
+            f"one of {', '.join(_LON_NAMES)} and {', '.join(_LAT_NAMES)}) or a WKT column. "
+            "A unit-to-parent table (code, parent_code) is applied to a district with "
+            "`wangge check DISTRICT --assign FILE.csv`."
+        )
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=None)
+
+
+# -------------------------------------------------------------------------- reading
+
+
+def _gather_files(paths: Sequence[Path], workdir: Path) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"{path} does not exist. Check the path and try again.")
+        if path.is_dir():
+            inner = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in GEO_SUFFIXES and not p.name.startswith(".")
+            )
+            if not inner:
+                raise EmptyInputError(
+                    f"The folder {path} holds no GeoJSON, GeoPackage, Shapefile, zip or "
+                    "CSV files. Point at the folder with the district's layers."
+                )
+            files.extend(_gather_files(inner, workdir))
+        elif path.suffix.lower() == ".zip":
+            dest = Path(tempfile.mkdtemp(prefix=path.stem + "-", dir=workdir))
+            extracted = safe_extract_zip(path, dest)
+            inner = [
+                p
+                for p in extracted
+                if p.suffix.lower() in GEO_SUFFIXES and p.suffix.lower() != ".zip"
+            ]
+            if not inner:
+                raise EmptyInputError(
+                    f"{path.name} holds no .shp, .geojson, .gpkg or .csv file. Zip the "
+                    "Shapefile's parts (.shp, .shx, .dbf, .prj, .cpg) together."
+                )
+            files.extend(sorted(inner))
+        else:
+            files.append(path)
+    # A Shapefile's sidecars are not layers of their own.
+    return [f for f in files if f.suffix.lower() != ".json" or not f.with_suffix(".shp").exists()]
+
+
+def _finish_crs(
+    frame: gpd.GeoDataFrame, source: str, *, crs: Any, coords: str
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    notes: list[str] = []
+    if crs is not None:
+        try:
+            frame = frame.set_crs(crs, allow_override=True)
+        except Exception as exc:
+            raise CRSError(
+                f"{crs!r} is not a coordinate reference system pyproj knows. Give an EPSG "
+                "code such as EPSG:4549 (CGCS2000 / 3-degree Gauss-Kruger CM 120E)."
+            ) from exc
+    if frame.crs is None:
+        check_lonlat(tuple(frame.total_bounds), source_name=source)
+        frame = frame.set_crs(4326)
+        notes.append(f"{source} has no CRS; its coordinates fit WGS-84 longitude/latitude.")
+    elif not frame.crs.equals(4326):
+        try:
+            frame = frame.to_crs(4326)
+        except Exception as exc:
+            raise CRSError(
+                f"{source}: its CRS ({frame.crs.name}) cannot be converted to WGS-84 "
+                f"({exc}). Re-export it with an EPSG-defined CRS."
+            ) from exc
+    check_lonlat(tuple(frame.total_bounds), source_name=source)
+    if coords not in COORD_SYSTEMS:
+        raise CRSError(f"coords must be one of {', '.join(COORD_SYSTEMS)}, not {coords!r}.")
+    if coords != "wgs84":
+        frame = to_wgs84_geometries(frame, source=coords)
+        notes.append(f"{source}: converted from {coords.upper()} to WGS-84.")
+    return frame, notes
+
+
+def _read_one(path: Path, *, crs: Any, coords: str, label: str | None = None) -> list[Layer]:
+    label = label or path.name
+    suffix = path.suffix.lower()
+    if path.stat().st_size == 0:
+        raise EmptyInputError(f"{label} is empty (0 bytes). Export the layer again.")
+    if suffix == ".csv":
+        frame = read_csv_points(path)
+        frame, notes = _finish_crs(frame, label, crs=crs, coords=coords)
+        return [Layer(label, path.stem, frame, tuple(notes))]
+    try:
+        layer_names = [str(n) for n, _ in pyogrio.list_layers(path)]
+    except Exception as exc:
+        raise NotGeodataError(
+            f"{label} could not be read as geodata ({str(exc).strip() or type(exc).__name__}). "
+            "wangge reads GeoJSON, GeoPackage, Shapefile (loose or zipped) and CSV with "
+            "lon/lat columns; check that the file is one of these and not damaged."
+        ) from exc
+    layers: list[Layer] = []
+    for lname in layer_names:
+        notes = []
+        kwargs: dict[str, Any] = {}
+        if suffix == ".shp":
+            enc, note = shapefile_encoding(path)
+            if enc:
+                kwargs["encoding"] = enc
+            if note:
+                notes.append(note)
+        src = label if len(layer_names) == 1 else f"{label}:{lname}"
+        try:
+            frame = pyogrio.read_dataframe(path, layer=lname, **kwargs)
+        except Exception as exc:
+            raise NotGeodataError(
+                f"{src} could not be read as geodata ({str(exc).strip()}). Check the file "
+                "is complete; a Shapefile needs its .shp, .shx and .dbf together."
+            ) from exc
+        if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.isna().all():
+            if len(layer_names) > 1:
+                logger.info("skipping %s: no geometry", src)
+                continue
+            raise NotGeodataError(f"{src} has no geometry. Unit layers need polygon boundaries.")
+        frame, crs_notes = _finish_crs(frame, src, crs=crs, coords=coords)
+        notes.extend(crs_notes)
+        name = path.stem if len(layer_names) == 1 else lname
+        layers.append(Layer(src, name, frame, tuple(notes)))
+    return layers
+
+
+@contextlib.contextmanager
+def _workdir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="wangge-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def read_layers(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    crs: Any = None,
+    coords: str = "wgs84",
+) -> list[Layer]:
+    """Read every layer from files, folders and zip archives.
+
+    Parameters
+    ----------
+    paths : path-like or sequence of path-like
+        Files (GeoJSON, GeoPackage, Shapefile, zip, CSV) or folders of them.
+    crs : optional
+        CRS to assume for inputs that carry none (e.g. ``"EPSG:4549"``);
+        overrides a file's own CRS.
+    coords : {"wgs84", "gcj02", "bd09"}
+        The coordinate system of the lon/lat values: GCJ-02 (Amap, Tencent)
+        and BD-09 (Baidu) are converted to WGS-84.
+
+    Returns
+    -------
+    list of Layer
+        Each in EPSG:4326, attributes untouched.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    plist = [Path(p) for p in paths]
+    if not plist:
+        raise InputError("No input was given. Pass a GeoPackage, a folder or layer files.")
+    with _workdir() as work:
+        files = _gather_files(plist, work)
+        layers: list[Layer] = []
+        for f in files:
+            label = f.name if work not in f.parents else f"{f.name} (in zip)"
+            layers.extend(_read_one(f, crs=crs, coords=coords, label=label))
+    if not layers:
+        raise EmptyInputError(
+            f"No layer with geometry was found in {', '.join(str(p) for p in plist)}."
+        )
+    return layers
+
+
+def require_polygons(frame: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
+    """Check a layer is non-empty and holds polygons; return it with empty rows named.
+
+    Raises
+    ------
+    EmptyInputError
+        If the layer has no features.
+    GeometryTypeError
+        If any geometry is not a (multi)polygon.
+    """
+    if len(frame) == 0:
+        raise EmptyInputError(f"{source} has no features. Export the layer again with its units.")
+    types = frame.geometry.geom_type.fillna("None")
+    counts = types.value_counts()
+    bad = counts[~counts.index.isin(["Polygon", "MultiPolygon"])]
+    if len(bad):
+        kinds = ", ".join(f"{n} {t}" for t, n in bad.items())
+        if set(bad.index) <= {"Point", "MultiPoint"} and len(bad) and bad.sum() == len(frame):
+            hint = (
+                " Points cannot carry an area: load the units' boundaries. If these are "
+                "facilities or residents, they belong in the coverage audit."
+            )
+        elif "None" in bad.index:
+            hint = " Some features have no geometry: draw their boundaries or remove them."
+        else:
+            hint = " Unit boundaries must be polygons; convert or remove the other shapes."
+        raise GeometryTypeError(f"{source} holds {kinds} where polygons are expected.{hint}")
+    return frame
+
+
+# -------------------------------------------------------------------------- writing
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; move it into place on success.
+
+    The temporary file or folder is removed if the block raises, so a failed
+    export never leaves a half-written file under the target's name.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmpdir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp = tmpdir / target.name
+    try:
+        yield tmp
+        if tmp.is_dir() and target.exists() and target.is_dir():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _export_frame(frame: gpd.GeoDataFrame, *, short_names: bool = False) -> gpd.GeoDataFrame:
+    out = frame.copy()
+    if out.crs is None or not out.crs.equals(4326):
+        out = out.to_crs(4326)
+    for col in out.columns:
+        if col == "geometry":
+            continue
+        if out[col].dtype == bool:
+            out[col] = out[col].astype("int8")
+    if short_names:  # Shapefile (dBASE) field names are limited to 10 characters.
+        out = out.rename(
+            columns={c: SHAPEFILE_FIELDS.get(c, c[:10]) for c in out.columns if c != "geometry"}
+        )
+    return out
+
+
+def _orient(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = frame.copy()
+    out.geometry = shapely.orient_polygons(out.geometry.values, exterior_cw=False)
+    return out
+
+
+def write_units(
+    units: dict[str, gpd.GeoDataFrame],
+    out: str | os.PathLike[str],
+    *,
+    fmt: str,
+) -> list[Path]:
+    """Write every level of a district.
+
+    Parameters
+    ----------
+    units : dict
+        ``level -> GeoDataFrame``, as in :attr:`geo.hierarchy.District.units`.
+    out : path-like
+        For ``geojson``: a folder receiving ``streets.geojson`` etc. For
+        ``gpkg``: the ``.gpkg`` file (one layer per level). For ``shp``: the
+        ``.zip`` file (one Shapefile per level, each with a ``.cpg``). For
+        ``csv``: the assignment table file.
+    fmt : {"geojson", "gpkg", "shp", "csv"}
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise InputError(f"Unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}.")
+    present = [lv for lv in LEVELS if lv in units and units[lv] is not None]
+    if not present:
+        raise EmptyInputError("There is nothing to export: the district has no units.")
+    out = Path(out)
+    if fmt == "geojson":
+        written = []
+        out.mkdir(parents=True, exist_ok=True)
+        for lv in present:
+            target = out / f"{LAYER_FILE_NAMES[lv]}.geojson"
+            with atomic_path(target) as tmp:
+                pyogrio.write_dataframe(
+                    _orient(_export_frame(units[lv])),
+                    tmp,
+                    driver="GeoJSON",
+                    layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"},
+                )
+            written.append(target)
+        return written
+    if fmt == "gpkg":
+        if out.suffix.lower() != ".gpkg":
+            out = out.with_suffix(".gpkg")
+        with atomic_path(out) as tmp:
+            for lv in present:
+                pyogrio.write_dataframe(
+                    _export_frame(units[lv]), tmp, layer=LAYER_FILE_NAMES[lv], driver="GPKG"
+                )
+        return [out]
+    if fmt == "shp":
+        if out.suffix.lower() != ".zip":
+            out = out.with_suffix(".zip")
+        with atomic_path(out) as tmp, _workdir() as work:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for lv in present:
+                    shp = work / f"{LAYER_FILE_NAMES[lv]}.shp"
+                    pyogrio.write_dataframe(
+                        _export_frame(units[lv], short_names=True),
+                        shp,
+                        driver="ESRI Shapefile",
+                        encoding="UTF-8",
+                    )
+                    cpg = shp.with_suffix(".cpg")
+                    if not cpg.exists():
+                        cpg.write_text("UTF-8")
+                    for part in sorted(work.glob(f"{shp.stem}.*")):
+                        zf.write(part, part.name)
+        return [out]
+    # csv: the assignment table
+    if out.suffix.lower() != ".csv":
+        out = out.with_suffix(".csv")
+    table = assignment_table(units)
+    with atomic_path(out) as tmp:
+        # utf-8-sig so spreadsheet programs show Chinese names correctly.
+        table.to_csv(tmp, index=False, encoding="utf-8-sig")
+    return [out]
+
+
+def assignment_table(units: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
+    """Return the unit → parent table of every level: a plan's portable form.
+
+    Columns: ``level``, ``code``, ``name``, ``parent_code``, ``population``,
+    ``households``, ``area_km2`` where known.
+    """
+    rows = []
+    for lv in LEVELS:
+        frame = units.get(lv)
+        if frame is None:
+            continue
+        cols = [
+            c
+            for c in ("code", "name", "parent_code", "population", "households", "area_km2")
+            if c in frame.columns
+        ]
+        part = pd.DataFrame(frame[cols]).copy()
+        part.insert(0, "level", lv)
+        rows.append(part)
+    table = pd.concat(rows, ignore_index=True)
+    for col in ("population", "households"):
+        if col in table.columns:
+            table[col] = table[col].astype("Float64").round(0).astype("Int64")
+    if "area_km2" in table.columns:
+        table["area_km2"] = table["area_km2"].astype(float).round(4)
+    return table
+
+
+__all__ = [
+    "COORD_SYSTEMS",
+    "EXPORT_FORMATS",
+    "Layer",
+    "assignment_table",
+    "atomic_path",
+    "read_csv_points",
+    "read_layers",
+    "require_polygons",
+    "safe_extract_zip",
+    "shapefile_encoding",
+    "write_units",
+]

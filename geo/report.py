@@ -1,0 +1,313 @@
+"""Check reports: unit tables, findings and a summary, as text-ready data, JSON and CSV.
+
+:func:`check_report` joins the model checks (:mod:`geo.hierarchy`) and the
+rulebook (:mod:`geo.rules`) into one :class:`CheckReport`, which the CLI
+prints, the app shows and exports write.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geo import LEVELS
+from geo.findings import Finding, findings_to_frame
+from geo.hierarchy import District
+from geo.rules import Rulebook, evaluate_rules, status_table
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass
+class CheckReport:
+    """Everything a check found about a district under one rulebook."""
+
+    district: District
+    rulebook: Rulebook
+    tables: dict[str, pd.DataFrame]
+    findings: list[Finding]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def clean(self) -> bool:
+        """True when no error or warning was found (info findings do not count)."""
+        return not any(f.severity in ("error", "warning") for f in self.findings)
+
+    def findings_frame(self) -> pd.DataFrame:
+        """Return the findings as a table."""
+        return findings_to_frame(self.findings)
+
+    def level_frame(self, level: str) -> gpd.GeoDataFrame:
+        """Return a level's status table with its units' geometry (EPSG:4326), for maps."""
+        table = self.tables[level]
+        geoms = self.district.units[level].geometry.reset_index(drop=True)
+        return gpd.GeoDataFrame(table.reset_index(drop=True), geometry=geoms, crs=4326)
+
+    def units_frame(self) -> pd.DataFrame:
+        """Return every level's unit table stacked, with a ``level`` column."""
+        parts = []
+        per_unit: dict[tuple[str, str], list[str]] = {}
+        for f in self.findings:
+            if f.code:
+                per_unit.setdefault((f.level, f.code), []).append(f.rule)
+        for lv in LEVELS:
+            if lv not in self.tables:
+                continue
+            t = self.tables[lv].copy()
+            t.insert(0, "level", lv)
+            t["findings"] = [
+                ";".join(sorted(set(per_unit.get((lv, c), [])))) if c else "" for c in t["code"]
+            ]
+            parts.append(t)
+        return pd.concat(parts, ignore_index=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dictionary."""
+
+        def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+            out = []
+            for rec in frame.to_dict(orient="records"):
+                out.append({k: _clean(v) for k, v in rec.items()})
+            return out
+
+        return {
+            "rulebook": {
+                "name": self.rulebook.name,
+                "version": self.rulebook.version,
+                "path": self.rulebook.path,
+            },
+            "metric_crs": self.district.metric_crs.to_string(),
+            "sources": self.district.sources,
+            "notes": self.district.notes,
+            "summary": self.summary,
+            "units": {lv: records(t) for lv, t in self.tables.items()},
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    def to_json(self) -> str:
+        """Return the report as JSON text (UTF-8, Chinese kept readable)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if v is pd.NA or v is None:
+        return None
+    if hasattr(v, "item"):
+        return v.item()
+    return v
+
+
+def check_report(district: District, rulebook: Rulebook) -> CheckReport:
+    """Evaluate a district against a rulebook and the model checks.
+
+    Returns
+    -------
+    CheckReport
+        Findings sorted by severity, then level, then unit code.
+    """
+    rule_findings = evaluate_rules(district, rulebook)
+    tables = {lv: status_table(district, rulebook, lv, rule_findings) for lv in district.levels}
+    findings = list(district.findings) + rule_findings
+    level_rank = {lv: i for i, lv in enumerate(("district", *LEVELS))}
+    findings.sort(
+        key=lambda f: (
+            SEVERITY_ORDER.get(f.severity, 9),
+            level_rank.get(f.level, 9),
+            f.rule,
+            f.code or "",
+        )
+    )
+    summary: dict[str, Any] = {"levels": {}}
+    for lv, t in tables.items():
+        counts = t["status"].value_counts().to_dict()
+        summary["levels"][lv] = {
+            "units": len(t),
+            "area_km2": round(float(t["area_km2"].sum()), 3),
+            "population": _clean(t["population"].sum(min_count=1)),
+            "households": _clean(t["households"].sum(min_count=1)),
+            "ok": int(counts.get("ok", 0)),
+            "outside": int(counts.get("outside", 0)),
+            "no_rule": int(counts.get("no rule", 0)),
+            "unknown": int(counts.get("unknown", 0)),
+            "kinds": {str(k): int(v) for k, v in t["kind"].value_counts().items()},
+        }
+    sev: dict[str, int] = {"error": 0, "warning": 0, "info": 0}
+    for f in findings:
+        sev[f.severity] = sev.get(f.severity, 0) + 1
+    summary["findings"] = sev
+    by_rule: dict[str, int] = {}
+    for f in findings:
+        by_rule[f.rule] = by_rule.get(f.rule, 0) + 1
+    summary["by_rule"] = dict(sorted(by_rule.items()))
+    report = CheckReport(
+        district=district, rulebook=rulebook, tables=tables, findings=findings, summary=summary
+    )
+    summary["clean"] = report.clean
+    return report
+
+
+# ------------------------------------------------------------------ audit reports
+
+_REPORT_CSS = """
+body{font-family:system-ui,-apple-system,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;
+margin:2rem auto;max-width:1200px;padding:0 1rem;color:#1f2937}
+h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #e5e7eb}
+table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
+th,td{border:1px solid #e5e7eb;padding:.25rem .5rem;text-align:left}
+th{background:#f3f4f6}td.num{text-align:right}
+.approx{background:#fef3c7;border:1px solid #f59e0b;padding:.5rem 1rem;border-radius:.3rem}
+.prov td:first-child{font-weight:600}
+iframe{width:100%;height:620px;border:1px solid #e5e7eb}
+details{margin:.5rem 0}
+"""
+
+
+def _html_table(frame: pd.DataFrame, *, digits: int = 1, max_rows: int | None = None) -> str:
+    shown = frame if max_rows is None else frame.head(max_rows)
+    fmt = {}
+    for col in shown.columns:
+        if pd.api.types.is_float_dtype(shown[col]):
+            if col.startswith("share") or col.startswith("lowest_share"):
+                fmt[col] = lambda v: "—" if pd.isna(v) else f"{v:.1%}"
+            else:
+                fmt[col] = (lambda v, d=digits: "—" if pd.isna(v) else
+                            ("beyond" if v == float("inf") else f"{v:,.{d}f}"))
+    html_text = shown.to_html(index=False, escape=True, formatters=fmt, na_rep="—",
+                              border=0)
+    more = "" if max_rows is None or len(frame) <= max_rows else (
+        f"<p>… {len(frame) - max_rows:,} more rows in the CSV files.</p>")
+    return html_text + more
+
+
+def coverage_map(result: Any) -> Any:
+    """Return a folium map of an audit: under-served communities, service areas, facilities."""
+    from geo.coverage import service_areas
+    from geo.mapview import add_areas, add_points, unit_map
+
+    district = result.district
+    level = "community" if "community" in district.units else district.building_block
+    units = district.units[level][["code", "name", "geometry"]].copy()
+    table = result.unit_tables.get(level)
+    worst = None
+    if table is not None and len(table):
+        worst = table.groupby("code")["share_covered"].min()
+        units["lowest share covered"] = units["code"].map(worst)
+    m = unit_map(
+        units, color_column="lowest share covered" if worst is not None else None,
+        palette=("#b91c1c", "#f59e0b", "#fde68a", "#d9f99d", "#15803d"),
+        tooltip_columns=["name", "code"] + (["lowest share covered"] if worst is not None
+                                            else []),
+        layer_name=f"{level} units: lowest share covered", legend_title="lowest share covered",
+        fill_opacity=0.5, layer_control=False, height=600,
+    )
+    areas = service_areas(result)
+    palette = ("#2563eb", "#7c3aed", "#db2777", "#0891b2", "#65a30d", "#ea580c")
+    for k, (_, row) in enumerate(areas.iterrows()):
+        add_areas(m, areas.iloc[[k]], name=f"service area: {row['name']}",
+                  color=palette[k % len(palette)], show=k == 0)
+    fac = result.facilities.to_crs(4326).copy()
+    fac["floor area m²"] = fac["floor_area_m2"]
+    add_points(m, fac, name="facilities", color_column="type",
+               tooltip_columns=["type", "name", "floor area m²"])
+    import folium
+
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def write_audit_report(result: Any, out_dir: str | Any) -> list[Any]:
+    """Write an audit's report folder: ``index.html`` + ``map.html`` (offline), CSV and JSON.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, each atomically.
+    """
+    from pathlib import Path
+
+    from geo.io import atomic_path
+    from geo.mapview import standalone_html
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    tables: dict[str, pd.DataFrame] = {
+        "types.csv": result.type_table, "categories.csv": result.category_table,
+        "facilities.csv": result.facility_table,
+        "findings.csv": findings_to_frame(result.findings),
+    }
+    for lv, t in result.unit_tables.items():
+        tables[f"coverage_{lv}.csv"] = t
+    for name, frame in tables.items():
+        with atomic_path(out / name) as tmp:
+            frame.to_csv(tmp, index=False, encoding="utf-8-sig")
+        written.append(out / name)
+    doc = {
+        "provenance": result.provenance,
+        "approximate": result.approximate,
+        "types": _records(result.type_table),
+        "categories": _records(result.category_table),
+        "facilities": _records(result.facility_table),
+        "units": {lv: _records(t) for lv, t in result.unit_tables.items()},
+        "findings": [f.to_dict() for f in result.findings],
+    }
+    with atomic_path(out / "audit.json") as tmp:
+        tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    written.append(out / "audit.json")
+    written.append(standalone_html(coverage_map(result), out / "map.html"))
+    with atomic_path(out / "index.html") as tmp:
+        tmp.write_text(_audit_html(result), encoding="utf-8")
+    written.append(out / "index.html")
+    return written
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _clean(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
+
+
+def _audit_html(result: Any) -> str:
+    import html as _html
+
+    esc = _html.escape
+    parts = ["<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>",
+             "<title>Service coverage audit · 服务覆盖评估</title>",
+             f"<style>{_REPORT_CSS}</style></head><body>",
+             "<h1>Service coverage audit · 服务覆盖评估</h1>"]
+    if result.approximate:
+        parts.append("<p class='approx'><b>Approximation:</b> no walking network was given, so "
+                     "distances are straight-line distance × a detour factor "
+                     f"({esc(result.provenance.get('detour', ''))}). Treat every figure as an "
+                     "estimate.</p>")
+    parts.append("<h2>Sources</h2><table class='prov'>")
+    for k, v in result.provenance.items():
+        parts.append(f"<tr><td>{esc(k)}</td><td>{esc(str(v))}</td></tr>")
+    parts.append("</table>")
+    parts.append("<h2>Map</h2><iframe src='map.html' title='coverage map'></iframe>")
+    parts.append("<h2>By facility type</h2>" + _html_table(result.type_table))
+    parts.append("<h2>By category of public affairs</h2>" + _html_table(result.category_table))
+    for lv in ("street", "community", "grid"):
+        t = result.unit_tables.get(lv)
+        if t is None or t.empty:
+            continue
+        rows = t.sort_values(["type", "share_covered"])
+        parts.append(f"<h2>By {lv}</h2>")
+        if lv == "grid":
+            parts.append("<details><summary>Show grid table</summary>"
+                         + _html_table(rows, max_rows=400) + "</details>")
+        else:
+            parts.append(_html_table(rows))
+    parts.append("<h2>Facilities</h2>" + _html_table(result.facility_table, max_rows=500))
+    ff = findings_to_frame(result.findings)
+    parts.append(f"<h2>Findings ({len(ff)})</h2>")
+    if len(ff):
+        parts.append(_html_table(ff[["severity", "rule", "level", "name", "code", "message"]],
+                                 max_rows=500))
+    parts.append("</body></html>")
+    return "\n".join(parts)

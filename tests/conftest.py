@@ -1,0 +1,86 @@
+r"""Shared fixtures: a tiny hand-drawn district.
+
+The district (metres, UTM 51N, near 120.4°E 36.1°N)::
+
+      y
+   2000 +---------+---------+---------+---------+
+        |  g0101  |  g0102  |  g0201* |  g0202* |      C1 = 370299001001 (top-left)
+        |       C1          |        C3         |      C2 = 370299001002 (bottom-left)
+   1000 +---------+---------+---------+---------+      C3 = 370299002001 (top-right)
+        |  g0101  |  g0102  |  g0101  |  g0102  |      C4 = 370299002002 (bottom-right)
+        |       C2          |        C4         |
+      0 +---------+---------+---------+---------+
+        0        1000      2000      3000      4000  x
+        \______ S1 ________/\_______ S2 _______/
+
+Each grid is 1 km², each community 2 km², each street 4 km². Grid codes are
+their community's code plus two digits.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+import shapely
+
+UTM = 32651
+X0, Y0 = 230_000.0, 4_000_000.0  # about 120.0°E, 36.1°N
+
+STREETS = {"370299001000": "甲街道", "370299002000": "乙街道"}
+COMMUNITIES = {
+    "370299001001": ("一社区", "370299001000", (0, 1000, 2000, 2000)),
+    "370299001002": ("二社区", "370299001000", (0, 0, 2000, 1000)),
+    "370299002001": ("三社区", "370299002000", (2000, 1000, 4000, 2000)),
+    "370299002002": ("四社区", "370299002000", (2000, 0, 4000, 1000)),
+}
+
+
+def box(x0: float, y0: float, x1: float, y1: float) -> shapely.Polygon:
+    return shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
+
+
+def tiny_frames(grid_population: int = 2000) -> dict[str, gpd.GeoDataFrame]:
+    """Return the tiny district as ``level -> GeoDataFrame`` in EPSG:4326."""
+    grids = []
+    for ccode, (name, _, (x0, y0, x1, y1)) in COMMUNITIES.items():
+        mid = (x0 + x1) / 2
+        for k, (a, b) in enumerate(((x0, mid), (mid, x1)), start=1):
+            grids.append(
+                {
+                    "code": f"{ccode}{k:02d}",
+                    "name": f"{name}第{k:02d}网格",
+                    "parent_code": ccode,
+                    "population": grid_population,
+                    "geometry": box(a, y0, b, y1),
+                }
+            )
+    communities = [
+        {"code": c, "name": n, "parent_code": p, "geometry": box(*b)}
+        for c, (n, p, b) in COMMUNITIES.items()
+    ]
+    streets = [
+        {
+            "code": "370299001000",
+            "name": STREETS["370299001000"],
+            "geometry": box(0, 0, 2000, 2000),
+        },
+        {
+            "code": "370299002000",
+            "name": STREETS["370299002000"],
+            "geometry": box(2000, 0, 4000, 2000),
+        },
+    ]
+    return {
+        "street": gpd.GeoDataFrame(streets, crs=UTM).to_crs(4326),
+        "community": gpd.GeoDataFrame(communities, crs=UTM).to_crs(4326),
+        "grid": gpd.GeoDataFrame(grids, crs=UTM).to_crs(4326),
+    }
+
+
+@pytest.fixture
+def tiny() -> dict[str, gpd.GeoDataFrame]:
+    return tiny_frames()
+
+
+def rules_of(findings, prefix: str = "") -> list[str]:
+    return sorted(f.rule for f in findings if f.rule.startswith(prefix))
