@@ -35,7 +35,7 @@ browser:
 	@chromium --version
 
 lint: setup
-	$(VENV)/bin/ruff check geo tests bench app.py pages
+	$(VENV)/bin/ruff check geo tests app.py pages $(wildcard bench)
 	$(VENV)/bin/mypy geo
 
 pytest: setup browser
