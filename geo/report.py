@@ -171,14 +171,18 @@ details{margin:.5rem 0}
 
 def _html_table(frame: pd.DataFrame, *, digits: int = 1, max_rows: int | None = None) -> str:
     shown = frame if max_rows is None else frame.head(max_rows)
-    fmt = {}
+    def share(v: Any) -> str:
+        return "—" if pd.isna(v) else f"{v:.1%}"
+
+    def number(v: Any) -> str:
+        if pd.isna(v):
+            return "—"
+        return "beyond" if v == float("inf") else f"{v:,.{digits}f}"
+
+    fmt: dict[str, Any] = {}
     for col in shown.columns:
         if pd.api.types.is_float_dtype(shown[col]):
-            if col.startswith("share") or col.startswith("lowest_share"):
-                fmt[col] = lambda v: "—" if pd.isna(v) else f"{v:.1%}"
-            else:
-                fmt[col] = (lambda v, d=digits: "—" if pd.isna(v) else
-                            ("beyond" if v == float("inf") else f"{v:,.{d}f}"))
+            fmt[col] = share if col.startswith(("share", "lowest_share")) else number
     html_text = shown.to_html(index=False, escape=True, formatters=fmt, na_rep="—",
                               border=0)
     more = "" if max_rows is None or len(frame) <= max_rows else (
