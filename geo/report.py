@@ -171,27 +171,54 @@ details{margin:.5rem 0}
 
 def _html_table(frame: pd.DataFrame, *, digits: int = 1, max_rows: int | None = None) -> str:
     shown = frame if max_rows is None else frame.head(max_rows)
+
     def share(v: Any) -> str:
         return "—" if pd.isna(v) else f"{v:.1%}"
 
-    def number(v: Any) -> str:
+    def number(v: Any, d: int = digits) -> str:
         if pd.isna(v):
             return "—"
-        return "beyond" if v == float("inf") else f"{v:,.{digits}f}"
+        return "beyond" if v == float("inf") else f"{v:,.{d}f}"
 
+    def count(v: Any) -> str:
+        return number(v, 0)
+
+    counts = (
+        "residents",
+        "covered",
+        "beyond",
+        "households",
+        "catchment_households",
+        "population",
+        "facilities",
+        "service_radius_m",
+        "farthest_m",
+        "median_distance_m",
+        "floor_area_m2",
+        "min_floor_area_m2",
+    )
     fmt: dict[str, Any] = {}
     for col in shown.columns:
         if pd.api.types.is_float_dtype(shown[col]):
-            fmt[col] = share if col.startswith(("share", "lowest_share")) else number
-    html_text = shown.to_html(index=False, escape=True, formatters=fmt, na_rep="—",
-                              border=0)
-    more = "" if max_rows is None or len(frame) <= max_rows else (
-        f"<p>… {len(frame) - max_rows:,} more rows in the CSV files.</p>")
+            if col.startswith(("share", "lowest_share")):
+                fmt[col] = share
+            else:
+                fmt[col] = count if col in counts else number
+    html_text = shown.to_html(index=False, escape=True, formatters=fmt, na_rep="—", border=0)
+    more = (
+        ""
+        if max_rows is None or len(frame) <= max_rows
+        else (f"<p>… {len(frame) - max_rows:,} more rows in the CSV files.</p>")
+    )
     return html_text + more
 
 
-def coverage_map(result: Any) -> Any:
-    """Return a folium map of an audit: under-served communities, service areas, facilities."""
+def coverage_map(result: Any, *, facility_type: str | None = None) -> Any:
+    """Return a folium map of an audit: units by share covered, service areas, facilities.
+
+    Units are coloured by the share of residents within reach of
+    ``facility_type`` (default: the first audited type).
+    """
     from geo.coverage import service_areas
     from geo.mapview import add_areas, add_points, unit_map
 
@@ -199,30 +226,45 @@ def coverage_map(result: Any) -> Any:
     level = "community" if "community" in district.units else district.building_block
     units = district.units[level][["code", "name", "geometry"]].copy()
     table = result.unit_tables.get(level)
-    worst = None
+    ftype = facility_type or next(iter(result.types))
+    spec = result.rulebook.facility(ftype)
+    label = f"% within {spec.service_radius_m:,.0f} m of {spec.name.lower()}"
     if table is not None and len(table):
-        worst = table.groupby("code")["share_covered"].min()
-        units["lowest share covered"] = units["code"].map(worst)
+        share = table[table["type"] == ftype].set_index("code")["share_covered"]
+        units[label] = (units["code"].map(share) * 100).round(0)
     m = unit_map(
-        units, color_column="lowest share covered" if worst is not None else None,
+        units,
+        color_column=label if label in units else None,
         palette=("#b91c1c", "#f59e0b", "#fde68a", "#d9f99d", "#15803d"),
-        tooltip_columns=["name", "code"] + (["lowest share covered"] if worst is not None
-                                            else []),
-        layer_name=f"{level} units: lowest share covered", legend_title="lowest share covered",
-        fill_opacity=0.5, layer_control=False, height=600,
+        tooltip_columns=["name", "code"] + ([label] if label in units else []),
+        layer_name=f"{level} units: {label}",
+        legend_title=label,
+        fill_opacity=0.45,
+        layer_control=False,
+        height=600,
     )
     areas = service_areas(result)
     palette = ("#2563eb", "#7c3aed", "#db2777", "#0891b2", "#65a30d", "#ea580c")
     for k, (_, row) in enumerate(areas.iterrows()):
-        add_areas(m, areas.iloc[[k]], name=f"service area: {row['name']}",
-                  color=palette[k % len(palette)], show=k == 0)
+        add_areas(
+            m,
+            areas.iloc[[k]],
+            name=f"service area: {row['name']}",
+            color=palette[k % len(palette)],
+            show=row["type"] == ftype,
+        )
     fac = result.facilities.to_crs(4326).copy()
     fac["floor area m²"] = fac["floor_area_m2"]
-    add_points(m, fac, name="facilities", color_column="type",
-               tooltip_columns=["type", "name", "floor area m²"])
+    add_points(
+        m,
+        fac,
+        name="facilities",
+        color_column="type",
+        tooltip_columns=["type", "name", "floor area m²"],
+    )
     import folium
 
-    folium.LayerControl(collapsed=False).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
     return m
 
 
@@ -243,7 +285,8 @@ def write_audit_report(result: Any, out_dir: str | Any) -> list[Any]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     tables: dict[str, pd.DataFrame] = {
-        "types.csv": result.type_table, "categories.csv": result.category_table,
+        "types.csv": result.type_table,
+        "categories.csv": result.category_table,
         "facilities.csv": result.facility_table,
         "findings.csv": findings_to_frame(result.findings),
     }
@@ -280,15 +323,19 @@ def _audit_html(result: Any) -> str:
     import html as _html
 
     esc = _html.escape
-    parts = ["<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>",
-             "<title>Service coverage audit · 服务覆盖评估</title>",
-             f"<style>{_REPORT_CSS}</style></head><body>",
-             "<h1>Service coverage audit · 服务覆盖评估</h1>"]
+    parts = [
+        "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>",
+        "<title>Service coverage audit · 服务覆盖评估</title>",
+        f"<style>{_REPORT_CSS}</style></head><body>",
+        "<h1>Service coverage audit · 服务覆盖评估</h1>",
+    ]
     if result.approximate:
-        parts.append("<p class='approx'><b>Approximation:</b> no walking network was given, so "
-                     "distances are straight-line distance × a detour factor "
-                     f"({esc(result.provenance.get('detour', ''))}). Treat every figure as an "
-                     "estimate.</p>")
+        parts.append(
+            "<p class='approx'><b>Approximation:</b> no walking network was given, so "
+            "distances are straight-line distance × a detour factor "
+            f"({esc(result.provenance.get('detour', ''))}). Treat every figure as an "
+            "estimate.</p>"
+        )
     parts.append("<h2>Sources</h2><table class='prov'>")
     for k, v in result.provenance.items():
         parts.append(f"<tr><td>{esc(k)}</td><td>{esc(str(v))}</td></tr>")
@@ -303,15 +350,19 @@ def _audit_html(result: Any) -> str:
         rows = t.sort_values(["type", "share_covered"])
         parts.append(f"<h2>By {lv}</h2>")
         if lv == "grid":
-            parts.append("<details><summary>Show grid table</summary>"
-                         + _html_table(rows, max_rows=400) + "</details>")
+            parts.append(
+                "<details><summary>Show grid table</summary>"
+                + _html_table(rows, max_rows=400)
+                + "</details>"
+            )
         else:
             parts.append(_html_table(rows))
     parts.append("<h2>Facilities</h2>" + _html_table(result.facility_table, max_rows=500))
     ff = findings_to_frame(result.findings)
     parts.append(f"<h2>Findings ({len(ff)})</h2>")
     if len(ff):
-        parts.append(_html_table(ff[["severity", "rule", "level", "name", "code", "message"]],
-                                 max_rows=500))
+        parts.append(
+            _html_table(ff[["severity", "rule", "level", "name", "code", "message"]], max_rows=500)
+        )
     parts.append("</body></html>")
     return "\n".join(parts)

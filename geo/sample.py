@@ -69,20 +69,52 @@ gives byte-identical output.
    its grids and each street the coverage union of its communities, which
    yields single polygons without slivers or holes.
 
+Services
+--------
+``sample_services()`` adds what a service-coverage audit needs, generated
+after the district from a random stream of its own
+(``numpy.random.SeedSequence(seed, spawn_key=(1,))``), so the district is the
+same whether or not they are made:
+
+* **Walking network.** A lattice of streets ~115 m apart (irregular spacing),
+  turned by a random angle, gently warped and jittered. Where fewer people
+  live only every 2nd, 4th or 8th line is built; every 8th line (~900 m
+  apart) is a main road built everywhere, so the finer patches always join
+  the coarser lines. About 5% of local links are missing. The network
+  reaches 150 m beyond the outline. A spot of ~0.6 km² at the edge (1,000-
+  4,000 planned residents, a river bend without a bridge) loses every link to
+  the rest: a deliberate island. Edge lengths are the straight line x
+  1.0-1.1; node ids are large and non-contiguous, like OSM ids.
+* **Buildings.** Rectangles turned with the street grid, inside the grids,
+  clear of the streets and of each other; tall in the dense core (12-30
+  floors), low in villages (1-3). A quarter of the village grids have none.
+* **Facilities.** Points 3-25 m from a node of the main network (never on the
+  island): a community service centre near the centre of each community
+  except a few (up to 8) far from their neighbours' (under-served), service stations,
+  health stations, one health centre and one police post per street, elderly
+  day care, and one day care centre recorded far out at sea (outside the
+  network). Floor areas are drawn around the rulebook's norms, some below
+  the minimums and a few missing.
+
 ``write_sample()`` writes the three levels to one GeoPackage and three
-RFC 7946 GeoJSON files, plus a README that says the data is fictional.
+RFC 7946 GeoJSON files, the services to ``facilities.geojson``,
+``buildings.geojson`` and ``network.npz``, plus a README that says the data
+is fictional.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
 import uuid
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -90,6 +122,9 @@ import pandas as pd
 import pyogrio
 import shapely
 from pyproj import Transformer
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 from shapely.geometry.polygon import orient
 
 from geo import __version__, settings
@@ -138,6 +173,32 @@ _EMPTY_SHARE = 0.02  # share of nearly empty grids (parks, industry)
 _BLEND_M = 1000.0  # length scale (m) of the smooth street-by-street density correction
 _PEOPLE_PER_COMMUNITY = 8300.0
 _FILE_DATE = "2017-04-19T00:00:00Z"  # fixed GeoPackage timestamp, for reproducible bytes
+
+FACILITY_TYPES: tuple[str, ...] = (
+    "community_service_centre",
+    "community_service_station",
+    "health_station",
+    "health_centre",
+    "elderly_day_care",
+    "police_post",
+)
+"""Facility types of the sample's services (keys of the default rulebook)."""
+
+SERVICE_FILES: dict[str, str] = {
+    "facilities": "facilities.geojson",
+    "buildings": "buildings.geojson",
+    "network": "network.npz",
+}
+"""File name of each service layer in the written sample."""
+
+_SERVICES_STREAM = 1  # spawn key of the services' random stream (the units use the root)
+_BLOCK_M = 115.0  # mean spacing of the street lattice (dense-core block size)
+_MAIN_EVERY = 8  # every 8th lattice line is a main road, about 900 m apart
+_MARGIN_M = 150.0  # the network reaches this far beyond the district's outline
+_ISLAND_AREA_M2 = 6.0e5  # area of the cap cut off from the rest of the network
+_NODE_ID_BASE = 1_100_000_000  # node ids start here and climb in random steps, as OSM ids do
+_BUILDING_DECIMALS = 6  # decimals of building footprints in EPSG:4326 (about 10 cm)
+_ZIP_DATE = (2017, 4, 19, 0, 0, 0)  # fixed timestamp of the members of network.npz
 
 
 @dataclass(frozen=True)
@@ -249,6 +310,59 @@ def sample_district(*, seed: int | None = None) -> dict[str, gpd.GeoDataFrame]:
     return layers
 
 
+def sample_services(*, seed: int | None = None) -> dict[str, Any]:
+    """Build what a service-coverage audit of the sample district needs.
+
+    Everything is generated with the district from the same seed, from a random
+    stream of its own (``SeedSequence(seed, spawn_key=(1,))``), so the
+    district's layers are the same with or without it. All of it is fictional.
+
+    Parameters
+    ----------
+    seed : int or None
+        Seed of the district; ``None`` uses ``geo.settings.sample_seed``.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        ``"network_nodes"``
+            pandas DataFrame: ``id`` (int64, large and non-contiguous like OSM
+            ids), ``lon``, ``lat`` (EPSG:4326).
+        ``"network_edges"``
+            pandas DataFrame: ``u``, ``v`` (node ids) and ``length`` (metres).
+            A walking network for :func:`geo.network.network_from_tables`:
+            main roads about 900 m apart and local streets about 115 m apart
+            in the dense core, 230 m or 460 m where fewer people live (parks,
+            the rural town), warped and jittered, lengths 1.0-1.1 x the
+            straight line, reaching 150 m beyond the outline. A spot of about
+            0.6 km² at the district's edge (inside a river bend without a
+            bridge) has no link to the rest and holds residents but no
+            facility: the audit's island.
+        ``"buildings"``
+            GeoDataFrame (EPSG:4326) of rectangular footprints with ``floors``
+            (int; 12-30 in the dense core, 1-3 in villages), inside the grids
+            and off the streets. A quarter of the village grids have none.
+        ``"facilities"``
+            GeoDataFrame (EPSG:4326) of points: ``type`` (see
+            :data:`FACILITY_TYPES`), ``name`` and ``floor_area_m2`` (float, a
+            few NaN). A community service centre near the centre of most
+            communities, but a few (up to 8) far from their neighbours' have none;
+            service stations in a fifth of the larger communities; a health
+            station in half of them; one health centre and one police post
+            per street; elderly day care in a third of the communities, and
+            one day care centre recorded 800 m or more out at sea, outside
+            the network. Several floor areas fall below the rulebook's
+            minimums. Facilities lie 3-25 m from a network node.
+
+    Raises
+    ------
+    geo.errors.InputError
+        If ``seed`` is not a non-negative integer.
+    """
+    seed = _resolve_seed(seed)
+    return _services(sample_district(seed=seed), seed)
+
+
 def write_sample(out_dir: str | os.PathLike[str], *, seed: int | None = None) -> list[Path]:
     """Write the fictional sample district to a folder.
 
@@ -266,8 +380,11 @@ def write_sample(out_dir: str | os.PathLike[str], *, seed: int | None = None) ->
     list of pathlib.Path
         The files written: ``sample_district.gpkg`` (layers ``streets``,
         ``communities``, ``grids``), ``streets.geojson``,
-        ``communities.geojson``, ``grids.geojson`` (RFC 7946, 7 decimals) and
-        ``README.txt``.
+        ``communities.geojson``, ``grids.geojson`` (RFC 7946, 7 decimals),
+        the services of :func:`sample_services`: ``facilities.geojson``
+        (RFC 7946, 7 decimals), ``buildings.geojson`` (RFC 7946, compact, 6
+        decimals, about 10 cm) and ``network.npz`` (the walking network, for
+        :func:`geo.network.load_network`), and ``README.txt``.
 
     Raises
     ------
@@ -278,10 +395,15 @@ def write_sample(out_dir: str | os.PathLike[str], *, seed: int | None = None) ->
     -----
     Each file is written under a temporary name in ``out_dir`` and moved into
     place with ``os.replace``, so readers never see a half-written file. The
-    GeoPackage timestamp is pinned, so the same seed gives the same bytes.
+    GeoPackage timestamp and the dates inside ``network.npz`` are pinned, so
+    the same seed gives the same bytes. Buildings are kept out of the
+    GeoPackage so that it still holds exactly the three levels.
     """
+    from geo.network import network_from_tables, save_network
+
     seed = _resolve_seed(seed)
     layers = sample_district(seed=seed)
+    services = _services(layers, seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -315,9 +437,47 @@ def write_sample(out_dir: str | os.PathLike[str], *, seed: int | None = None) ->
             )
         written.append(target)
 
+    target = out / SERVICE_FILES["facilities"]
+    with _atomic_target(target) as tmp:
+        pyogrio.write_dataframe(
+            services["facilities"],
+            tmp,
+            layer="facilities",
+            driver="GeoJSON",
+            layer_options={
+                "RFC7946": "YES",
+                "COORDINATE_PRECISION": str(_DECIMALS),
+                "DESCRIPTION": f"service facilities; {description}",
+            },
+        )
+    written.append(target)
+
+    target = out / SERVICE_FILES["buildings"]
+    with _atomic_target(target) as tmp:
+        tmp.write_text(
+            _buildings_geojson(services["buildings"], f"building footprints; {description}"),
+            encoding="utf-8",
+        )
+    written.append(target)
+
+    target = out / SERVICE_FILES["network"]
+    network = network_from_tables(
+        services["network_nodes"],
+        services["network_edges"],
+        source=f"built-in sample network (fictional), seed {seed}",
+    )
+    with _atomic_target(target) as tmp:
+        raw = tmp.with_name(f"{tmp.stem}.raw.npz")
+        try:
+            save_network(network, raw)
+            _pin_zip_dates(raw, tmp)
+        finally:
+            raw.unlink(missing_ok=True)
+    written.append(target)
+
     readme = out / "README.txt"
     with _atomic_target(readme) as tmp:
-        tmp.write_text(_readme_text(seed, layers), encoding="utf-8")
+        tmp.write_text(_readme_text(seed, layers, services), encoding="utf-8")
     written.append(readme)
     logger.info("wrote the sample district (seed %d) to %s", seed, out)
     return written
@@ -1110,9 +1270,54 @@ def _frame(
     return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(oriented, crs=OUTPUT_CRS), crs=OUTPUT_CRS)
 
 
-def _readme_text(seed: int, layers: dict[str, gpd.GeoDataFrame]) -> str:
+def _buildings_geojson(buildings: gpd.GeoDataFrame, description: str) -> str:
+    """Compact RFC 7946 GeoJSON of the building footprints (CCW rings, 6 decimals).
+
+    Written by hand, one feature a line without spaces, because the GDAL
+    writer's spacing makes the file about a fifth larger.
+    """
+    polygons = [orient(p, sign=1.0) for p in buildings.geometry.values]
+    coords, owner = shapely.get_coordinates(np.asarray(polygons, dtype=object), return_index=True)
+    starts = np.searchsorted(owner, np.arange(len(polygons) + 1))
+    text = np.char.add(
+        np.char.add("[", np.char.mod(f"%.{_BUILDING_DECIMALS}f", coords[:, 0])),
+        np.char.add(",", np.char.add(np.char.mod(f"%.{_BUILDING_DECIMALS}f", coords[:, 1]), "]")),
+    ).tolist()
+    features = []
+    for k, floors in enumerate(buildings["floors"].tolist()):
+        ring = ",".join(text[starts[k] : starts[k + 1]])
+        features.append(
+            f'{{"type":"Feature","properties":{{"floors":{int(floors)}}},'
+            f'"geometry":{{"type":"Polygon","coordinates":[[{ring}]]}}}}'
+        )
+    head = json.dumps(
+        {"type": "FeatureCollection", "name": "buildings", "description": description},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )[:-1]
+    return head + ',"features":[\n' + ",\n".join(features) + "\n]}\n"
+
+
+def _pin_zip_dates(source: Path, target: Path) -> None:
+    """Copy a zip archive (an ``.npz``) with every member dated :data:`_ZIP_DATE`."""
+    with (
+        zipfile.ZipFile(source) as src,
+        zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            pinned = zipfile.ZipInfo(info.filename, date_time=_ZIP_DATE)
+            pinned.compress_type = zipfile.ZIP_DEFLATED
+            pinned.external_attr = info.external_attr
+            dst.writestr(pinned, src.read(info.filename))
+
+
+def _readme_text(seed: int, layers: dict[str, gpd.GeoDataFrame], services: dict[str, Any]) -> str:
     """Text of the README written next to the sample files."""
     streets = layers["street"]
+    facilities = services["facilities"]
+    kinds = ",\n".join(
+        f"    {n:>4} {t}" for t, n in facilities["type"].value_counts(sort=False).items()
+    )
     return (
         f"{DISTRICT_NAME}\n"
         f"{'=' * 40}\n\n"
@@ -1127,7 +1332,15 @@ def _readme_text(seed: int, layers: dict[str, gpd.GeoDataFrame]) -> str:
         f"Files: {GPKG_NAME} (layers streets, communities, grids) and streets.geojson,\n"
         "communities.geojson, grids.geojson (RFC 7946). CRS: EPSG:4326.\n"
         "Columns: code (12-digit 统计用区划代码; grids 14 digits), name, parent_code,\n"
-        "population, households, geometry.\n"
+        "population, households, geometry.\n\n"
+        "Services, for the coverage audit (wangge audit), equally fictional:\n"
+        f"  {SERVICE_FILES['facilities']}: {len(facilities)} facilities:\n{kinds};\n"
+        "    columns type (rulebook key), name, floor_area_m2 (m², empty where unknown).\n"
+        f"  {SERVICE_FILES['buildings']}: {len(services['buildings']):,} building footprints; "
+        "column floors.\n"
+        f"  {SERVICE_FILES['network']}: walking network, {len(services['network_nodes']):,} "
+        f"nodes and {len(services['network_edges']):,} edges\n"
+        "    (geo.network.load_network); one part at the district's edge has no link to the rest.\n"
     )
 
 
@@ -1152,3 +1365,548 @@ def _pinned_gdal_date() -> Iterator[None]:
         yield
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
+
+
+# --------------------------------------------------------------------------- services
+
+
+@dataclass(frozen=True)
+class _Network:
+    """The sample's walking network in metres: nodes, edges and where the island is."""
+
+    xy: np.ndarray  # (n, 2) node coordinates, metres in METRIC_CRS
+    u: np.ndarray  # edge start (node index)
+    v: np.ndarray  # edge end (node index)
+    length: np.ndarray  # edge length, metres
+    main: np.ndarray  # per node: lies on a main road
+    island: np.ndarray  # per node: part of the deliberately cut-off island
+    theta: float  # rotation of the street grid (radians)
+
+
+def _services(layers: dict[str, gpd.GeoDataFrame], seed: int) -> dict[str, Any]:
+    """Generate the network, buildings and facilities of the sample's ``layers``."""
+    started = time.perf_counter()
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SERVICES_STREAM,)))
+    grids = layers["grid"].to_crs(METRIC_CRS)
+    communities = layers["community"].to_crs(METRIC_CRS)
+    streets = layers["street"].to_crs(METRIC_CRS)
+    grid_geoms = np.asarray(grids.geometry.values, dtype=object)
+    grid_pop = grids["population"].to_numpy(dtype=float)
+    grid_density = grid_pop / shapely.area(grid_geoms) * 1e6
+    outline = shapely.coverage_union_all(np.asarray(streets.geometry.values, dtype=object))
+
+    net = _walk_network(rng, outline, grid_geoms, grid_density, grid_pop)
+    floors, footprints = _buildings(rng, grids, grid_density, net)
+    facilities = _facilities(rng, grids, communities, streets, net, outline)
+
+    to_lonlat = Transformer.from_crs(METRIC_CRS, OUTPUT_CRS, always_xy=True)
+    lon, lat = to_lonlat.transform(net.xy[:, 0], net.xy[:, 1])
+    gaps = rng.integers(1, 60_000, size=len(net.xy), dtype=np.int64)
+    ids = rng.permutation(_NODE_ID_BASE + np.cumsum(gaps))
+    nodes = pd.DataFrame(
+        {
+            "id": ids.astype(np.int64),
+            "lon": np.round(np.asarray(lon, dtype=float), _DECIMALS),
+            "lat": np.round(np.asarray(lat, dtype=float), _DECIMALS),
+        }
+    )
+    flip = rng.random(len(net.u)) < 0.5  # ways point either way, as in OpenStreetMap
+    edges = pd.DataFrame(
+        {
+            "u": ids[np.where(flip, net.v, net.u)],
+            "v": ids[np.where(flip, net.u, net.v)],
+            "length": np.round(net.length, 2),
+        }
+    )
+
+    def lonlat(coords: np.ndarray, decimals: int) -> np.ndarray:
+        x, y = to_lonlat.transform(coords[:, 0], coords[:, 1])
+        return np.round(np.column_stack([x, y]), decimals)
+
+    buildings = gpd.GeoDataFrame(
+        {"floors": pd.Series(floors, dtype="int64")},
+        geometry=gpd.GeoSeries(
+            shapely.transform(footprints, lambda c: lonlat(c, _BUILDING_DECIMALS)), crs=OUTPUT_CRS
+        ),
+        crs=OUTPUT_CRS,
+    )
+    facilities = facilities.set_geometry(
+        shapely.transform(np.asarray(facilities.geometry.values), lambda c: lonlat(c, _DECIMALS)),
+        crs=OUTPUT_CRS,
+    )
+    attrs = {"district": DISTRICT_NAME, "fictional": True, "seed": seed}
+    for frame in (nodes, edges, buildings, facilities):
+        frame.attrs.update(attrs)
+    logger.info(
+        "sample services (seed %d): %d network nodes, %d edges, %d buildings, %d facilities "
+        "in %.2f s",
+        seed,
+        len(nodes),
+        len(edges),
+        len(buildings),
+        len(facilities),
+        time.perf_counter() - started,
+    )
+    return {
+        "network_nodes": nodes,
+        "network_edges": edges,
+        "buildings": buildings,
+        "facilities": facilities,
+    }
+
+
+def _walk_network(
+    rng: np.random.Generator,
+    outline: shapely.Polygon,
+    grid_geoms: np.ndarray,
+    grid_density: np.ndarray,
+    grid_pop: np.ndarray,
+) -> _Network:
+    """Build the walking network: a warped, rotated lattice thinned where few people live.
+
+    Lattice lines are ~115 m apart (irregular spacing); where the density is
+    lower only every 2nd, 4th or 8th line is built, and every 8th line (about
+    900 m apart) is a main road built everywhere, so the coarser lines always
+    run through the finer patches and join them up. A few local links are
+    missing (dead ends, superblocks). A spot at the edge of the district (a
+    disc around a point of the outline, a river bend without a bridge) loses
+    every link to the rest: the island. Fragments left disconnected by the
+    thinning are dropped.
+    """
+    theta = float(rng.uniform(-0.45, 0.45))
+    rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    origin = np.asarray(outline.centroid.coords[0])
+    local_outline = (shapely.get_coordinates(outline) - origin) @ rot
+    lo = local_outline.min(axis=0) - 300.0
+    hi = local_outline.max(axis=0) + 300.0
+
+    def lines(a: float, b: float) -> np.ndarray:
+        steps = _BLOCK_M * rng.uniform(0.85, 1.2, size=int((b - a) / (0.85 * _BLOCK_M)) + 2)
+        pos = a + np.concatenate([[0.0], np.cumsum(steps)])
+        return np.asarray(pos[pos <= b])
+
+    cols, rows = lines(lo[0], hi[0]), lines(lo[1], hi[1])
+    nc = len(cols)
+    jj, ii = np.meshgrid(np.arange(nc), np.arange(len(rows)))
+    i, j = ii.ravel(), jj.ravel()
+    local = np.column_stack([cols[j], rows[i]])
+    warp = np.zeros_like(local)
+    for _ in range(3):
+        angle = rng.uniform(0.0, 2.0 * np.pi)
+        wavenumber = 2.0 * np.pi / rng.uniform(1800.0, 4000.0)
+        phase = rng.uniform(0.0, 2.0 * np.pi, size=2)
+        amplitude = rng.uniform(15.0, 35.0, size=2)
+        along = local @ np.array([np.cos(angle), np.sin(angle)])
+        warp += amplitude * np.sin(wavenumber * along[:, None] + phase)
+    jitter = np.clip(rng.normal(0.0, 5.0, size=local.shape), -12.0, 12.0)
+    xy = origin + (local + warp + jitter) @ rot.T
+
+    # Streets run up to _MARGIN_M beyond the outline, as in an extract of a real network.
+    points = shapely.points(xy)
+    near = np.flatnonzero(shapely.dwithin(outline, points, _MARGIN_M))
+    grid_tree = shapely.STRtree(grid_geoms)
+    point_idx, grid_idx = grid_tree.query_nearest(points[near], all_matches=False)
+    inside = np.zeros(len(xy), dtype=bool)
+    inside[near] = True
+    density = np.zeros(len(xy))
+    density[near[point_idx]] = grid_density[grid_idx]
+    level = np.select(
+        [density >= 12_000.0, density >= 2_500.0, density >= 600.0], [1, 2, 4], _MAIN_EVERY
+    )
+    i0, j0 = (int(k) for k in rng.integers(_MAIN_EVERY, size=2))
+
+    us, vs, mains = [], [], []
+    for step, along_line, ok in ((1, i - i0, j < nc - 1), (nc, j - j0, i < len(rows) - 1)):
+        a = np.flatnonzero(ok)
+        b = a + step
+        both = inside[a] & inside[b]
+        a, b, line = a[both], b[both], along_line[a[both]]
+        main = line % _MAIN_EVERY == 0
+        active = line % np.maximum(level[a], level[b]) == 0
+        us.append(a[active])
+        vs.append(b[active])
+        mains.append(main[active])
+    u, v, main = np.concatenate(us), np.concatenate(vs), np.concatenate(mains)
+    keep = main | (rng.random(len(u)) >= 0.05)
+    u, v, main = u[keep], v[keep], main[keep]
+
+    n = len(xy)
+    used = np.zeros(n, dtype=bool)
+    used[u] = used[v] = True
+    best: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
+    for centre, radius in _island_caps(rng, outline, grid_geoms, grid_pop):
+        in_cap = np.hypot(*(xy - centre).T) <= radius
+        link = in_cap[u] == in_cap[v]  # the river cuts every link across it
+        graph = coo_matrix((np.ones(int(link.sum())), (u[link], v[link])), shape=(n, n))
+        _, label = connected_components(graph, directed=False)
+        cap_sizes = np.bincount(label[used & in_cap], minlength=label.max() + 1)
+        if best is None or cap_sizes.max() > best[0]:
+            best = (int(cap_sizes.max()), link, label, cap_sizes)
+        if cap_sizes.max() >= 25:
+            break
+    assert best is not None
+    _, link, label, cap_sizes = best
+    if cap_sizes.max() < 10:
+        raise RuntimeError("the island of the sample network came out empty")
+    u, v, main = u[link], v[link], main[link]
+    used[:] = False
+    used[u] = used[v] = True
+    sizes = np.bincount(label[used], minlength=label.max() + 1)
+    mainland = int(np.argmax(sizes))
+    island_label = int(np.argmax(cap_sizes))
+    keep_node = used & ((label == mainland) | (label == island_label))
+    new_index = np.cumsum(keep_node) - 1
+    keep_edge = keep_node[u]
+    u, v, main = new_index[u[keep_edge]], new_index[v[keep_edge]], main[keep_edge]
+    xy, label = xy[keep_node], label[keep_node]
+    on_main = np.zeros(len(xy), dtype=bool)
+    on_main[u[main]] = on_main[v[main]] = True
+    straight = np.hypot(*(xy[u] - xy[v]).T)
+    length = straight * rng.uniform(1.0, 1.1, size=len(u))
+    return _Network(xy, u, v, length, on_main, label == island_label, theta)
+
+
+def _island_caps(
+    rng: np.random.Generator, outline: shapely.Polygon, grid_geoms: np.ndarray, grid_pop: np.ndarray
+) -> Iterator[tuple[np.ndarray, float]]:
+    """Yield spots at the district's edge, about 0.6 km² with 1,000-4,000 residents.
+
+    Each spot is a disc ``(centre, radius)`` around a point of the outline (a
+    bend of a river), tried at 24 points of the outline in a random order.
+    """
+    grid_area = shapely.area(grid_geoms)
+    ring = outline.exterior
+    for k in rng.permutation(24):
+        centre = np.asarray(ring.interpolate(k / 24.0, normalized=True).coords[0])
+        lo_r, hi_r = 100.0, 2000.0
+        for _ in range(20):  # bisect the radius for the planned area
+            r = 0.5 * (lo_r + hi_r)
+            if outline.intersection(shapely.Point(centre).buffer(r)).area < _ISLAND_AREA_M2:
+                lo_r = r
+            else:
+                hi_r = r
+        radius = 0.5 * (lo_r + hi_r)
+        spot = shapely.Point(centre).buffer(radius)
+        share = shapely.area(shapely.intersection(grid_geoms, spot)) / grid_area
+        if 1000.0 <= float((share * grid_pop).sum()) <= 4000.0:
+            yield centre, radius
+
+
+@dataclass(frozen=True)
+class _BuildingClass:
+    """How the buildings of a kind of grid look: counts per grid, floors and size (m)."""
+
+    min_density: float  # persons/km² from which a grid is of this class
+    count: tuple[int, int]  # buildings per grid, both ends included
+    floors: tuple[int, int]  # floors, both ends included
+    length: tuple[float, float]
+    width: tuple[float, float]
+
+
+_BUILDING_CLASSES: tuple[_BuildingClass, ...] = (
+    _BuildingClass(18_000.0, (5, 8), (12, 30), (24.0, 45.0), (13.0, 18.0)),  # dense core
+    _BuildingClass(9_000.0, (5, 8), (6, 18), (20.0, 40.0), (12.0, 16.0)),  # urban
+    _BuildingClass(3_500.0, (5, 8), (3, 8), (14.0, 30.0), (10.0, 14.0)),  # suburbs, town seat
+    _BuildingClass(0.0, (0, 3), (1, 4), (20.0, 50.0), (14.0, 30.0)),  # parks, industry, edges
+)
+_VILLAGE_CLASS = _BuildingClass(0.0, (6, 12), (1, 3), (9.0, 15.0), (8.0, 12.0))  # houses
+
+
+def _buildings(
+    rng: np.random.Generator, grids: gpd.GeoDataFrame, density: np.ndarray, net: _Network
+) -> tuple[np.ndarray, np.ndarray]:
+    """Place building footprints (metres) inside the grids, off the streets and each other.
+
+    Returns ``(floors, footprints)``. Buildings are rectangles turned with the
+    street grid (plus a few degrees, a fifth of them crosswise); a quarter of
+    the village grids get none, so the audit spreads their residents instead.
+    """
+    geoms = np.asarray(grids.geometry.values, dtype=object)
+    codes = grids["code"].astype(str)
+    village = (
+        (codes.str[6:9].astype(int) >= 100) & (codes.str[9:12].astype(int) >= 200)
+    ).to_numpy()
+    n_grids = len(grids)
+    classes = (*_BUILDING_CLASSES, _VILLAGE_CLASS)
+    cls = np.zeros(n_grids, dtype=np.int64)
+    for k in range(len(_BUILDING_CLASSES) - 1, -1, -1):
+        cls[density >= _BUILDING_CLASSES[k].min_density] = k
+    cls[village] = len(_BUILDING_CLASSES)
+
+    def class_range(field: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pairs = np.array([getattr(k, field) for k in classes], dtype=float)
+        return pairs[rows, 0], pairs[rows, 1]
+
+    low, high = class_range("count", cls)
+    target = rng.integers(low.astype(np.int64), high.astype(np.int64) + 1)
+    target[village & (rng.random(n_grids) < 0.25)] = 0
+
+    # Candidate centres: uniform in each grid's bounding box, kept inside the grid.
+    tries = 12 * target
+    owner = np.repeat(np.arange(n_grids), tries)
+    bounds = shapely.bounds(geoms)[owner]
+    xy = bounds[:, :2] + rng.random((len(owner), 2)) * (bounds[:, 2:] - bounds[:, :2])
+    c = cls[owner]
+
+    def draw(field: str, extra: float = 0.0) -> np.ndarray:
+        low, high = class_range(field, c)
+        return np.asarray(low + rng.random(len(owner)) * (high + extra - low))
+
+    length, width = draw("length"), draw("width")
+    floors = np.floor(draw("floors", extra=1.0)).astype(np.int64)  # both ends included
+    turn = net.theta + rng.normal(0.0, 0.05, size=len(owner))
+    turn += np.where(rng.random(len(owner)) < 0.2, 0.5 * np.pi, 0.0)
+    half_diagonal = 0.5 * np.hypot(length, width)
+
+    ok = shapely.contains_xy(geoms[owner], xy[:, 0], xy[:, 1])
+    ok &= _road_distance(net, xy) >= half_diagonal + 3.0
+    chosen: list[int] = []
+    candidates = np.flatnonzero(ok)
+    starts = np.searchsorted(owner[candidates], np.arange(n_grids + 1))
+    for g in range(n_grids):
+        mine = candidates[starts[g] : starts[g + 1]]
+        taken: list[int] = []
+        for k in mine.tolist():
+            if len(taken) >= target[g]:
+                break
+            if taken:
+                t = np.asarray(taken)
+                gap = np.hypot(xy[t, 0] - xy[k, 0], xy[t, 1] - xy[k, 1])
+                if (gap < half_diagonal[t] + half_diagonal[k]).any():
+                    continue
+            taken.append(k)
+        chosen.extend(taken)
+    pick = np.asarray(chosen, dtype=np.int64)
+    corners = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5], [-0.5, -0.5]])
+    dx = corners[None, :, 0] * length[pick, None]
+    dy = corners[None, :, 1] * width[pick, None]
+    cos, sin = np.cos(turn[pick])[:, None], np.sin(turn[pick])[:, None]
+    ring = np.stack([xy[pick, 0:1] + dx * cos - dy * sin, xy[pick, 1:2] + dx * sin + dy * cos], -1)
+    footprints = shapely.polygons(ring)
+    inside = shapely.within(footprints, geoms[owner[pick]])
+    return floors[pick][inside], footprints[inside]
+
+
+def _road_distance(net: _Network, xy: np.ndarray) -> np.ndarray:
+    """Approximate distance (m) from points to the nearest edge (edges sampled every 8 m)."""
+    a, b = net.xy[net.u], net.xy[net.v]
+    span = np.hypot(*(b - a).T)
+    count = np.maximum(1, np.ceil(span / 8.0).astype(np.int64))
+    edge = np.repeat(np.arange(len(span)), count)
+    first = np.repeat(np.cumsum(count) - count, count)
+    t = (np.arange(len(edge)) - first) / count[edge]
+    samples = np.concatenate([a[edge] + t[:, None] * (b - a)[edge], net.xy])
+    distance, _ = cKDTree(samples).query(xy)
+    return np.asarray(distance) - 4.0  # the true distance is at most 4 m less
+
+
+def _facilities(
+    rng: np.random.Generator,
+    grids: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    streets: gpd.GeoDataFrame,
+    net: _Network,
+    outline: shapely.Polygon,
+) -> gpd.GeoDataFrame:
+    """Place the service facilities (metres) on the mainland of the network.
+
+    See :func:`sample_services` for the placement rules and the findings they make.
+    """
+    mainland = np.flatnonzero(~net.island)
+    tree = cKDTree(net.xy[mainland])
+
+    def site(point: np.ndarray, nodes: np.ndarray | None = None) -> np.ndarray:
+        """Return a spot 3-25 m from the mainland node nearest ``point`` (or of ``nodes``)."""
+        if nodes is None:
+            node = net.xy[mainland[int(tree.query(point)[1])]]
+        else:
+            node = net.xy[nodes[int(np.argmin(np.hypot(*(net.xy[nodes] - point).T)))]]
+        radius, angle = rng.uniform(3.0, 25.0), rng.uniform(0.0, 2.0 * np.pi)
+        return np.asarray(node + radius * np.array([np.cos(angle), np.sin(angle)]))
+
+    comm_geoms = np.asarray(communities.geometry.values, dtype=object)
+    comm_names = communities["name"].astype(str).tolist()
+    n_comm = len(communities)
+    comm_row = {code: k for k, code in enumerate(communities["code"])}
+    grid_comm = np.array([comm_row[p] for p in grids["parent_code"]])
+    grid_xy = shapely.get_coordinates(shapely.centroid(np.asarray(grids.geometry.values)))
+    grid_pop = grids["population"].to_numpy(dtype=float)
+    rep = shapely.get_coordinates(shapely.point_on_surface(comm_geoms))
+    centre = _weighted_centres(grid_xy, grid_pop, grid_comm, n_comm)
+    off = ~shapely.contains_xy(comm_geoms, centre[:, 0], centre[:, 1])
+    centre[off] = rep[off]
+    node_idx, comm_idx = shapely.STRtree(comm_geoms).query(
+        shapely.points(net.xy[mainland]), predicate="within"
+    )
+    node_comm = np.full(len(mainland), -1)
+    node_comm[node_idx] = comm_idx
+
+    def nodes_in(
+        c: int, around: np.ndarray, at_least: float, at_most: float = np.inf
+    ) -> np.ndarray:
+        mine = mainland[node_comm == c]
+        gap = np.hypot(*(net.xy[mine] - around).T)
+        return np.asarray(mine[(gap >= at_least) & (gap <= at_most)])
+
+    frames: list[pd.DataFrame] = []
+
+    def add(kind: str, names: list[str], area: np.ndarray, xy: np.ndarray) -> None:
+        frames.append(
+            pd.DataFrame(
+                {"type": kind, "name": names, "floor_area_m2": area, "x": xy[:, 0], "y": xy[:, 1]}
+            )
+        )
+
+    # Community service centres near each community's centre; a few communities have none.
+    centres = np.array([site(centre[c]) for c in range(n_comm)])
+    present = np.ones(n_comm, dtype=bool)
+    wanted = int(rng.integers(5, 9))
+    for c in rng.permutation(n_comm).tolist():
+        if n_comm - present.sum() >= wanted:
+            break
+        others = present.copy()
+        others[c] = False
+        near = cKDTree(centres[others])
+        mine = grid_comm == c
+        gap = near.query(grid_xy[mine])[0]
+        far_share = grid_pop[mine][gap > 500.0].sum() / max(grid_pop[mine].sum(), 1.0)
+        if near.query(rep[c])[0] > 550.0 and far_share >= 0.6:
+            present[c] = False
+    kept = np.flatnonzero(present)
+    add(
+        "community_service_centre",
+        [comm_names[c] + "综合服务中心" for c in kept],
+        _floor_areas(rng, len(kept), (600.0, 1200.0), (400.0, 590.0), low=7, missing=1),
+        centres[kept],
+    )
+
+    # Community service stations in about a fifth of the larger communities.
+    areas = shapely.area(comm_geoms)
+    large = np.flatnonzero(present & (areas >= np.median(areas)))
+    chosen = np.sort(rng.choice(large, size=min(len(large), n_comm // 5), replace=False))
+    station_names, station_xy = [], []
+    for c in chosen.tolist():
+        spots = nodes_in(c, centres[c], 300.0)
+        if len(spots):
+            station_xy.append(site(net.xy[spots[int(rng.integers(len(spots)))]], spots))
+            village = comm_names[c].endswith("村")
+            station_names.append(comm_names[c] + ("便民服务站" if village else "服务站"))
+    add(
+        "community_service_station",
+        station_names,
+        _floor_areas(rng, len(station_names), (600.0, 900.0), (250.0, 580.0), low=8, missing=0),
+        np.array(station_xy).reshape(-1, 2),
+    )
+
+    # Health stations in about half of the communities, away from the service centre.
+    chosen = np.sort(rng.choice(n_comm, size=n_comm // 2, replace=False))
+    clinic_xy = []
+    for c in chosen.tolist():
+        spots = nodes_in(c, centres[c], 150.0)
+        if len(spots):
+            clinic_xy.append(site(net.xy[spots[int(rng.integers(len(spots)))]], spots))
+        else:
+            clinic_xy.append(site(rep[c]))
+    add(
+        "health_station",
+        [
+            comm_names[c] + ("卫生室" if comm_names[c].endswith("村") else "卫生服务站")
+            for c in chosen
+        ],
+        _floor_areas(rng, len(chosen), (120.0, 300.0), (80.0, 115.0), low=6, missing=0),
+        np.array(clinic_xy),
+    )
+
+    # One health centre per street on a main road near its centre; one police post per street.
+    street_row = {code: k for k, code in enumerate(streets["code"])}
+    comm_street = np.array([street_row[p] for p in communities["parent_code"]])
+    street_centre = _weighted_centres(grid_xy, grid_pop, comm_street[grid_comm], len(streets))
+    on_main = mainland[net.main[mainland]]
+    hospital_xy = np.array([site(p, on_main) for p in street_centre])
+    street_names = streets["name"].astype(str).tolist()
+    hospital_names = [
+        name[:-1] + "卫生院" if name.endswith("镇") else name + "社区卫生服务中心"
+        for name in street_names
+    ]
+    add(
+        "health_centre",
+        hospital_names,
+        _floor_areas(rng, len(streets), (1750.0, 2300.0), (1200.0, 1650.0), low=1, missing=0),
+        hospital_xy,
+    )
+    police_names, police_xy = [], []
+    for s in range(len(streets)):
+        mine = np.flatnonzero(comm_street == s)
+        spots = np.concatenate([nodes_in(int(c), hospital_xy[s], 300.0, 1200.0) for c in mine])
+        if len(spots) == 0:
+            spots = np.concatenate([nodes_in(int(c), hospital_xy[s], 0.0) for c in mine])
+        spot = site(net.xy[spots[int(rng.integers(len(spots)))]], spots)
+        police_xy.append(spot)
+        inside = np.flatnonzero(shapely.contains_xy(comm_geoms, spot[0], spot[1]))
+        police_names.append(comm_names[int(inside[0]) if len(inside) else int(mine[0])] + "警务室")
+    add(
+        "police_post",
+        police_names,
+        _floor_areas(rng, len(streets), (60.0, 180.0), (60.0, 60.0), low=0, missing=1),
+        np.array(police_xy),
+    )
+
+    # Elderly day care in about a third of the communities, mostly beside the service centre.
+    chosen = np.sort(rng.choice(n_comm, size=n_comm // 3, replace=False))
+    care_xy = []
+    for c in chosen.tolist():
+        angle = rng.uniform(0.0, 2.0 * np.pi)
+        care_xy.append(
+            site(centres[c] + rng.uniform(40.0, 90.0) * np.array([np.cos(angle), np.sin(angle)]))
+        )
+    care_names = [comm_names[c] + "老年人日间照料中心" for c in chosen]
+    # ... and one whose recorded location lies far outside the network (a geocoding slip).
+    coords = shapely.get_coordinates(outline)
+    angle = rng.uniform(0.0, 2.0 * np.pi)
+    direction = np.array([np.cos(angle), np.sin(angle)])
+    edge = coords[int(np.argmax(coords @ direction))]
+    distance = 800.0
+    while tree.query(edge + distance * direction)[0] < 650.0:
+        distance += 100.0
+    care_xy.append(edge + distance * direction)
+    nearest = int(np.argmin(shapely.distance(comm_geoms, shapely.Point(edge))))
+    care_names.append(comm_names[nearest] + "老年人日间照料中心（海滨分部）")
+    add(
+        "elderly_day_care",
+        care_names,
+        _floor_areas(rng, len(care_names), (350.0, 800.0), (200.0, 340.0), low=4, missing=1),
+        np.array(care_xy),
+    )
+
+    table = pd.concat(frames, ignore_index=True)
+    return gpd.GeoDataFrame(
+        table[["type", "name", "floor_area_m2"]],
+        geometry=gpd.points_from_xy(table["x"], table["y"]),
+        crs=METRIC_CRS,
+    )
+
+
+def _weighted_centres(xy: np.ndarray, weight: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    """Weighted mean position of the points of each group ``0..n-1``."""
+    total = np.bincount(group, weights=weight, minlength=n) + 1e-9
+    return np.column_stack(
+        [np.bincount(group, weights=weight * xy[:, k], minlength=n) / total for k in (0, 1)]
+    )
+
+
+def _floor_areas(
+    rng: np.random.Generator,
+    n: int,
+    usual: tuple[float, float],
+    small: tuple[float, float],
+    *,
+    low: int,
+    missing: int,
+) -> np.ndarray:
+    """Floor areas (m², whole numbers): ``low`` drawn from ``small``, ``missing`` NaN."""
+    area = np.round(rng.uniform(*usual, size=n))
+    order = rng.permutation(n)
+    low, missing = min(low, n), min(missing, max(n - low, 0))
+    area[order[:low]] = np.round(rng.uniform(*small, size=low))
+    area[order[low : low + missing]] = np.nan
+    return np.asarray(area, dtype=float)

@@ -19,6 +19,10 @@ their community's code plus two digits.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
 import geopandas as gpd
 import pytest
 import shapely
@@ -84,3 +88,38 @@ def tiny() -> dict[str, gpd.GeoDataFrame]:
 
 def rules_of(findings, prefix: str = "") -> list[str]:
     return sorted(f.rule for f in findings if f.rule.startswith(prefix))
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright (never a browser downloaded by a test tool).
+
+    Outside CI a machine without Chromium skips the browser tests; in CI
+    (``CI`` set, where ``make test`` installs it) a missing Chromium fails.
+    """
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("Debian chromium is missing at /usr/bin/chromium; `make browser` "
+                        "installs it.")
+        pytest.skip("Debian chromium is not installed at /usr/bin/chromium (make browser)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -17,13 +18,23 @@ from hypothesis import strategies as st
 
 from geo import settings
 from geo.errors import InputError
-from geo.sample import COLUMNS, sample_district, write_sample
+from geo.network import load_network, network_from_tables
+from geo.rules import load_rulebook
+from geo.sample import (
+    COLUMNS,
+    FACILITY_TYPES,
+    SERVICE_FILES,
+    sample_district,
+    sample_services,
+    write_sample,
+)
 
 LEVELS = ("street", "community", "grid")
 METRIC = "EPSG:32651"
 OTHER_SEED = 7
 
 Layers = dict[str, gpd.GeoDataFrame]
+Services = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
@@ -300,7 +311,7 @@ def test_any_seed_gives_a_consistent_district(seed: int) -> None:
 # --------------------------------------------------------------------------- files
 
 
-def test_write_sample_files(tmp_path: Path, district: Layers) -> None:
+def test_write_sample_files(tmp_path: Path, district: Layers, services: Services) -> None:
     out = tmp_path / "nested" / "sample"
     stale = out / "streets.geojson"
     out.mkdir(parents=True)
@@ -309,9 +320,13 @@ def test_write_sample_files(tmp_path: Path, district: Layers) -> None:
     paths = write_sample(out)
 
     names = ["sample_district.gpkg", "streets.geojson", "communities.geojson", "grids.geojson"]
-    assert [p.name for p in paths] == [*names, "README.txt"]
+    service_names = ["facilities.geojson", "buildings.geojson", "network.npz"]
+    assert list(SERVICE_FILES.values()) == service_names
+    assert [p.name for p in paths] == [*names, *service_names, "README.txt"]
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)  # no temp files
-    assert sum(p.stat().st_size for p in out.iterdir()) <= 2 * 1024 * 1024
+    sizes = {p.name: p.stat().st_size for p in out.iterdir()}
+    assert sum(sizes.values()) <= 3 * 1024 * 1024
+    assert sizes["network.npz"] <= 1024 * 1024
 
     layers = [str(name) for name in pyogrio.list_layers(out / "sample_district.gpkg")[:, 0]]
     assert sorted(layers) == ["communities", "grids", "streets"]
@@ -331,6 +346,27 @@ def test_write_sample_files(tmp_path: Path, district: Layers) -> None:
 
     readme = (out / "README.txt").read_text(encoding="utf-8")
     assert "FICTIONAL" in readme and str(settings.sample_seed) in readme
+    assert all(name in readme for name in service_names)
+
+    facilities = gpd.read_file(out / "facilities.geojson", engine="pyogrio")
+    assert facilities["type"].tolist() == services["facilities"]["type"].tolist()
+    assert facilities["name"].tolist() == services["facilities"]["name"].tolist()
+    np.testing.assert_array_equal(
+        facilities["floor_area_m2"].to_numpy(float), services["facilities"]["floor_area_m2"]
+    )
+    doc = json.loads((out / "buildings.geojson").read_text(encoding="utf-8"))
+    assert doc["type"] == "FeatureCollection" and "crs" not in doc
+    assert [f["properties"]["floors"] for f in doc["features"]] == services["buildings"][
+        "floors"
+    ].tolist()
+    ring = doc["features"][0]["geometry"]["coordinates"][0]
+    assert all(len(repr(v).split(".")[1]) <= 6 for point in ring for v in point)
+    assert shapely.Polygon(ring).exterior.is_ccw  # RFC 7946 winding
+    buildings = gpd.read_file(out / "buildings.geojson", engine="pyogrio")
+    assert len(buildings) == len(services["buildings"]) and buildings.crs.to_epsg() == 4326
+    network = load_network(out / "network.npz")
+    assert network.n_nodes == len(services["network_nodes"])
+    assert network.node_ids.tolist() == services["network_nodes"]["id"].tolist()
 
 
 def test_write_sample_is_reproducible(tmp_path: Path) -> None:
@@ -339,3 +375,136 @@ def test_write_sample_is_reproducible(tmp_path: Path) -> None:
     for a, b in zip(first, second, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
     assert f"seed {OTHER_SEED}" in (tmp_path / "a" / "README.txt").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- services
+
+
+@pytest.fixture(scope="module")
+def services() -> Services:
+    return sample_services()
+
+
+def _services_fingerprint(services: Services) -> list[object]:
+    parts: list[object] = [services["network_nodes"].to_csv(), services["network_edges"].to_csv()]
+    for key in ("buildings", "facilities"):
+        frame = services[key]
+        parts.append(frame.drop(columns="geometry").to_csv())
+        parts.append([bytes(b) for b in shapely.to_wkb(frame.geometry.values)])
+    return parts
+
+
+def _metric(frame: gpd.GeoDataFrame) -> np.ndarray:
+    return np.asarray(frame.to_crs(METRIC).geometry.values, dtype=object)
+
+
+def test_services_are_deterministic(services: Services) -> None:
+    again = sample_services(seed=settings.sample_seed)
+    assert _services_fingerprint(again) == _services_fingerprint(services)
+
+
+def test_services_tables_and_network(services: Services) -> None:
+    nodes, edges = services["network_nodes"], services["network_edges"]
+    assert list(nodes.columns) == ["id", "lon", "lat"] and nodes["id"].dtype == np.int64
+    assert list(edges.columns) == ["u", "v", "length"]
+    ids = np.sort(nodes["id"].to_numpy())
+    assert nodes["id"].is_unique and ids[0] > 1_000_000_000 and (np.diff(ids) > 1).mean() > 0.9
+    assert edges["u"].isin(nodes["id"]).all() and edges["v"].isin(nodes["id"]).all()
+    assert 3_000 <= len(nodes) <= 15_000
+
+    net = network_from_tables(nodes, edges)
+    assert net.n_nodes == len(nodes) and net.n_edges == len(edges)
+    position = {node: k for k, node in enumerate(net.node_ids.tolist())}
+    u = np.array([position[x] for x in edges["u"].tolist()])
+    v = np.array([position[x] for x in edges["v"].tolist()])
+    ratio = edges["length"].to_numpy() / np.hypot(net.x[u] - net.x[v], net.y[u] - net.y[v])
+    assert ratio.min() >= 0.99 and ratio.max() <= 1.11
+    spacing = np.median(np.hypot(net.x[u] - net.x[v], net.y[u] - net.y[v]))
+    assert 90.0 <= spacing <= 150.0
+
+    sizes = np.bincount(net.component_labels())
+    assert len(sizes) > 1  # the island
+    assert sizes.max() > 0.95 * net.n_nodes
+    assert np.sort(sizes)[-2] >= 10
+
+
+def test_every_facility_type_is_present(district: Layers, services: Services) -> None:
+    facilities = services["facilities"]
+    rulebook = load_rulebook()
+    assert list(facilities.columns) == ["type", "name", "floor_area_m2", "geometry"]
+    assert facilities.crs is not None and facilities.crs.to_epsg() == 4326
+    assert (facilities.geom_type == "Point").all()
+    assert set(facilities["type"]) == set(FACILITY_TYPES)
+    assert set(FACILITY_TYPES) <= set(rulebook.facilities)
+    assert facilities["name"].is_unique
+    assert facilities["floor_area_m2"].dtype == np.float64
+    assert 1 <= facilities["floor_area_m2"].isna().sum() <= 5
+    counts = facilities["type"].value_counts()
+    assert counts["health_centre"] == counts["police_post"] == len(district["street"])
+
+
+def test_some_communities_have_no_service_centre_within_500_m(
+    district: Layers, services: Services
+) -> None:
+    facilities = services["facilities"]
+    centres = _metric(facilities[facilities["type"] == "community_service_centre"])
+    communities = district["community"].to_crs(METRIC)
+    rep = np.asarray(communities.representative_point().values, dtype=object)
+    nearest = np.array([shapely.distance(centres, point).min() for point in rep])
+    far = nearest > 500.0  # a straight line; walking is never shorter
+    assert far.sum() >= 3
+    assert far.mean() < 0.1  # most communities have one
+    unserved = np.asarray(communities.geometry.values, dtype=object)[far]
+    assert not shapely.intersects(shapely.union_all(unserved), shapely.union_all(centres))
+
+
+def test_some_floor_areas_are_below_the_rulebook_minimum(services: Services) -> None:
+    facilities = services["facilities"]
+    rulebook = load_rulebook()
+    below = {}
+    for kind in FACILITY_TYPES:
+        minimum = rulebook.facility(kind).min_floor_area_m2
+        if minimum is not None:
+            area = facilities.loc[facilities["type"] == kind, "floor_area_m2"]
+            below[kind] = int((area < minimum).sum())
+    assert sum(below.values()) >= 10
+    for kind in ("community_service_centre", "health_station", "elderly_day_care"):
+        assert below[kind] >= 2, kind
+    assert below["health_centre"] == 1
+
+
+def test_facilities_sit_on_the_network_but_one(services: Services) -> None:
+    net = network_from_tables(services["network_nodes"], services["network_edges"])
+    facilities = services["facilities"]
+    node, distance = net.snap_lonlat(facilities.geometry.x, facilities.geometry.y)
+    assert (distance > 30.0).sum() == 1 and distance.max() > 500.0  # one outside the network
+    labels = net.component_labels()
+    mainland = np.argmax(np.bincount(labels))
+    assert (labels[node] == mainland).all()  # the island has no facility
+
+
+def test_buildings_lie_inside_the_district(district: Layers, services: Services) -> None:
+    buildings = services["buildings"]
+    assert list(buildings.columns) == ["floors", "geometry"]
+    assert buildings.crs is not None and buildings.crs.to_epsg() == 4326
+    assert buildings["floors"].dtype == np.int64
+    assert 5_000 <= len(buildings) <= 12_000
+    assert (buildings.geom_type == "Polygon").all() and buildings.is_valid.all()
+    footprints = _metric(buildings)
+    grids = _metric(district["grid"])
+    whole = shapely.coverage_union_all(grids)
+    assert shapely.within(footprints, whole).all()
+    left, right = shapely.STRtree(footprints).query(footprints, predicate="intersects")
+    assert (left == right).all()  # none overlaps another
+    assert 50.0 <= np.median(shapely.area(footprints)) <= 1_000.0
+    floors = buildings["floors"]
+    assert floors.min() == 1 and floors.max() >= 25
+    # Every urban grid has buildings; some rural grids have none.
+    owner = shapely.STRtree(grids).query(shapely.centroid(footprints), predicate="within")[1]
+    has = np.zeros(len(grids), dtype=bool)
+    has[owner] = True
+    codes = district["grid"]["code"]
+    urban = codes.str[6:9].astype(int).between(1, 99).to_numpy()
+    dense = (district["grid"]["population"] / (shapely.area(grids) / 1e6) > 5_000).to_numpy()
+    assert has[urban & dense].mean() > 0.99
+    assert (~has[~urban]).sum() >= 3
