@@ -75,8 +75,9 @@ def _augment(graph: csr_matrix, nodes: np.ndarray, offsets: np.ndarray) -> csr_m
     nodes, offsets = nodes[keep], offsets[keep]
     indptr = np.concatenate([graph.indptr, [graph.indptr[-1] + len(nodes)]])
     indices = np.concatenate([graph.indices, nodes.astype(graph.indices.dtype)])
-    # csgraph ignores explicit zeros in sparse input: a facility on a node gets 1 µm.
-    data = np.concatenate([graph.data, np.maximum(offsets, 1e-6)])
+    # Stored zeros are edges for csgraph (built from data/indices/indptr, never pruned),
+    # so a facility exactly on a node keeps distance 0.
+    data = np.concatenate([graph.data, np.maximum(offsets, 0.0)])
     return csr_matrix((data, indices, indptr), shape=(n + 1, n + 1))
 
 

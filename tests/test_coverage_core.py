@@ -90,3 +90,8 @@ def test_straight_line_catchments_use_detour():
     dem = np.array([[0.0, 100.0], [0.0, 130.0]])
     (m,) = straight_line_catchments(fac, dem, radius_m=150, detour=1.25)  # 120 m straight
     assert m.tolist() == [0]
+
+
+def test_a_facility_on_a_node_reaches_exactly_the_radius():
+    d = nearest_source_distance(line_graph(), np.array([0]), np.array([0.0]), limit_m=200)
+    assert d[0] == 0.0 and d[2] == 200.0  # no epsilon pushes the boundary node out
