@@ -35,7 +35,7 @@ browser:
 	@chromium --version
 
 lint: setup
-	$(VENV)/bin/ruff check geo tests app.py pages $(wildcard bench)
+	$(VENV)/bin/ruff check geo tests app.py ui.py views $(wildcard bench)
 	$(VENV)/bin/mypy geo
 
 pytest: setup browser

@@ -46,3 +46,7 @@ class RulebookError(WanggeError, ValueError):
 
 class LevelError(InputError):
     """A layer whose level (street, community, grid) cannot be told."""
+
+
+class PlanError(WanggeError, ValueError):
+    """An edit a plan cannot make (locked or unknown street, unknown unit) or a plan store clash."""

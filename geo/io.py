@@ -682,6 +682,45 @@ __all__ = [
     "read_layers",
     "require_polygons",
     "safe_extract_zip",
+    "save_uploads",
     "shapefile_encoding",
     "write_units",
 ]
+
+
+def save_uploads(
+    files: Sequence[tuple[str, bytes]],
+    dest: str | os.PathLike[str],
+    *,
+    max_total_bytes: int = 100 * 1024 * 1024,
+) -> list[Path]:
+    """Write uploaded files into ``dest`` under safe names; return their paths.
+
+    Only the final name component is kept (no folders, no ``..``), so an
+    upload cannot write outside ``dest``. Zip archives are unpacked later by
+    :func:`read_layers` with :func:`safe_extract_zip`'s checks.
+
+    Raises
+    ------
+    InputError
+        If the uploads together exceed ``max_total_bytes`` or a name is unusable.
+    """
+    total = sum(len(data) for _, data in files)
+    if total > max_total_bytes:
+        raise InputError(
+            f"The uploads total {total / 1e6:,.1f} MB, more than the limit of "
+            f"{max_total_bytes / 1e6:,.0f} MB. Upload a smaller extract, or use the command "
+            "line (`wangge check PATH`), which has no upload limit."
+        )
+    out_dir = Path(dest)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, data in files:
+        safe = PurePosixPath(name.replace("\\", "/")).name.strip()
+        safe = re.sub(r"[\x00-\x1f]", "", safe)
+        if safe in ("", ".", "..") or safe.startswith("."):
+            raise InputError(f"The upload name {name!r} cannot be used; rename the file.")
+        target = out_dir / safe
+        target.write_bytes(data)
+        written.append(target)
+    return written

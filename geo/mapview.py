@@ -39,6 +39,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import Element, MacroElement
 from folium.template import Template
 
@@ -968,8 +969,13 @@ def add_points(
             for c, a in zip(tooltip_columns, aliases, strict=True)
         )
         folium.CircleMarker(
-            location=[geom.y, geom.x], radius=radius, color=DEFAULT_LINE, weight=1,
-            fill=True, fill_color=colours[i], fill_opacity=0.9,
+            location=[geom.y, geom.x],
+            radius=radius,
+            color=DEFAULT_LINE,
+            weight=1,
+            fill=True,
+            fill_color=colours[i],
+            fill_opacity=0.9,
             tooltip=folium.Tooltip(tip) if tip else None,
         ).add_to(group)
     group.add_to(m)
@@ -991,7 +997,148 @@ def add_areas(
         areas = areas.to_crs(4326)
     style = {"color": color, "weight": 0.5, "fillColor": color, "fillOpacity": fill_opacity}
     folium.GeoJson(
-        json.loads(areas.geometry.to_json()), name=html.escape(name),
-        style_function=lambda _f: style, interactive=False, show=show,
+        json.loads(areas.geometry.to_json()),
+        name=html.escape(name),
+        style_function=lambda _f: style,
+        interactive=False,
+        show=show,
     ).add_to(m)
     return m
+
+
+def base_map(
+    bounds: Sequence[float],
+    *,
+    height: int = 600,
+    tile_url: str | None = None,
+    attribution: str | None = None,
+    background: str = "#eef0f2",
+) -> folium.Map:
+    """Return an empty map fitted to ``(minx, miny, maxx, maxy)`` in lon/lat, no tiles by default.
+
+    Layers that change (the editor's) are passed to ``st_folium`` separately
+    with ``feature_group_to_add``, so the map itself is not rebuilt per edit.
+    """
+    if tile_url and not attribution:
+        raise ValueError("a basemap (tile_url) needs its attribution text")
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    m = folium.Map(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2],
+        zoom_start=13,
+        tiles=None,
+        height=height,
+        control_scale=True,
+    )
+    _MapLook(background, "Leaflet").add_to(m)
+    if tile_url:
+        folium.TileLayer(tiles=tile_url, attr=attribution, name="basemap").add_to(m)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    return m
+
+
+def editor_layers(
+    blocks: gpd.GeoDataFrame,
+    streets: gpd.GeoDataFrame,
+    *,
+    fill_column: str,
+    tooltip_columns: Sequence[str],
+    tooltip_aliases: Sequence[str],
+    street_color_column: str,
+    selected: Sequence[bool] | None = None,
+    extra_outlines: gpd.GeoDataFrame | None = None,
+    name: str = "plan",
+) -> folium.FeatureGroup:
+    """Return the editor's layers as one feature group.
+
+    Blocks are filled with ``fill_column`` (a colour per block, e.g. its
+    street's), streets are outlined with ``street_color_column`` (e.g. red
+    when outside a band, dashed when locked via a ``dash`` column), selected
+    blocks are drawn on top in yellow. Tooltip values are HTML-escaped.
+    """
+    group = folium.FeatureGroup(name=html.escape(name))
+    b = blocks.to_crs(4326) if blocks.crs is not None and not blocks.crs.equals(4326) else blocks
+    feats = []
+    geo_json = json.loads(b.geometry.to_json())["features"]
+    for i, feat in enumerate(geo_json):
+        props = {
+            "_fill": b[fill_column].iloc[i],
+            "_sel": bool(selected[i]) if selected is not None else False,
+        }
+        for k, col in enumerate(tooltip_columns):
+            props[f"_tip{k}"] = html.escape(_format_value(b[col].iloc[i]))
+        feats.append({"type": "Feature", "properties": props, "geometry": feat["geometry"]})
+
+    def block_style(feature: dict[str, Any]) -> dict[str, Any]:
+        sel = feature["properties"]["_sel"]
+        return {
+            "fillColor": "#facc15" if sel else feature["properties"]["_fill"],
+            "color": "#a16207" if sel else "#64748b",
+            "weight": 3 if sel else 0.6,
+            "fillOpacity": 0.75 if sel else 0.45,
+        }
+
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": feats},
+        name="blocks",
+        style_function=block_style,
+        highlight_function=lambda _f: {"weight": 2.5, "fillOpacity": 0.7},
+        tooltip=folium.GeoJsonTooltip(
+            fields=[f"_tip{k}" for k in range(len(tooltip_columns))],
+            aliases=[html.escape(str(a)) for a in tooltip_aliases],
+            sticky=True,
+        ),
+        zoom_on_click=False,
+    ).add_to(group)
+    if extra_outlines is not None and len(extra_outlines):
+        eo = extra_outlines.to_crs(4326)
+        folium.GeoJson(
+            json.loads(eo.geometry.to_json()),
+            name="grids",
+            interactive=False,
+            style_function=lambda _f: {"color": "#94a3b8", "weight": 0.4, "fill": False},
+        ).add_to(group)
+    s = (
+        streets.to_crs(4326)
+        if streets.crs is not None and not streets.crs.equals(4326)
+        else streets
+    )
+    sfeats = []
+    for i, feat in enumerate(json.loads(s.geometry.to_json())["features"]):
+        props = {
+            "_line": s[street_color_column].iloc[i],
+            "_dash": str(s["dash"].iloc[i]) if "dash" in s.columns else "",
+        }
+        sfeats.append({"type": "Feature", "properties": props, "geometry": feat["geometry"]})
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": sfeats},
+        name="streets",
+        interactive=False,
+        style_function=lambda f: {
+            "color": f["properties"]["_line"],
+            "weight": 3,
+            "fill": False,
+            "dashArray": f["properties"]["_dash"] or None,
+        },
+    ).add_to(group)
+    return group
+
+
+def simplify_coverage(
+    gdf: gpd.GeoDataFrame, *, tolerance_m: float, metric_crs: Any
+) -> gpd.GeoDataFrame:
+    """Return polygons simplified for drawing without opening gaps between neighbours.
+
+    Uses :func:`shapely.coverage_simplify`, which simplifies shared edges
+    once for both sides, so neighbouring units still meet exactly. Invalid
+    coverages (overlaps) fall back to simplifying each polygon on its own.
+    """
+    if len(gdf) == 0:
+        return gdf
+    metric = gdf.to_crs(metric_crs)
+    geoms = np.asarray(metric.geometry.values, dtype=object)
+    try:
+        simple = shapely.coverage_simplify(geoms, tolerance_m)
+    except shapely.errors.GEOSException:
+        simple = shapely.simplify(geoms, tolerance_m, preserve_topology=True)
+    out = metric.set_geometry(gpd.GeoSeries(simple, index=metric.index, crs=metric.crs))
+    return out.to_crs(gdf.crs)

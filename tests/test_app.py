@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_page(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "views" / page), default_timeout=120)
     return at.run()
 
 
@@ -37,3 +37,124 @@ def test_coverage_page_shows_types_and_tables():
     assert not at.exception
     shown = at.dataframe[2].value
     assert set(shown["type"]) == {"health_station"}
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANGGE_HOME", str(tmp_path))
+    return tmp_path
+
+
+def boundaries(plan: str = "apptest") -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["plan"] = plan
+    return at
+
+
+def _street_rows(at: AppTest):
+    return at.session_state["street_rows"].set_index("code")
+
+
+def test_click_select_move_undo_through_session_state(home):
+    from geo.hierarchy import build_district
+    from geo.plan import PlanBase
+    from geo.sample import sample_district
+
+    base = PlanBase.from_district(build_district(sample_district()))
+    k = 40
+    code, lon, lat = str(base.codes[k]), float(base.lon[k]), float(base.lat[k])
+    at = boundaries().run()
+    assert not at.exception
+    before = _street_rows(at)
+    at.session_state["edit_map"] = {"last_object_clicked": {"lat": lat, "lng": lon}}
+    at.run()
+    assert at.session_state["selection"] == [code]
+    source = next(c for c in before.index if at.session_state["plan"].street_of(code) == c)
+    target = next(c for c in before.index if c != source)
+    at.selectbox(key="move_target").set_value(target)
+    at.button(key="move_button").click().run()
+    assert not at.exception
+    after = _street_rows(at)
+    moved_pop = float(base.population[k])
+    assert after.loc[target, "population"] == pytest.approx(before.loc[target, "population"]
+                                                            + moved_pop)
+    assert after.loc[source, "population"] == pytest.approx(before.loc[source, "population"]
+                                                            - moved_pop)
+    assert at.session_state["selection"] == []
+    # the edit is in the project file already
+    import sqlite3
+
+    con = sqlite3.connect(home / "sample.gpkg")
+    assert con.execute("SELECT COUNT(*) FROM wangge_edits WHERE plan='apptest'").fetchone()[0] == 1
+    at.button(key="undo_button").click().run()
+    assert _street_rows(at).loc[target, "population"] == before.loc[target, "population"]
+    # a new session (a reload) finds the plan as it was left: undone, redo possible
+    again = boundaries().run()
+    assert not again.exception
+    assert _street_rows(again).loc[target, "population"] == before.loc[target, "population"]
+    assert again.session_state["plan"].can_redo
+
+
+def test_drawn_rectangle_selects_the_communities_inside(home):
+    at = boundaries("draw").run()
+    base = at.session_state["plan"].base
+    lon0, lat0 = float(base.lon.min()), float(base.lat.min())
+    rect = {"type": "Polygon", "coordinates": [[[lon0 - 1e-4, lat0 - 1e-4],
+                                                [lon0 + 0.02, lat0 - 1e-4],
+                                                [lon0 + 0.02, lat0 + 0.02],
+                                                [lon0 - 1e-4, lat0 + 0.02],
+                                                [lon0 - 1e-4, lat0 - 1e-4]]]}
+    at.session_state["edit_map"] = {"last_active_drawing": {"type": "Feature",
+                                                            "geometry": rect}}
+    at.run()
+    inside = [str(c) for c, x, y in zip(base.codes, base.lon, base.lat, strict=True)
+              if lon0 - 1e-4 <= x <= lon0 + 0.02 and lat0 - 1e-4 <= y <= lat0 + 0.02]
+    assert inside and sorted(at.session_state["selection"]) == sorted(inside)
+
+
+def test_locked_street_refuses_a_move_with_a_message(home):
+    at = boundaries("locks").run()
+    plan = at.session_state["plan"]
+    base = plan.base
+    code = str(base.codes[0])
+    source = plan.street_of(code)
+    target = next(s.code for s in plan.streets if s.code != source)
+    plan.set_locked(target, True)
+    at.session_state["selection"] = [code]
+    at.run()
+    at.selectbox(key="move_target").set_value(target)
+    at.button(key="move_button").click().run()
+    assert any("lock" in e.value.lower() for e in at.error)
+    assert plan.street_of(code) == source
+
+
+def test_export_page_offers_every_format(home):
+    at = AppTest.from_file(str(ROOT / "views" / "export.py"), default_timeout=120)
+    at.query_params["plan"] = "current"
+    at.run()
+    assert not at.exception
+
+
+def test_compare_page_lists_moved_communities(home):
+    from geo.hierarchy import build_district
+    from geo.plan import Plan, PlanStore
+    from geo.project import project_path
+    from geo.sample import sample_district
+
+    d = build_district(sample_district())
+    store = PlanStore(project_path(d, sample=True))
+    a = Plan.from_district(d, name="current")
+    store.save_plan(a)
+    b = a.copy(name="option B")
+    code = str(b.base.codes[0])
+    target = next(s.code for s in b.streets if s.code != b.street_of(code))
+    b.move([code], target)
+    store.save_plan(b)
+    at = AppTest.from_file(str(ROOT / "views" / "compare.py"), default_timeout=120)
+    at.query_params["plan"] = "option B"
+    at.run()
+    assert not at.exception
+    at.selectbox(key="cmp_before").set_value("current")
+    at.selectbox(key="cmp_after").set_value("option B").run()
+    moved = at.dataframe[1].value
+    assert list(moved["code"]) == [code]

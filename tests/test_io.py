@@ -252,3 +252,16 @@ def test_read_is_wgs84(tiny_gpkg):
     for layer in read_layers(tiny_gpkg):
         assert layer.frame.crs.equals(4326)
         assert isinstance(layer.frame, gpd.GeoDataFrame)
+
+
+def test_save_uploads_keeps_names_inside_and_caps_size(tmp_path):
+    from geo.errors import InputError
+    from geo.io import save_uploads
+
+    written = save_uploads([("../../evil.geojson", b"{}"), ("C:\\x\\ok.shp", b"1")], tmp_path)
+    assert [p.name for p in written] == ["evil.geojson", "ok.shp"]
+    assert all(p.parent == tmp_path for p in written)
+    with pytest.raises(InputError, match="more than the limit"):
+        save_uploads([("big.geojson", b"0" * 2000)], tmp_path, max_total_bytes=1000)
+    with pytest.raises(InputError, match="cannot be used"):
+        save_uploads([("..", b"x")], tmp_path)

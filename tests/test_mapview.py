@@ -432,3 +432,19 @@ def test_st_folium_renders_offline(streamlit_url: str, browser: object) -> None:
     assert all(urlsplit(u).path.startswith(prefix + "app/static/vendor/") for u in vendor)
     foreign = [u for u in requests if urlsplit(u).hostname not in {"127.0.0.1", "localhost"}]
     assert not foreign, foreign
+
+
+def test_simplify_coverage_keeps_neighbours_together() -> None:
+    import shapely as sh
+
+    from geo.sample import sample_district
+
+    grids = sample_district()["grid"]
+    simple = mapview.simplify_coverage(grids, tolerance_m=15.0, metric_crs=32651)
+    m = simple.to_crs(32651)
+    before = sh.get_num_coordinates(grids.geometry.values).sum()
+    after = sh.get_num_coordinates(simple.geometry.values).sum()
+    assert after < before
+    union = m.union_all()
+    assert m.area.sum() == pytest.approx(union.area, rel=1e-9)  # no overlaps
+    assert union.geom_type == "Polygon" and len(union.interiors) == 0  # no gaps

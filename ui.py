@@ -1,0 +1,150 @@
+"""Session glue shared by the app's pages: language, the open district and plan.
+
+No GIS here: everything computed comes from ``geo``. Each browser session
+holds its own :class:`geo.plan.Plan`; every edit is written to the project's
+GeoPackage as it happens, and the plan's name is kept in the URL, so a reload
+or a server restart brings the planner back to where they were.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from geo.errors import WanggeError
+from geo.hierarchy import District, build_district, read_district
+from geo.i18n import LANGUAGES, text
+from geo.plan import Edit, Plan, PlanBase, PlanStore
+from geo.project import district_key, home, project_path
+from geo.rules import Rulebook, load_rulebook
+from geo.sample import DISTRICT_NAME, sample_district
+
+
+def lang() -> str:
+    """Return the interface language chosen in the sidebar (``zh`` by default)."""
+    return st.session_state.get("lang", "zh")
+
+
+def t(key: str) -> str:
+    """Return interface text in the chosen language."""
+    return text(key, lang())
+
+
+def language_picker() -> None:
+    """Draw the language switch in the sidebar."""
+    codes = list(LANGUAGES)
+    st.sidebar.radio(text("lang", lang()), codes, key="lang", horizontal=True,
+                     format_func=lambda c: LANGUAGES[c], index=codes.index(lang()))
+
+
+@st.cache_resource(show_spinner=False)
+def rulebook() -> Rulebook:
+    """The default rulebook (read-only, shared)."""
+    return load_rulebook()
+
+
+@st.cache_resource(show_spinner="Loading the sample district…")
+def _sample_district() -> District:
+    rb = rulebook()
+    return build_district(sample_district(), household_size=rb.household_size,
+                          notes=["Built-in sample district (fictional)."])
+
+
+@st.cache_resource(show_spinner="Opening the project…")
+def _project_district(path: str) -> District:
+    return read_district(path, household_size=rulebook().household_size)
+
+
+@st.cache_resource(show_spinner=False)
+def _base(key: str, _district: District) -> PlanBase:
+    return PlanBase.from_district(_district)
+
+
+def district() -> tuple[District, str, Path]:
+    """Return the open district, its label and its project file.
+
+    The project is named in the URL (``?project=KEY``); without one, the
+    built-in sample is open.
+    """
+    key = st.query_params.get("project")
+    if key and key != "sample":
+        path = home() / f"district-{key}.gpkg"
+        if path.exists():
+            try:
+                return _project_district(str(path)), f"project {key}", path
+            except WanggeError as exc:
+                st.error(f"The project file {path.name} could not be opened: {exc}")
+        else:
+            st.warning(f"Project {key} was not found in {home()}; showing the sample.")
+        st.query_params["project"] = "sample"
+    d = _sample_district()
+    return d, DISTRICT_NAME, project_path(d, sample=True)
+
+
+def open_project(d: District) -> str:
+    """Save an uploaded district as a project file and open it; return its key."""
+    from geo.io import write_units
+
+    key = district_key(d)
+    path = home() / f"district-{key}.gpkg"
+    if not path.exists():
+        write_units(d.units, path, fmt="gpkg")
+    st.query_params["project"] = key
+    st.query_params["plan"] = "current"
+    for name in ("plan", "selection"):
+        st.session_state.pop(name, None)
+    return key
+
+
+def store(path: Path) -> PlanStore:
+    """Return the plan store of a project file."""
+    return PlanStore(path)
+
+
+def plan() -> tuple[Plan, PlanStore, District]:
+    """Return this session's plan (loaded from the project file, or started fresh)."""
+    d, _, path = district()
+    key = str(path)
+    name = st.query_params.get("plan", "current")
+    held: Plan | None = st.session_state.get("plan")
+    held_key = st.session_state.get("plan_project")
+    s = store(path)
+    if held is not None and held.name == name and held_key == key:
+        return held, s, d
+    base = _base(key, d)
+    if s.has_plan(name):
+        p = s.load_plan(name, base)
+    else:
+        p = Plan(base, name=name)
+        s.save_plan(p)
+    st.session_state["plan"] = p
+    st.session_state["plan_project"] = key
+    st.session_state["selection"] = []
+    st.query_params["plan"] = name
+    return p, s, d
+
+
+def apply(edit_fn: object) -> None:
+    """Run an edit on this session's plan and record it at once; errors go to the page."""
+    p, s, _ = plan()
+    try:
+        edit: Edit | None = edit_fn(p)  # type: ignore[operator]
+        s.record(p, edit)
+    except WanggeError as exc:
+        st.session_state["edit_error"] = str(exc)
+
+
+@st.cache_resource(show_spinner=False)
+def _simple_blocks(key: str, _base: PlanBase) -> list:
+    import geopandas as gpd
+
+    from geo.mapview import simplify_coverage
+
+    frame = gpd.GeoDataFrame(geometry=list(_base.geometry), crs=4326)
+    return list(simplify_coverage(frame, tolerance_m=5.0, metric_crs=_base.metric_crs).geometry)
+
+
+def block_shapes(p: Plan) -> list:
+    """The plan's block polygons, simplified once per district for drawing (no gaps opened)."""
+    return _simple_blocks(p.base.district_key, p.base)

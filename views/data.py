@@ -1,0 +1,89 @@
+"""Data: use the built-in sample or upload a district, map its layers and columns, check it."""
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+import ui
+from geo import LEVELS
+from geo.errors import WanggeError
+from geo.hierarchy import FIELDS, assign_levels, build_district, guess_columns, guess_level
+from geo.io import read_layers, save_uploads
+from geo.report import check_report
+
+MAX_UPLOAD_MB = 100
+t = ui.t
+st.title(t("nav.data"))
+
+if st.button(t("data.sample"), key="use_sample"):
+    st.query_params["project"] = "sample"
+    st.query_params["plan"] = "current"
+    for k in ("plan", "selection", "upload_layers"):
+        st.session_state.pop(k, None)
+    st.switch_page("views/boundaries.py")
+
+st.subheader(t("data.upload"))
+st.caption(f"GeoJSON, GeoPackage, Shapefile (.shp with .dbf/.shx/.prj/.cpg, or zipped), CSV with "
+           f"lon/lat or WKT. Up to {MAX_UPLOAD_MB} MB in all.")
+uploads = st.file_uploader("files", accept_multiple_files=True, key="uploads",
+                           label_visibility="collapsed")
+coords = st.radio("coordinates", ["wgs84", "gcj02", "bd09"], horizontal=True, key="coords",
+                  format_func={"wgs84": "WGS-84 / CGCS2000", "gcj02": "GCJ-02 (Amap, Tencent)",
+                               "bd09": "BD-09 (Baidu)"}.get)
+if uploads:
+    try:
+        workdir = Path(st.session_state.setdefault("upload_dir", tempfile.mkdtemp(prefix="wg-")))
+        for old in workdir.glob("*"):
+            if old.is_file():
+                old.unlink()
+        save_uploads([(u.name, u.getvalue()) for u in uploads], workdir,
+                     max_total_bytes=MAX_UPLOAD_MB * 1024 * 1024)
+        layers = read_layers(workdir, coords=coords)
+    except WanggeError as exc:
+        st.error(str(exc))
+        st.stop()
+    st.markdown(f"**{len(layers)} layer(s) found.** Check each layer's level and columns.")
+    chosen: dict[str, str] = {}
+    columns: dict[str, str] = {}
+    for k, lay in enumerate(layers):
+        guess, why = guess_level(lay)
+        opts = ["—", *LEVELS]
+        c1, c2 = st.columns([1, 3])
+        level = c1.selectbox(lay.source, opts, index=opts.index(guess) if guess else 0,
+                             key=f"level_{k}", help=f"guessed from {why}" if why else None)
+        if level != "—":
+            chosen[lay.name] = level
+        found = guess_columns(list(lay.frame.columns))
+        cols = ["—", *[str(c) for c in lay.frame.columns if c != "geometry"]]
+        with c2:
+            fc = st.columns(len(FIELDS))
+            for j, fld in enumerate(FIELDS):
+                pick = fc[j].selectbox(fld, cols, index=cols.index(found[fld]) if fld in found
+                                       else 0, key=f"col_{k}_{fld}")
+                if pick != "—" and found.get(fld) != pick:
+                    columns[fld] = pick
+        st.dataframe(pd.DataFrame(lay.frame.drop(columns="geometry").head(3)), hide_index=True)
+    if st.button("Check", key="check_upload", type="primary"):
+        try:
+            picked, notes = assign_levels(layers, layer_levels=chosen, columns=columns)
+            d = build_district(picked, columns=columns, notes=notes,
+                               household_size=ui.rulebook().household_size)
+            st.session_state["upload_district"] = d
+        except WanggeError as exc:
+            st.error(str(exc))
+    d = st.session_state.get("upload_district")
+    if d is not None:
+        report = check_report(d, ui.rulebook())
+        s = report.summary
+        st.success(" · ".join(f"{lv}: {v['units']}" for lv, v in s["levels"].items())
+                   + f" · findings: {s['findings']['error']} errors, "
+                   f"{s['findings']['warning']} warnings")
+        st.dataframe(report.findings_frame()[["severity", "rule", "level", "name", "code",
+                                              "message"]], hide_index=True, width="stretch")
+        if "street" not in d.units:
+            st.warning("The district has no street level, so boundaries cannot be edited yet.")
+        elif st.button(t("data.use"), key="use_upload"):
+            ui.open_project(d)
+            st.switch_page("views/boundaries.py")
