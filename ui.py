@@ -148,3 +148,38 @@ def _simple_blocks(key: str, _base: PlanBase) -> list:
 def block_shapes(p: Plan) -> list:
     """The plan's block polygons, simplified once per district for drawing (no gaps opened)."""
     return _simple_blocks(p.base.district_key, p.base)
+
+
+def split_and_reopen(code: str, line: dict) -> dict:
+    """Split a community, save the new district as a project and carry every plan over.
+
+    Each plan keeps its streets; the two new communities join the street the
+    old one was in. Plans' undo history starts afresh on the new district.
+    """
+    from geo.hierarchy import split_community
+    from geo.io import write_units
+
+    d, _, path = district()
+    new, info = split_community(d, code, line)
+    key = district_key(new)
+    new_path = home() / f"district-{key}.gpkg"
+    if not new_path.exists():
+        write_units(new.units, new_path, fmt="gpkg")
+    old_store = store(path)
+    old_base = _base(str(path), d)
+    new_base = _base(str(new_path), new)
+    new_store = store(new_path)
+    for name in old_store.list_plans()["name"]:
+        old = old_store.load_plan(name, old_base)
+        frame = old.assignment_frame()
+        mapping = dict(zip(frame["code"], frame["parent_code"], strict=True))
+        for c in info["new"]:
+            mapping[c] = mapping[code]
+        streets = list(old.streets)
+        pos = {s.code: k for k, s in enumerate(streets)}
+        assignment = [pos[mapping[str(c)]] for c in new_base.codes]
+        new_store.save_plan(Plan(new_base, name=name, streets=streets, assignment=assignment))
+    st.query_params["project"] = key
+    for k in ("plan", "selection", "split_line"):
+        st.session_state.pop(k, None)
+    return info

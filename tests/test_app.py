@@ -158,3 +158,28 @@ def test_compare_page_lists_moved_communities(home):
     at.selectbox(key="cmp_after").set_value("option B").run()
     moved = at.dataframe[1].value
     assert list(moved["code"]) == [code]
+
+
+def test_split_a_community_along_a_drawn_line(home):
+    import geopandas as gpd
+    import shapely
+
+    at = boundaries("current").run()
+    plan = at.session_state["plan"]
+    d = plan.base.district
+    row = d.units["community"].iloc[5]
+    m = gpd.GeoSeries([row.geometry], crs=4326).to_crs(d.metric_crs).iloc[0]
+    c = m.centroid
+    minx, _, maxx, _ = m.bounds
+    line = gpd.GeoSeries([shapely.LineString([(minx - 50, c.y), (maxx + 50, c.y)])],
+                         crs=d.metric_crs).to_crs(4326).iloc[0]
+    at.session_state["selection"] = [row["code"]]
+    at.session_state["edit_map"] = {"last_active_drawing": {
+        "type": "Feature", "geometry": shapely.geometry.mapping(line)}}
+    at.run()
+    at.button(key="split_button").click().run()
+    assert not at.exception
+    assert any("carried over" in s.value for s in at.success)
+    new_plan = at.session_state["plan"]
+    assert new_plan.base.n_blocks == plan.base.n_blocks + 1
+    assert at.query_params["project"][0] != "sample"

@@ -300,3 +300,45 @@ def test_inputs_are_not_mutated(tiny):
 def test_fixture_is_what_the_picture_says():
     f = tiny_frames()
     assert len(f["grid"]) == 8 and len(f["community"]) == 4 and len(f["street"]) == 2
+
+
+def test_split_community_along_a_line_follows_grids_and_conserves_residents():
+    from geo.hierarchy import split_community
+    from geo.sample import sample_district
+
+    d = build_district(sample_district())
+    comm = d.units["community"]
+    row = comm.iloc[5]
+    m = gpd.GeoSeries([row.geometry], crs=4326).to_crs(d.metric_crs).iloc[0]
+    c = m.centroid
+    minx, _, maxx, _ = m.bounds
+    line = gpd.GeoSeries([shapely.LineString([(minx - 50, c.y), (maxx + 50, c.y)])],
+                         crs=d.metric_crs).to_crs(4326).iloc[0]
+    new, info = split_community(d, row["code"], line)
+    assert info["method"] == "grids" and len(info["new"]) == 2
+    nc = new.units["community"].set_index("code")
+    assert row["code"] not in nc.index
+    assert nc.loc[info["new"], "population"].sum() == pytest.approx(row["population"])
+    assert all(len(code) == 12 and code[:9] == row["code"][:9] for code in info["new"])
+    grids = new.units["grid"]
+    assert set(grids.loc[grids["parent_code"].isin(info["new"]), "code"].str[:12]) == set(
+        info["new"])
+    assert model_rules(new) == []
+    assert new.units["street"]["population"].sum() == d.units["street"]["population"].sum()
+
+
+def test_split_needs_a_line_that_crosses(tiny):
+    from geo.errors import InputError
+    from geo.hierarchy import split_community
+
+    d = build_district({k: tiny[k] for k in ("street", "community")})
+    inside = gpd.GeoSeries([shapely.LineString([(230_200, 4_001_200), (230_300, 4_001_300)])],
+                           crs=UTM).to_crs(4326).iloc[0]
+    with pytest.raises(InputError, match="does not cut"):
+        split_community(d, "370299001001", inside)
+    across = gpd.GeoSeries([shapely.LineString([(230_500, 4_000_900), (230_500, 4_002_100)])],
+                           crs=UTM).to_crs(4326).iloc[0]
+    new, info = split_community(d, "370299001001", across)
+    assert info["method"] == "area (estimated)"
+    assert sum(info["population"]) == pytest.approx(0.0)  # no figures given: nothing to share
+    assert len(new.units["community"]) == 5

@@ -9,6 +9,7 @@ from streamlit_folium import st_folium
 
 import ui
 from geo.crs import wgs84_to_gcj02
+from geo.errors import WanggeError
 from geo.mapview import CATEGORICAL_PALETTE, base_map, editor_layers, make_offline
 from geo.selection import block_at, blocks_within, clicked_point, drawn_geometry, toggle
 
@@ -38,6 +39,8 @@ if drawing is not None and drawing != st.session_state.get("handled_drawing"):
     if drawing["type"] in ("Polygon", "MultiPolygon"):
         picked = blocks_within(base, drawing)
         selection = list(dict.fromkeys(selection + picked))
+    elif drawing["type"] in ("LineString", "MultiLineString"):
+        st.session_state["split_line"] = drawing
 st.session_state["selection"] = selection
 
 
@@ -72,6 +75,22 @@ def do_redo() -> None:
     ui.apply(lambda p: p.redo())
 
 
+def do_split() -> None:
+    chosen = st.session_state.get("selection", [])
+    line = st.session_state.get("split_line")
+    if len(chosen) != 1 or line is None:
+        st.session_state["edit_error"] = t("split.hint")
+        return
+    try:
+        info = ui.split_and_reopen(chosen[0], line)
+    except WanggeError as exc:
+        st.session_state["edit_error"] = str(exc)
+        return
+    st.session_state["edit_note"] = (
+        f"{info['old']} → {info['new'][0]}, {info['new'][1]} ({info['method']}); "
+        "every plan was carried over to the new district.")
+
+
 def do_clear() -> None:
     st.session_state["selection"] = []
 
@@ -100,6 +119,8 @@ def do_save_as() -> None:
 
 if msg := st.session_state.pop("edit_error", None):
     st.error(msg)
+if note := st.session_state.pop("edit_note", None):
+    st.success(note)
 
 # ------------------------------------------------------------------------- layout
 table = plan.street_table(rb)
@@ -173,6 +194,11 @@ with right:
     with st.expander(t("street.create")):
         st.text_input(t("street.new"), key="new_street_name")
         st.button(t("street.create"), on_click=do_new_street)
+    with st.expander(t("split.title")):
+        st.caption(t("split.hint"))
+        has_line = st.session_state.get("split_line") is not None
+        st.button(t("split.button"), on_click=do_split, key="split_button",
+                  disabled=not (n_sel == 1 and has_line))
     if plan.last_edit is not None:
         st.caption(plan.last_edit.describe(base.noun, base.nouns))
 
@@ -231,7 +257,7 @@ m = base_map(blocks.total_bounds, height=640, tile_url=tile_url or None,
              attribution=attribution or (tile_url and "basemap") or None)
 from folium.plugins import Draw  # noqa: E402
 
-Draw(export=False, draw_options={"polyline": False, "circle": False, "marker": False,
+Draw(export=False, draw_options={"polyline": True, "circle": False, "marker": False,
                                  "circlemarker": False, "polygon": True, "rectangle": True},
      edit_options={"edit": False, "remove": True}).add_to(m)
 make_offline(m)
