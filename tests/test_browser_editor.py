@@ -212,3 +212,32 @@ def test_hostile_names_are_shown_as_text(app_url, browser):
         assert any(XSS in s for s in tooltip_html)  # shown as text
     page.screenshot(path=str(OUT / "hostile-name.png"))
     page.close()
+
+
+def test_upload_map_check_and_edit_own_data(app_url, browser, tmp_path):
+    """Upload a two-level district as GeoJSON files, check it, open it in the editor."""
+    import sys as _sys
+
+    _sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import tiny_frames
+
+    frames = tiny_frames()
+    files = []
+    for lv in ("street", "community"):
+        p = tmp_path / f"{lv}s.geojson"
+        frames[lv].to_file(p, driver="GeoJSON")
+        files.append(str(p))
+    base, _ = app_url
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page.goto(base + "data")
+    page.locator("input[type='file']").set_input_files(files)
+    page.get_by_text("2 layer(s) found").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Check").click()
+    page.get_by_text("street: 2 · community: 4", exact=False).wait_for(timeout=60_000)
+    page.screenshot(path=str(OUT / "data-upload.png"), full_page=True)
+    page.get_by_role("button", name="使用这些数据").click()
+    frame = _map(page)
+    assert frame.locator("path.leaflet-interactive").count() == 4
+    page.get_by_text("甲街道").first.wait_for(state="attached", timeout=30_000)
+    assert "project=" in page.url
+    page.close()

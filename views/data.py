@@ -22,7 +22,7 @@ if st.button(t("data.sample"), key="use_sample"):
     st.query_params["plan"] = "current"
     for k in ("plan", "selection", "upload_layers"):
         st.session_state.pop(k, None)
-    st.switch_page("views/boundaries.py")
+    st.switch_page("views/boundaries.py", query_params={"project": "sample", "plan": "current"})
 
 st.subheader(t("data.upload"))
 st.caption(f"GeoJSON, GeoPackage, Shapefile (.shp with .dbf/.shx/.prj/.cpg, or zipped), CSV with "
@@ -85,5 +85,6 @@ if uploads:
         if "street" not in d.units:
             st.warning("The district has no street level, so boundaries cannot be edited yet.")
         elif st.button(t("data.use"), key="use_upload"):
-            ui.open_project(d)
-            st.switch_page("views/boundaries.py")
+            key = ui.open_project(d)
+            st.switch_page("views/boundaries.py",
+                           query_params={"project": key, "plan": "current"})
