@@ -1,15 +1,21 @@
 """Coverage: who lives within walking reach of each service, and floor area against the norms."""
 
+import tempfile
+from pathlib import Path
+
 import streamlit as st
 from streamlit_folium import st_folium
 
+import ui
 from geo.audit import run_audit
 from geo.coverage import CoverageResult
+from geo.errors import WanggeError
 from geo.hierarchy import build_district
+from geo.io import save_uploads
 from geo.mapview import make_offline
 from geo.report import coverage_map
 from geo.rules import load_rulebook
-from geo.sample import DISTRICT_NAME, sample_district
+from geo.sample import sample_district
 
 
 @st.cache_resource(show_spinner="Auditing the sample district's services…")
@@ -19,9 +25,34 @@ def sample_audit() -> CoverageResult:
     return run_audit(district, rulebook, sample=True)
 
 
-result = sample_audit()
-st.title("Coverage 服务覆盖")
-st.caption(f"{DISTRICT_NAME} · network: {result.provenance['network']}")
+st.title(ui.t("nav.coverage"))
+district, label, path = ui.district()
+if st.query_params.get("project", "sample") == "sample":
+    result = sample_audit()
+else:
+    st.caption("Upload the facilities (points or polygons with type, name, floor_area_m2) and, "
+               "for walking distances, a .osm.pbf extract or a saved .npz network.")
+    fac_up = st.file_uploader("facilities", key="fac_upload",
+                              type=["geojson", "json", "gpkg", "csv", "zip"])
+    net_up = st.file_uploader("walking network (.osm.pbf / .npz)", key="net_upload",
+                              type=["pbf", "npz"])
+    if st.button("Run the audit", key="run_audit", disabled=fac_up is None):
+        try:
+            work = Path(tempfile.mkdtemp(prefix="wg-audit-"))
+            uploads = [(fac_up.name, fac_up.getvalue())]
+            if net_up is not None:
+                uploads.append((net_up.name, net_up.getvalue()))
+            saved = save_uploads(uploads, work)
+            st.session_state["audit_result"] = run_audit(
+                district, ui.rulebook(), facilities=saved[0],
+                network=saved[1] if net_up is not None else None,
+                straight_line=net_up is None)
+        except WanggeError as exc:
+            st.error(str(exc))
+    result = st.session_state.get("audit_result")
+    if result is None:
+        st.stop()
+st.caption(f"{label} · network: {result.provenance['network']}")
 if result.approximate:
     st.warning("No walking network: distances are straight-line × a detour factor.")
 

@@ -3,11 +3,9 @@
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.hierarchy import build_district
+import ui
 from geo.mapview import add_outlines, make_offline, unit_map
 from geo.report import CheckReport, check_report
-from geo.rules import load_rulebook
-from geo.sample import DISTRICT_NAME, sample_district
 
 STATUS_COLORS = {"ok": "#2e7d32", "outside": "#c62828", "no rule": "#9e9e9e", "unknown": "#f9a825"}
 STATUS_LABELS = {
@@ -18,22 +16,17 @@ STATUS_LABELS = {
 }
 
 
-@st.cache_resource(show_spinner="Loading the sample district…")
-def sample_report() -> CheckReport:
-    rulebook = load_rulebook()
-    district = build_district(
-        sample_district(),
-        household_size=rulebook.household_size,
-        notes=["Built-in sample district (fictional)."],
-    )
-    return check_report(district, rulebook)
+@st.cache_resource(show_spinner="Checking the district…", max_entries=4)
+def district_report(key: str, _district) -> CheckReport:
+    return check_report(_district, ui.rulebook())
 
 
-report = sample_report()
+district, label, path = ui.district()
+report = district_report(str(path), district)
 streets = report.level_frame("street")
 
 st.title("Streets 街道")
-st.caption(f"{DISTRICT_NAME} · rulebook: {report.rulebook.name}")
+st.caption(f"{label} · rulebook: {report.rulebook.name}")
 
 in_band = int((streets["status"] == "ok").sum())
 judged = int(streets["status"].isin(["ok", "outside"]).sum())
