@@ -19,6 +19,7 @@ their community's code plus two digits.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,3 +124,60 @@ def browser() -> Iterator[object]:
             yield b
         finally:
             b.close()
+
+
+def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def streamlit_server(script: Path, *, log_dir: Path, env: dict[str, str] | None = None,
+                     base_path: str = "") -> Iterator[str]:
+    """Run ``streamlit run SCRIPT`` from the repository root; yield its URL; always stop it.
+
+    The working directory is the root so Streamlit reads ``.streamlit/config.toml``
+    (static serving of the offline map assets).
+    """
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+           "--server.baseUrlPath", base_path]
+    log_path = log_dir / "streamlit.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log,
+                                stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}/" + (f"{base_path}/" if base_path else "")
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(url + "_stcore/health", timeout=1) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    pytest.fail("streamlit did not start:\n" + log_path.read_text())
+                time.sleep(0.3)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)

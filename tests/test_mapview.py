@@ -5,12 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
 import textwrap
-import time
-import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,6 +15,7 @@ import folium.plugins
 import geopandas as gpd
 import pytest
 from branca.colormap import LinearColormap
+from conftest import streamlit_server
 from shapely.geometry import box
 
 from geo import mapview
@@ -355,50 +351,15 @@ _APP = textwrap.dedent(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module", params=["", "wangge"], ids=["root", "baseUrlPath"])
 def streamlit_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """Run a throwaway app using the repo's .streamlit/config.toml and static/ folder."""
     app_dir = tmp_path_factory.mktemp("stapp")
     (app_dir / "app.py").write_text(_APP.replace("{xss!r}", repr(XSS_NAME)), encoding="utf-8")
     (app_dir / "static").symlink_to(ROOT / "static", target_is_directory=True)
-    port = _free_port()
-    prefix = request.param
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_dir / "app.py"),
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--server.fileWatcherType", "none", "--server.baseUrlPath", prefix]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    log = open(app_dir / "streamlit.log", "wb")  # noqa: SIM115
-    # cwd=ROOT so Streamlit reads ROOT/.streamlit/config.toml (static serving on).
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/" + (f"{prefix}/" if prefix else "")
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(base + "_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("streamlit did not start:\n" + (app_dir / "streamlit.log").read_text())
-            time.sleep(0.3)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
+    with streamlit_server(app_dir / "app.py", log_dir=app_dir,
+                          env={"PYTHONPATH": str(ROOT)}, base_path=request.param) as url:
+        yield url
 
 
 @pytest.mark.browser
