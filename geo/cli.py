@@ -550,6 +550,216 @@ def audit(
     out.print(f"report: {files[-1]}")
 
 
+@app.command()
+def site(
+    paths: PathsArg = None,
+    facility_type: Annotated[
+        str,
+        typer.Option(
+            "--type", help="Facility type from the rulebook, e.g. community_service_centre."
+        ),
+    ] = "",
+    k: Annotated[
+        int | None, typer.Option("-k", "--sites", help="Number of new sites to propose.")
+    ] = None,
+    target_share: Annotated[
+        float | None,
+        typer.Option(
+            "--target-share",
+            help="Instead of -k: the fewest new sites that bring the share of residents "
+            "covered up to this (e.g. 0.9).",
+        ),
+    ] = None,
+    candidates: Annotated[
+        str,
+        typer.Option(
+            "--candidates",
+            help="grid (finest-unit centroids moved onto the network), buildings (buildings "
+            "with footprint × floors ≥ the type's minimum floor area) or a layer FILE of "
+            "points or polygons (floor_area_m2 read where present).",
+        ),
+    ] = "grid",
+    capacity: Annotated[
+        bool,
+        typer.Option(
+            "--capacity",
+            help="A site serves at most the households its floor area supports "
+            "(rulebook m2_per_100_households).",
+        ),
+    ] = False,
+    facilities: Annotated[
+        Path | None,
+        typer.Option("--facilities", help="Existing facilities (kept): points or polygons."),
+    ] = None,
+    network: Annotated[
+        Path | None,
+        typer.Option("--network", help="Walking network: a .osm.pbf extract or a saved .npz."),
+    ] = None,
+    buildings: Annotated[
+        Path | None,
+        typer.Option("--buildings", help="Building footprints (residents; buildings candidates)."),
+    ] = None,
+    osm: Annotated[
+        Path | None,
+        typer.Option(
+            "--osm", help="A .osm.pbf supplying the network, buildings and facilities not given."
+        ),
+    ] = None,
+    straight_line: Annotated[
+        bool,
+        typer.Option(
+            "--straight-line", help="No network: straight-line distance × detour (approximate)."
+        ),
+    ] = False,
+    detour: Annotated[float, typer.Option(help="Detour factor for --straight-line.")] = 1.3,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Seconds for each exact solve before greedy.")
+    ] = 60.0,
+    to: Annotated[
+        Path | None, typer.Option("--to", help="Write the proposed sites as GeoJSON here.")
+    ] = None,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="text or json.")
+    ] = OutputFormat.text,
+    level: LevelOpt = None,
+    layer: LayerOpt = None,
+    column: ColumnOpt = None,
+    rules: RulesOpt = None,
+    crs: CrsOpt = None,
+    coords: CoordsOpt = Coords.wgs84,
+    link: LinkOpt = Link.auto,
+    repair: RepairOpt = False,
+) -> None:
+    """Propose new sites for a facility type that bring the most residents within reach.
+
+    Existing facilities are kept; residents already within reach count as covered.
+    """
+    import json
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from geo.siting import check_goal, run_siting, write_sites
+
+    try:
+        if not facility_type:
+            raise InputError(
+                "Say which facility type to site with --type TYPE, e.g. --type "
+                "community_service_centre."
+            )
+        if fmt == OutputFormat.csv:
+            raise InputError("site writes text or json (--format text|json); use --to for a file.")
+        check_goal(k, target_share)
+        rulebook = load_rulebook(rules)
+        rulebook.facility(facility_type)
+        district = _load(
+            paths,
+            level=level,
+            layer=layer,
+            column=column,
+            crs=crs,
+            coords=coords,
+            link=link,
+            repair=repair,
+            assign=None,
+            rulebook=rulebook,
+        )
+        with Progress(
+            TextColumn("{task.description:<48}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=fmt == OutputFormat.json,
+        ) as bar:
+            task = bar.add_task("starting", total=1.0)
+
+            def progress(text: str, frac: float) -> None:
+                bar.update(task, description=text, completed=frac)
+
+            result = run_siting(
+                district,
+                rulebook,
+                facility_type=facility_type,
+                k=k,
+                target_share=target_share,
+                candidates=candidates,
+                capacity=capacity,
+                facilities=facilities,
+                network=network,
+                buildings=buildings,
+                osm=osm,
+                straight_line=straight_line,
+                sample=not paths and facilities is None and osm is None,
+                detour=detour,
+                time_limit_s=time_limit,
+                progress=progress,
+            )
+        written = write_sites(result, to) if to is not None else None
+    except (WanggeError, OSError) as exc:
+        _fail(exc)
+        return
+    s = result.summary
+    if fmt == OutputFormat.json:
+        doc = result.to_dict()
+        doc["written"] = str(written) if written is not None else None
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        return
+    if s["approximate"]:
+        err.print(
+            f"[yellow]Approximation:[/yellow] no network; distances are straight-line × {detour:g}."
+        )
+    out.print(
+        f"[bold]{s['facility_name']}[/bold] ({s['facility_name_zh']}), within "
+        f"{s['service_radius_m']:,.0f} m walk; {s['existing_facilities']} existing kept"
+    )
+    out.print(
+        f"residents {_fmt_num(s['residents'])}: covered {_fmt_num(s['covered_before'])} "
+        f"({s['share_before']:.1%}) → {_fmt_num(s['covered_after'])} ({s['share_after']:.1%}), "
+        f"+{_fmt_num(s['newly_covered'])} with {s['sites']} new site(s)"
+        + (f" (target {s['target_share']:.1%})" if s["target_share"] is not None else "")
+    )
+    gap = "—" if s["gap"] is None else f"{s['gap']:.2%}"
+    out.print(
+        f"method: {s['method_text']}; gap {gap}; solved in {s['solve_time_s']:.2f} s; "
+        f"{s['candidates']:,} candidates ({s['candidate_source']}); "
+        f"{s['demand_points']:,} uncovered demand points in {s['demand_rows']:,} rows; "
+        f"seed: {s['seed'] if s['seed'] is not None else 'none (deterministic)'}"
+    )
+    table = Table(title_justify="left", show_lines=False)
+    for col, just in (
+        ("#", "right"),
+        ("candidate", "left"),
+        ("name", "left"),
+        ("lon, lat", "left"),
+        ("newly covered", "right"),
+        ("floor area m²", "right"),
+    ) + ((("serves ≤ households", "right"),) if s["capacity"] else ()):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for row in result.sites.itertuples(index=False):
+        area = _fmt_num(row.floor_area_m2)
+        if row.floor_area_assumed:
+            area += " (assumed)"
+        cells = [
+            str(row.rank),
+            str(row.candidate_id),
+            row.name if isinstance(row.name, str) and row.name else "—",
+            f"{row.lon:.5f}, {row.lat:.5f}",
+            _fmt_num(row.newly_covered),
+            area,
+        ]
+        if s["capacity"]:
+            cells.append(_fmt_num(row.capacity_households))
+        table.add_row(*cells)
+    out.print(table)
+    for note in s["notes"]:
+        out.print(f"  [dim]{note}[/dim]")
+    for f in result.findings:
+        if f.severity != "info":
+            out.print(f"[{SEV_STYLE.get(f.severity, '')}]{f.severity:<7}[/] {f.message}")
+    if written is not None:
+        out.print(f"sites: {written}")
+
+
 @app.command(name="app")
 def run_app(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,

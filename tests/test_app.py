@@ -183,3 +183,14 @@ def test_split_a_community_along_a_drawn_line(home):
     new_plan = at.session_state["plan"]
     assert new_plan.base.n_blocks == plan.base.n_blocks + 1
     assert at.query_params["project"][0] != "sample"
+
+
+@pytest.mark.slow
+def test_coverage_page_proposes_sites():
+    at = run_page("coverage.py")
+    at.selectbox(key="site_type").set_value("community_service_centre")
+    at.button(key="propose_sites").click().run()
+    assert not at.exception
+    assert any("residents covered" in s.value for s in at.success)
+    sites = at.session_state["siting"].sites
+    assert len(sites) == 3 and (sites["newly_covered"] > 0).all()

@@ -89,3 +89,35 @@ findings = [f.to_dict() for f in result.findings]
 with st.expander(f"Findings ({len(findings)})"):
     st.dataframe(findings, width="stretch")
 st.caption(" · ".join(f"**{k}**: {v}" for k, v in result.provenance.items()))
+
+# ------------------------------------------------------------------ where to add sites
+st.subheader("Where new facilities would cover most · 选址建议")
+c1, c2, c3 = st.columns(3)
+site_type = c1.selectbox("Facility type", list(types["type"]), key="site_type",
+                         format_func=lambda t: result.rulebook.facility(t).label)
+k = c2.number_input("New sites", min_value=1, max_value=50, value=3, key="site_k")
+capacity = c3.checkbox("Respect capacity (floor area per 100 households)", key="site_capacity")
+if st.button("Propose sites", key="propose_sites"):
+    from geo.siting import propose_sites
+
+    try:
+        with st.spinner("Solving…"):
+            st.session_state["siting"] = propose_sites(
+                result.district, result.rulebook, facility_type=site_type, k=int(k),
+                capacity=capacity, network=result.network, demand=result.demand,
+                facilities=result.facilities)
+    except WanggeError as exc:
+        st.error(str(exc))
+siting = st.session_state.get("siting")
+if siting is not None:
+    s = siting.summary
+    st.success(f"{s.get('covered_before', 0):,.0f} → {s.get('covered_after', 0):,.0f} residents "
+               f"covered ({s.get('method_text', s.get('method', ''))})")
+    st.dataframe(siting.sites.drop(columns="geometry"), hide_index=True, width="stretch")
+    sm = coverage_map(result, facility_type=siting.summary.get("facility_type", site_type))
+    from geo.mapview import add_points
+
+    add_points(sm, siting.sites.assign(label="proposed"), name="proposed sites",
+               color="#facc15", radius=9, tooltip_columns=["rank", "name", "newly_covered"])
+    make_offline(sm)
+    st_folium(sm, key="siting_map", height=520, use_container_width=True, returned_objects=[])
