@@ -760,6 +760,233 @@ def site(
         out.print(f"sites: {written}")
 
 
+@app.command()
+def propose(
+    paths: PathsArg = None,
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode",
+            help="least-change: move as few residents as possible from the current plan; "
+            "scratch: grow the streets anew (locked and rule-less streets kept).",
+        ),
+    ] = "least-change",
+    streets: Annotated[
+        int | None,
+        typer.Option(
+            "--streets", help="Exact number of streets with rules (locked ones included)."
+        ),
+    ] = None,
+    min_streets: Annotated[
+        int | None,
+        typer.Option("--min-streets", help="Fewest streets; default what the totals allow, -1."),
+    ] = None,
+    max_streets: Annotated[
+        int | None,
+        typer.Option("--max-streets", help="Most streets; default what the totals allow, +1."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the search.")] = 20170419,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Seconds the search may take at most.")
+    ] = 60.0,
+    lock: Annotated[
+        list[str] | None,
+        typer.Option("--lock", help="Keep a street exactly as it is: its code (repeatable)."),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Name of the saved plan; default proposal-<mode>-<seed>."),
+    ] = None,
+    project: Annotated[
+        Path | None,
+        typer.Option(
+            "--project",
+            help="Project GeoPackage: its stored 'current' plan is the starting point and the "
+            "proposal is saved in it; default the district's project file.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="text or json.")
+    ] = OutputFormat.text,
+    level: LevelOpt = None,
+    layer: LayerOpt = None,
+    column: ColumnOpt = None,
+    rules: RulesOpt = None,
+    crs: CrsOpt = None,
+    coords: CoordsOpt = Coords.wgs84,
+    link: LinkOpt = Link.auto,
+    repair: RepairOpt = False,
+) -> None:
+    """Propose a street plan in which every street meets the bands, and save it as a new plan.
+
+    Communities are never split and streets stay contiguous.
+    Locked streets (--lock, or locked in the stored plan) stay exactly as they are.
+    Towns keep their communities unless the rulebook gives them bands.
+    Exit code 0 when every street is in band, 1 when one still breaks a band, 2 on bad input.
+    """
+    import json
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from geo.errors import PlanError
+    from geo.plan import Plan, PlanStore
+    from geo.project import project_path
+    from geo.redistrict import propose_plan
+
+    try:
+        mode_key = mode.strip().lower().replace("_", "-")
+        if mode_key not in ("least-change", "scratch"):
+            raise InputError(f"--mode must be least-change or scratch, not {mode!r}.")
+        if fmt == OutputFormat.csv:
+            raise InputError("propose writes text or json (--format text|json).")
+        if streets is not None and (min_streets is not None or max_streets is not None):
+            raise InputError(
+                "Give either --streets N (an exact count) or --min-streets/--max-streets "
+                "(a range), not both."
+            )
+        for label, value in (
+            ("--streets", streets),
+            ("--min-streets", min_streets),
+            ("--max-streets", max_streets),
+        ):
+            if value is not None and value < 1:
+                raise InputError(f"{label} must be at least 1, not {value}.")
+        if time_limit <= 0:
+            raise InputError(
+                f"--time-limit must be a positive number of seconds, not {time_limit}."
+            )
+        rulebook = load_rulebook(rules)
+        district = _load(
+            paths,
+            level=level,
+            layer=layer,
+            column=column,
+            crs=crs,
+            coords=coords,
+            link=link,
+            repair=repair,
+            assign=None,
+            rulebook=rulebook,
+        )
+        path = project if project is not None else project_path(district, sample=not paths)
+        store = PlanStore(path)
+        if project is not None and store.has_plan("current"):
+            current = store.load_plan("current", district)
+        else:
+            current = Plan.from_district(district)
+        current = current.copy(name=current.name)
+        known = {s.code for s in current.streets}
+        unknown = [code for code in lock or [] if code not in known]
+        if unknown:
+            raise PlanError(
+                f"--lock {', '.join(unknown)}: no such street; the streets are "
+                f"{', '.join(sorted(known))}."
+            )
+        for code in lock or []:
+            current.set_locked(code, True)
+        base_name = name or f"proposal-{mode_key}-{seed}"
+        plan_name, n = base_name, 1
+        while store.has_plan(plan_name):
+            n += 1
+            plan_name = f"{base_name}-{n}"
+        with Progress(
+            TextColumn("{task.description:<48}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=fmt == OutputFormat.json,
+        ) as bar:
+            task = bar.add_task("starting", total=1.0)
+
+            def progress(text: str, frac: float) -> None:
+                bar.update(task, description=text, completed=frac)
+
+            proposal = propose_plan(
+                current,
+                rulebook,
+                mode=mode_key.replace("-", "_"),
+                n_streets=streets,
+                min_streets=min_streets,
+                max_streets=max_streets,
+                seed=seed,
+                time_limit_s=time_limit,
+                name=plan_name,
+                progress=progress,
+            )
+        s = proposal.summary
+        store.save_plan(
+            proposal.plan,
+            note=f"wangge propose --mode {mode_key} --seed {seed}: "
+            f"{s['in_band_after']}/{s['streets_after']} streets in band",
+        )
+    except (WanggeError, OSError) as exc:
+        _fail(exc)
+        return
+    if fmt == OutputFormat.json:
+        doc = {**proposal.to_dict(), "project": str(path), "saved_as": proposal.plan.name}
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        raise typer.Exit(0 if proposal.feasible else 1)
+    out.print(
+        f"[bold]Proposal ({mode_key}, seed {s['seed']})[/bold] against {rulebook.name}: "
+        f"{s['stop_reason']} in {s['elapsed_s']:.1f} s"
+    )
+    table = Table(title_justify="left", show_lines=False)
+    for col, just in (
+        ("code", "left"),
+        ("name", "left"),
+        ("kind", "left"),
+        ("area km² before → after", "right"),
+        ("residents before → after", "right"),
+        ("status before → after", "left"),
+    ):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for row in s["streets"]:
+        b, a = row["status_before"] or "—", row["status_after"] or "removed"
+        table.add_row(
+            row["code"] + (" 🔒" if row["locked"] else ""),
+            row["name"],
+            row["kind"],
+            f"{_fmt_num(row['area_km2_before'], 2)} → {_fmt_num(row['area_km2_after'], 2)}",
+            f"{_fmt_num(row['population_before'])} → {_fmt_num(row['population_after'])}",
+            f"[{STATUS_STYLE.get(b, '')}]{b}[/] → [{STATUS_STYLE.get(a, '')}]{a}[/]"
+            + (f" ({row['broken_after'].replace(';', ', ')})" if row["broken_after"] else ""),
+        )
+    out.print(table)
+    out.print(
+        f"streets in band: {s['in_band_before']}/{s['streets_before']} → "
+        f"{s['in_band_after']}/{s['streets_after']}; moved {s['communities_moved']} "
+        f"{proposal.plan.base.nouns}, {_fmt_num(s['residents_moved'])} residents; mean "
+        f"compactness {s['compactness_mean_before']} → {s['compactness_mean_after']}"
+    )
+    if s["streets_added"] or s["streets_removed"]:
+        out.print(
+            f"new streets: {', '.join(s['streets_added']) or 'none'}; removed (emptied): "
+            f"{', '.join(s['streets_removed']) or 'none'}"
+        )
+    shown: dict[str, int] = {}
+    for f in proposal.findings:
+        shown[f.rule] = shown.get(f.rule, 0) + 1
+        if f.severity == "info" or shown[f.rule] > 10:
+            continue
+        where = (
+            f" [dim]@ {f.lon:.5f},{f.lat:.5f}[/dim]"
+            if f.lon is not None and f.lat is not None
+            else ""
+        )
+        out.print(
+            f"[{SEV_STYLE.get(f.severity, '')}]{f.severity:<7}[/] [bold]{f.rule}[/bold] "
+            f"{f.message}{where}"
+        )
+    verdict = (
+        "[green]every street in band[/green]"
+        if proposal.feasible
+        else "[red]some streets still break a band[/red]"
+    )
+    out.print(f"{verdict}; saved as plan [bold]{proposal.plan.name}[/bold] in {path}")
+    raise typer.Exit(0 if proposal.feasible else 1)
+
+
 @app.command(name="app")
 def run_app(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,

@@ -194,3 +194,18 @@ def test_coverage_page_proposes_sites():
     assert any("residents covered" in s.value for s in at.success)
     sites = at.session_state["siting"].sites
     assert len(sites) == 3 and (sites["newly_covered"] > 0).all()
+
+
+@pytest.mark.slow
+def test_propose_button_saves_a_new_plan_and_opens_it(home):
+    at = boundaries("current").run()
+    at.radio(key="propose_mode").set_value("least_change")
+    at.button(key="propose_button").click().run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert any("→" in s.value for s in at.success)
+    from geo.plan import PlanStore
+
+    names = list(PlanStore(home / "sample.gpkg").list_plans()["name"])
+    assert "current" in names  # never written over the current plan
+    assert any(n.startswith("proposal") for n in names)

@@ -91,6 +91,35 @@ def do_split() -> None:
         "every plan was carried over to the new district.")
 
 
+def do_propose() -> None:
+    from geo.redistrict import propose_plan
+
+    p, s, _ = ui.plan()
+    mode = st.session_state.get("propose_mode", "least_change")
+    try:
+        proposal = propose_plan(p, ui.rulebook(), mode=mode,
+                                time_limit_s=float(st.session_state.get("propose_time", 30)))
+    except WanggeError as exc:
+        st.session_state["edit_error"] = str(exc)
+        return
+    name = proposal.plan.name
+    taken = set(s.list_plans()["name"])
+    n = 2
+    while name in taken:
+        name, n = f"{proposal.plan.name}-{n}", n + 1
+    proposal.plan.name = name
+    s.save_plan(proposal.plan)
+    st.query_params["plan"] = name
+    sm = proposal.summary
+    st.session_state["edit_note"] = (
+        f"{t('propose.saved')} {name}: {sm['in_band_before']} → {sm['in_band_after']} "
+        f"{t('propose.in_band')}; {sm['communities_moved']} {t('propose.moved')} "
+        f"({sm['residents_moved']:,.0f} {t('col.population')}). "
+        + ("" if sm["feasible"] else t("propose.infeasible")))
+    st.session_state["proposal_findings"] = [f.message for f in proposal.findings
+                                             if f.rule.startswith("propose.")]
+
+
 def do_clear() -> None:
     st.session_state["selection"] = []
 
@@ -144,14 +173,23 @@ streets["dash"] = streets["code"].map(lambda c: "6 4" if locked.get(c) else "")
 with st.sidebar:
     st.subheader(t("plan"))
     plans = store.list_plans()
-    options = list(plans["name"]) if len(plans) else [plan.name]
-    chosen_plan = st.selectbox(t("plan"), options, index=options.index(plan.name)
-                               if plan.name in options else 0, key="plan_picker")
-    if chosen_plan != plan.name:
-        st.query_params["plan"] = chosen_plan
-        st.rerun()
+    options = list(plans["name"]) if len(plans) else []
+    if plan.name not in options:
+        options.append(plan.name)
+    st.session_state["plan_picker"] = plan.name  # follow the plan the URL names
+
+    def pick_plan() -> None:
+        st.query_params["plan"] = st.session_state["plan_picker"]
+
+    st.selectbox(t("plan"), options, key="plan_picker", on_change=pick_plan)
     st.text_input(t("plan.name"), key="save_as_name")
     st.button(t("plan.new"), on_click=do_save_as)
+    st.subheader(t("propose.title"))
+    st.radio(t("propose.mode"), ["least_change", "scratch"], key="propose_mode",
+             format_func=lambda m: t(f"propose.{m}"))
+    st.button(t("propose.button"), on_click=do_propose, key="propose_button")
+    for msg in st.session_state.get("proposal_findings", [])[:5]:
+        st.caption(msg)
     show_grids = st.checkbox(t("grids.show"), key="show_grids")
     tile_url = st.text_input(t("basemap"), key="tile_url",
                              help="e.g. an intranet tile server; none by default (offline)")
