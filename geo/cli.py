@@ -17,7 +17,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -153,6 +153,15 @@ def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
         key, value = item.split("=", 1)
         result[key.strip()] = value.strip()
     return result
+
+
+READ_OPTIONS = ("level", "layer", "column", "crs", "coords", "link", "repair", "assign")
+"""The reading options every command shares, named as in :func:`_load`."""
+
+
+def _read_options(scope: dict[str, Any]) -> dict[str, Any]:
+    """Pick the shared reading options out of a command's arguments (absent ones are None)."""
+    return {name: scope.get(name) for name in READ_OPTIONS}
 
 
 def _load(
@@ -361,18 +370,7 @@ def check(
     """
     try:
         rulebook = load_rulebook(rules)
-        district = _load(
-            paths,
-            level=level,
-            layer=layer,
-            column=column,
-            crs=crs,
-            coords=coords,
-            link=link,
-            repair=repair,
-            assign=assign,
-            rulebook=rulebook,
-        )
+        district = _load(paths, rulebook=rulebook, **_read_options(locals()))
         report = check_report(district, rulebook)
     except (WanggeError, OSError) as exc:
         _fail(exc)
@@ -410,18 +408,7 @@ def export(
     """Write every level: GeoJSON (RFC 7946), GeoPackage, zipped Shapefile or the CSV table."""
     try:
         rulebook = load_rulebook(rules)
-        district = _load(
-            paths,
-            level=level,
-            layer=layer,
-            column=column,
-            crs=crs,
-            coords=coords,
-            link=link,
-            repair=repair,
-            assign=assign,
-            rulebook=rulebook,
-        )
+        district = _load(paths, rulebook=rulebook, **_read_options(locals()))
         files = write_units(district.units, to, fmt=fmt.value)
     except (WanggeError, OSError) as exc:
         _fail(exc)
@@ -489,18 +476,7 @@ def audit(
 
     try:
         rulebook = load_rulebook(rules)
-        district = _load(
-            paths,
-            level=level,
-            layer=layer,
-            column=column,
-            crs=crs,
-            coords=coords,
-            link=link,
-            repair=repair,
-            assign=None,
-            rulebook=rulebook,
-        )
+        district = _load(paths, rulebook=rulebook, **_read_options(locals()))
         with Progress(
             TextColumn("{task.description:<48}"),
             BarColumn(),
@@ -651,18 +627,7 @@ def site(
         check_goal(k, target_share)
         rulebook = load_rulebook(rules)
         rulebook.facility(facility_type)
-        district = _load(
-            paths,
-            level=level,
-            layer=layer,
-            column=column,
-            crs=crs,
-            coords=coords,
-            link=link,
-            repair=repair,
-            assign=None,
-            rulebook=rulebook,
-        )
+        district = _load(paths, rulebook=rulebook, **_read_options(locals()))
         with Progress(
             TextColumn("{task.description:<48}"),
             BarColumn(),
@@ -856,18 +821,7 @@ def propose(
                 f"--time-limit must be a positive number of seconds, not {time_limit}."
             )
         rulebook = load_rulebook(rules)
-        district = _load(
-            paths,
-            level=level,
-            layer=layer,
-            column=column,
-            crs=crs,
-            coords=coords,
-            link=link,
-            repair=repair,
-            assign=None,
-            rulebook=rulebook,
-        )
+        district = _load(paths, rulebook=rulebook, **_read_options(locals()))
         path = project if project is not None else project_path(district, sample=not paths)
         store = PlanStore(path)
         if project is not None and store.has_plan("current"):
