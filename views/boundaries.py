@@ -243,7 +243,8 @@ with right:
     rows = table[["code", "name", "status", "area_km2", "population", "households",
                   "change_area_km2", "change_population", "compactness", "pieces",
                   "locked"]].copy()
-    st.session_state["street_rows"] = rows
+    st.session_state["street_rows"] = rows.copy()
+    rows["status"] = rows["status"].map(lambda v: t(f"status.{v}"))
     st.subheader(t("streets.table"))
     st.data_editor(
         rows, key="street_editor", hide_index=True, width="stretch", on_change=do_locks,
