@@ -22,7 +22,9 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from geo import LEVELS, __version__
 from geo.errors import InputError, WanggeError
@@ -226,15 +228,15 @@ SEV_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 def _print_text(report: CheckReport, *, max_per_rule: int = 10) -> None:
     d = report.district
     out.print(
-        f"[bold]Rulebook:[/bold] {report.rulebook.name}"
-        + (f" ({report.rulebook.path})" if report.rulebook.path else "")
+        f"[bold]Rulebook:[/bold] {escape(report.rulebook.name)}"
+        + (f" ({escape(str(report.rulebook.path))})" if report.rulebook.path else "")
     )
     for lv in LEVELS:
         if lv not in report.tables:
             continue
         t = report.tables[lv]
         table = Table(
-            title=f"{lv} level — {len(t)} units ({d.sources.get(lv, 'derived')})",
+            title=Text(f"{lv} level — {len(t)} units ({d.sources.get(lv, 'derived')})"),
             title_justify="left",
             show_lines=False,
         )
@@ -252,15 +254,15 @@ def _print_text(report: CheckReport, *, max_per_rule: int = 10) -> None:
             status = row["status"]
             broken = ", ".join(b.split(".", 1)[-1] for b in row["broken"].split(";") if b)
             label = status + (f" ({broken})" if broken else "")
-            derived = f" [dim]({row['derived']} derived)[/dim]" if row["derived"] else ""
+            derived = f" ({row['derived']} derived)" if row["derived"] else ""
             table.add_row(
-                str(row["code"] or "—"),
-                str(row["name"] or "—"),
-                str(row["kind"]),
+                Text(str(row["code"] or "—")),
+                Text(str(row["name"] or "—")),
+                Text(str(row["kind"])),
                 _fmt_num(row["area_km2"], 2),
                 _fmt_num(row["population"]),
-                _fmt_num(row["households"]) + derived,
-                f"[{STATUS_STYLE.get(status, '')}]{label}[/]",
+                Text(_fmt_num(row["households"])) + Text(derived, style="dim"),
+                Text(label, style=STATUS_STYLE.get(status, "")),
             )
         out.print(table)
     if report.findings:
@@ -276,8 +278,10 @@ def _print_text(report: CheckReport, *, max_per_rule: int = 10) -> None:
                 else ""
             )
             out.print(
-                f"[{SEV_STYLE.get(f.severity, '')}]{f.severity:<7}[/] "
-                f"[bold]{f.rule}[/bold] {f.message}{where}"
+                Text(f"{f.severity:<7} ", style=SEV_STYLE.get(f.severity, ""))
+                + Text(f.rule, style="bold")
+                + Text(f" {f.message}")
+                + Text.from_markup(where)
             )
         for rule, n in shown.items():
             if n > max_per_rule > 0:
@@ -288,7 +292,7 @@ def _print_text(report: CheckReport, *, max_per_rule: int = 10) -> None:
     if d.notes:
         out.print("\n[bold]Notes[/bold]")
         for note in d.notes:
-            out.print(f"  [dim]{note}[/dim]")
+            out.print(Text(f"  {note}", style="dim"))
     out.print("\n[bold]Summary[/bold]")
     for lv, s in report.summary["levels"].items():
         out.print(
@@ -305,7 +309,7 @@ def _print_text(report: CheckReport, *, max_per_rule: int = 10) -> None:
 
 
 def _fail(exc: BaseException) -> None:
-    err.print(f"[red]error:[/red] {exc}")
+    err.print("[red]error:[/red] " + escape(str(exc)))
     if DEBUG["on"]:
         raise exc
     raise typer.Exit(2)
@@ -704,10 +708,10 @@ def site(
         area = _fmt_num(row.floor_area_m2)
         if row.floor_area_assumed:
             area += " (assumed)"
-        cells = [
+        cells: list[str | Text] = [
             str(row.rank),
             str(row.candidate_id),
-            row.name if isinstance(row.name, str) and row.name else "—",
+            Text(row.name if isinstance(row.name, str) and row.name else "—"),
             f"{row.lon:.5f}, {row.lat:.5f}",
             _fmt_num(row.newly_covered),
             area,
@@ -717,10 +721,12 @@ def site(
         table.add_row(*cells)
     out.print(table)
     for note in s["notes"]:
-        out.print(f"  [dim]{note}[/dim]")
+        out.print(Text(f"  {note}", style="dim"))
     for f in result.findings:
         if f.severity != "info":
-            out.print(f"[{SEV_STYLE.get(f.severity, '')}]{f.severity:<7}[/] {f.message}")
+            out.print(
+                Text(f"{f.severity:<7} ", style=SEV_STYLE.get(f.severity, "")) + Text(f.message)
+            )
     if written is not None:
         out.print(f"sites: {written}")
 
@@ -882,7 +888,7 @@ def propose(
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
         raise typer.Exit(0 if proposal.feasible else 1)
     out.print(
-        f"[bold]Proposal ({mode_key}, seed {s['seed']})[/bold] against {rulebook.name}: "
+        f"[bold]Proposal ({mode_key}, seed {s['seed']})[/bold] against {escape(rulebook.name)}: "
         f"{s['stop_reason']} in {s['elapsed_s']:.1f} s"
     )
     table = Table(title_justify="left", show_lines=False)
@@ -898,13 +904,15 @@ def propose(
     for row in s["streets"]:
         b, a = row["status_before"] or "—", row["status_after"] or "removed"
         table.add_row(
-            row["code"] + (" 🔒" if row["locked"] else ""),
-            row["name"],
-            row["kind"],
+            Text(row["code"] + (" 🔒" if row["locked"] else "")),
+            Text(str(row["name"] or "—")),
+            Text(str(row["kind"])),
             f"{_fmt_num(row['area_km2_before'], 2)} → {_fmt_num(row['area_km2_after'], 2)}",
             f"{_fmt_num(row['population_before'])} → {_fmt_num(row['population_after'])}",
-            f"[{STATUS_STYLE.get(b, '')}]{b}[/] → [{STATUS_STYLE.get(a, '')}]{a}[/]"
-            + (f" ({row['broken_after'].replace(';', ', ')})" if row["broken_after"] else ""),
+            Text(b, style=STATUS_STYLE.get(b, ""))
+            + Text(" → ")
+            + Text(a, style=STATUS_STYLE.get(a, ""))
+            + Text(f" ({row['broken_after'].replace(';', ', ')})" if row["broken_after"] else ""),
         )
     out.print(table)
     out.print(
@@ -913,6 +921,13 @@ def propose(
         f"{proposal.plan.base.nouns}, {_fmt_num(s['residents_moved'])} residents; mean "
         f"compactness {s['compactness_mean_before']} → {s['compactness_mean_after']}"
     )
+    c0, c1 = s["compactness_mean_before"], s["compactness_mean_after"]
+    if c0 and c1 is not None and c1 < 0.7 * c0:
+        out.print(
+            f"[yellow]note:[/yellow] mean compactness fell from {c0} to {c1}: the bands were met "
+            "with elongated streets. Look at the shapes before adopting it; lock streets that "
+            "must keep their form, or try --mode scratch."
+        )
     if s["streets_added"] or s["streets_removed"]:
         out.print(
             f"new streets: {', '.join(s['streets_added']) or 'none'}; removed (emptied): "
@@ -929,15 +944,19 @@ def propose(
             else ""
         )
         out.print(
-            f"[{SEV_STYLE.get(f.severity, '')}]{f.severity:<7}[/] [bold]{f.rule}[/bold] "
-            f"{f.message}{where}"
+            Text(f"{f.severity:<7} ", style=SEV_STYLE.get(f.severity, ""))
+            + Text(f.rule, style="bold")
+            + Text(f" {f.message}")
+            + Text.from_markup(where)
         )
     verdict = (
         "[green]every street in band[/green]"
         if proposal.feasible
         else "[red]some streets still break a band[/red]"
     )
-    out.print(f"{verdict}; saved as plan [bold]{proposal.plan.name}[/bold] in {path}")
+    out.print(
+        f"{verdict}; saved as plan [bold]{escape(proposal.plan.name)}[/bold] in {escape(str(path))}"
+    )
     raise typer.Exit(0 if proposal.feasible else 1)
 
 
@@ -962,7 +981,7 @@ def main() -> None:
     try:
         app()
     except (WanggeError, OSError) as exc:  # pragma: no cover - commands catch their own
-        err.print(f"[red]error:[/red] {exc}")
+        err.print("[red]error:[/red] " + escape(str(exc)))
         sys.exit(2)
 
 

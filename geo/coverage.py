@@ -522,8 +522,8 @@ def audit_coverage(
         if network is not None
         else (f"none: straight-line distance × {detour:g} (APPROXIMATION)")
     )
-    provenance = {
-        "detour": f"{detour:g}",
+    provenance = {} if network is not None else {"detour": f"{detour:g}"}
+    provenance |= {
         "rulebook": f"{rulebook.name} ({rulebook.path or 'built in'})",
         "network": net_text,
         "population": population_source or "unit figures spread over points",

@@ -32,6 +32,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "propose.saved": {"en": "Saved as", "zh": "已另存为"},
     "propose.in_band": {"en": "streets within both bands", "zh": "个街道符合两项标准"},
     "propose.moved": {"en": "communities moved", "zh": "个社区调整"},
+    "propose.elongated": {
+        "en": "the bands were met with elongated streets; look at the shapes before adopting it.",
+        "zh": "为满足标准出现了狭长街道，采用前请检查形状。",
+    },
     "propose.infeasible": {
         "en": "Not every street can meet both bands; see the notes below the button.",
         "zh": "并非所有街道都能同时满足两项标准，详见按钮下方说明。",

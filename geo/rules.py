@@ -194,7 +194,7 @@ def load_rulebook(path: str | os.PathLike[str] | None = None) -> Rulebook:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RulebookError(
-            f"Rulebook {path.name} is not valid TOML: {exc}. Fix the line named, "
+            f"Rulebook {path.name} is not valid TOML: {exc}. Fix the place named, "
             "or start again from a copy of the default rulebook."
         ) from exc
     return rulebook_from_dict(data, path=str(path))
@@ -240,7 +240,8 @@ def rulebook_from_dict(data: dict[str, Any], *, path: str = "") -> Rulebook:
             raise RulebookError(f"{where}: give min, max or both.")
         if lo is not None and hi is not None and lo > hi:
             raise RulebookError(
-                f"{where}: min ({_fmt(lo)}) is greater than max ({_fmt(hi)}). Swap them."
+                f"{where}: min ({_fmt(lo)}) is greater than max ({_fmt(hi)}). Check the band: "
+                "min must not exceed max."
             )
         if not item.get("source"):
             raise RulebookError(f'{where}: every rule must name its source (source = "...").')
@@ -513,9 +514,11 @@ def _envelope_findings(units: pd.DataFrame, env: Envelope) -> list[Finding]:
                 status=env.area_rule.status,
                 message=(
                     f"{env.level} {_unit_label(row)} has {_fmt(round(float(d)))} residents/km²: "
-                    f"too {side} for any {env.kind} drawn over this area to meet both "
-                    f"{area_band} and {pop_band} (possible only at {band}). Moving units "
-                    "changes which band is broken, not whether one is."
+                    f"too {side} for a {env.kind} over this area to meet both "
+                    f"{area_band} and {pop_band} (possible only at {band}). Trading "
+                    f"communities with its own kind of neighbours will not fix it: it must "
+                    f"take in {'denser' if side == 'sparse' else 'sparser'} communities from "
+                    "its neighbours (wangge propose searches for such a plan)."
                 ),
             )
         )

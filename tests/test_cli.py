@@ -167,3 +167,15 @@ def test_sample_command_writes_the_sample(tmp_path):
     doc = json.loads(r.stdout)
     assert doc["summary"]["levels"]["grid"]["units"] > 1000
     assert not [f for f in doc["findings"] if f["rule"].startswith(("hierarchy.", "code."))]
+
+
+def test_names_and_errors_with_brackets_are_printed_as_text(tmp_path):
+    frames = tiny_frames()
+    frames["street"] = frames["street"].assign(name=["[/b]甲街道", "[bold]乙街道"])
+    p = tmp_path / "streets.geojson"
+    frames["street"].to_file(p, driver="GeoJSON")
+    r = runner.invoke(app, ["check", str(p), "--level", "street"])
+    assert r.exit_code in (0, 1), r.output
+    assert "[/b]甲街道" in r.output and "[bold]乙街道" in r.output
+    r = runner.invoke(app, ["site", "--type", "clinic", "-k", "1"])
+    assert r.exit_code == 2 and "[facilities.clinic]" in r.output

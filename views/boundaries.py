@@ -115,7 +115,12 @@ def do_propose() -> None:
         f"{t('propose.saved')} {name}: {sm['in_band_before']} → {sm['in_band_after']} "
         f"{t('propose.in_band')}; {sm['communities_moved']} {t('propose.moved')} "
         f"({sm['residents_moved']:,.0f} {t('col.population')}). "
-        + ("" if sm["feasible"] else t("propose.infeasible")))
+        + ("" if sm["feasible"] else t("propose.infeasible"))
+        + (f" {t('col.compactness')} {sm['compactness_mean_before']} → "
+           f"{sm['compactness_mean_after']}"
+           + (f" — {t('propose.elongated')}"
+              if sm["compactness_mean_after"] is not None and sm["compactness_mean_before"]
+              and sm["compactness_mean_after"] < 0.7 * sm["compactness_mean_before"] else "")))
     st.session_state["proposal_findings"] = [f.message for f in proposal.findings
                                              if f.rule.startswith("propose.")]
 

@@ -4,6 +4,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 import ui
+from geo.hierarchy import build_district
 from geo.mapview import add_outlines, make_offline, unit_map
 from geo.report import CheckReport, check_report
 
@@ -16,16 +17,19 @@ STATUS_LABELS = {
 }
 
 
-@st.cache_resource(show_spinner="Checking the district…", max_entries=4)
-def district_report(key: str, _district) -> CheckReport:
-    return check_report(_district, ui.rulebook())
+@st.cache_resource(show_spinner="Checking the plan…", max_entries=4)
+def plan_report(key: str, _plan) -> CheckReport:
+    rb = ui.rulebook()
+    return check_report(build_district(_plan.to_units(), household_size=rb.household_size), rb)
 
 
-district, label, path = ui.district()
-report = district_report(str(path), district)
+plan, _, district = ui.plan()
+_, label, path = ui.district()
+state = f"{path}|{plan.name}|{hash(plan.assignment.tobytes())}|{len(plan.streets)}"
+report = plan_report(state, plan)
 streets = report.level_frame("street")
 
-st.title("Streets 街道")
+st.title(f"{ui.t('nav.check')} · {plan.name}")
 st.caption(f"{label} · rulebook: {report.rulebook.name}")
 
 in_band = int((streets["status"] == "ok").sum())
