@@ -15,20 +15,22 @@ from geo.io import save_uploads
 from geo.mapview import make_offline
 from geo.report import coverage_map
 from geo.rules import load_rulebook
-from geo.sample import sample_district
 
 
-@st.cache_resource(show_spinner="Auditing the sample district's services…")
-def sample_audit() -> CoverageResult:
+@st.cache_resource(show_spinner="Auditing the services for this plan…", max_entries=4)
+def sample_audit(key: str, _plan) -> CoverageResult:
     rulebook = load_rulebook()
-    district = build_district(sample_district(), household_size=rulebook.household_size)
+    district = build_district(_plan.to_units(), household_size=rulebook.household_size)
     return run_audit(district, rulebook, sample=True)
 
 
 st.title(ui.t("nav.coverage"))
+plan, _, _ = ui.plan()
 district, label, path = ui.district()
 if st.query_params.get("project", "sample") == "sample":
-    result = sample_audit()
+    # Per-street figures follow the open plan; communities and grids are the sample's.
+    result = sample_audit(f"{plan.name}|{hash(plan.assignment.tobytes())}|{len(plan.streets)}",
+                          plan)
 else:
     st.caption("Upload the facilities (points or polygons with type, name, floor_area_m2) and, "
                "for walking distances, a .osm.pbf extract or a saved .npz network.")
@@ -109,6 +111,8 @@ if st.button("Propose sites", key="propose_sites"):
     except WanggeError as exc:
         st.error(str(exc))
 siting = st.session_state.get("siting")
+if siting is not None and siting.summary.get("facility_type") != site_type:
+    siting = None  # a result for another type is not shown under this one
 if siting is not None:
     s = siting.summary
     st.success(f"{s.get('covered_before', 0):,.0f} → {s.get('covered_after', 0):,.0f} residents "
