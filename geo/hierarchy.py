@@ -1379,8 +1379,13 @@ def build_district(
     household_size: float | None = None,
     assignment: pd.DataFrame | None = None,
     notes: Sequence[str] = (),
+    level_columns: Mapping[str, Mapping[str, str]] | None = None,
 ) -> District:
     """Build and check a :class:`District` from one layer per level.
+
+    ``level_columns`` maps a level to its own ``field -> column`` overrides
+    (layers from different sources name their columns differently); a level
+    without an entry uses ``columns``.
 
     Parameters
     ----------
@@ -1423,7 +1428,8 @@ def build_district(
         if frame.crs is None:
             raise InputError(f"The {lv} layer has no CRS; read it with geo.io.read_layers.")
         frame = frame.to_crs(4326) if not frame.crs.equals(4326) else frame
-        unit, found, nts = normalise_units(frame, lv, source=source, columns=columns, repair=repair)
+        cols = (level_columns or {}).get(lv, columns)
+        unit, found, nts = normalise_units(frame, lv, source=source, columns=cols, repair=repair)
         units[lv] = unit
         sources[lv] = source
         findings.extend(found)

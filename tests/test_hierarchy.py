@@ -342,3 +342,12 @@ def test_split_needs_a_line_that_crosses(tiny):
     assert info["method"] == "area (estimated)"
     assert sum(info["population"]) == pytest.approx(0.0)  # no figures given: nothing to share
     assert len(new.units["community"]) == 5
+
+
+def test_each_level_can_name_its_own_columns(tiny):
+    streets = tiny["street"].rename(columns={"code": "JDDM"})
+    comms = tiny["community"].rename(columns={"code": "SQDM"})
+    d = build_district({"street": streets, "community": comms},
+                       level_columns={"street": {"code": "JDDM"}, "community": {"code": "SQDM"}})
+    assert list(d.units["street"]["code"]) == ["370299001000", "370299002000"]
+    assert model_rules(d) == []

@@ -46,7 +46,7 @@ if uploads:
         st.stop()
     st.markdown(f"**{len(layers)} layer(s) found.** Check each layer's level and columns.")
     chosen: dict[str, str] = {}
-    columns: dict[str, str] = {}
+    per_layer: dict[str, dict[str, str]] = {}
     for k, lay in enumerate(layers):
         guess, why = guess_level(lay)
         opts = ["—", *LEVELS]
@@ -63,12 +63,14 @@ if uploads:
                 pick = fc[j].selectbox(fld, cols, index=cols.index(found[fld]) if fld in found
                                        else 0, key=f"col_{k}_{fld}")
                 if pick != "—" and found.get(fld) != pick:
-                    columns[fld] = pick
+                    per_layer.setdefault(lay.name, {})[fld] = pick
         st.dataframe(pd.DataFrame(lay.frame.drop(columns="geometry").head(3)), hide_index=True)
     if st.button("Check", key="check_upload", type="primary"):
         try:
-            picked, notes = assign_levels(layers, layer_levels=chosen, columns=columns)
-            d = build_district(picked, columns=columns, notes=notes,
+            picked, notes = assign_levels(layers, layer_levels=chosen)
+            level_columns = {lv: per_layer[lay.name] for lv, lay in picked.items()
+                             if lay.name in per_layer}
+            d = build_district(picked, level_columns=level_columns, notes=notes,
                                household_size=ui.rulebook().household_size)
             st.session_state["upload_district"] = d
         except WanggeError as exc:
