@@ -32,6 +32,12 @@ uploads = st.file_uploader("files", accept_multiple_files=True, key="uploads",
 coords = st.radio("coordinates", ["wgs84", "gcj02", "bd09"], horizontal=True, key="coords",
                   format_func={"wgs84": "WGS-84 / CGCS2000", "gcj02": "GCJ-02 (Amap, Tencent)",
                                "bd09": "BD-09 (Baidu)"}.get)
+o1, o2, o3 = st.columns(3)
+crs_text = o1.text_input("CRS for files without one (e.g. EPSG:4549)", key="upload_crs")
+repair = o2.checkbox("Repair invalid polygons", key="upload_repair",
+                     help="Otherwise invalid polygons are only reported.")
+spatial = o3.checkbox("Link parents by largest overlap", key="upload_spatial",
+                      help="When there is no parent code column and codes do not nest.")
 if uploads:
     try:
         workdir = Path(st.session_state.setdefault("upload_dir", tempfile.mkdtemp(prefix="wg-")))
@@ -40,7 +46,7 @@ if uploads:
                 old.unlink()
         save_uploads([(u.name, u.getvalue()) for u in uploads], workdir,
                      max_total_bytes=MAX_UPLOAD_MB * 1024 * 1024)
-        layers = read_layers(workdir, coords=coords)
+        layers = read_layers(workdir, coords=coords, crs=crs_text.strip() or None)
     except WanggeError as exc:
         st.error(str(exc))
         st.stop()
@@ -70,7 +76,8 @@ if uploads:
             picked, notes = assign_levels(layers, layer_levels=chosen)
             level_columns = {lv: per_layer[lay.name] for lv, lay in picked.items()
                              if lay.name in per_layer}
-            d = build_district(picked, level_columns=level_columns, notes=notes,
+            d = build_district(picked, level_columns=level_columns, notes=notes, repair=repair,
+                               link="spatial" if spatial else "auto",
                                household_size=ui.rulebook().household_size)
             st.session_state["upload_district"] = d
         except WanggeError as exc:
