@@ -389,6 +389,13 @@ def _finish_crs(
     return frame, notes
 
 
+def _gdal_reason(exc: BaseException) -> str:
+    """GDAL's message without its advice about driver prefixes, which does not apply here."""
+    text = str(exc).strip() or type(exc).__name__
+    text = re.sub(r"\s*It might help to specify the correct driver.*$", "", text, flags=re.S)
+    return text.rstrip(" ;.")
+
+
 def _read_one(path: Path, *, crs: Any, coords: str, label: str | None = None) -> list[Layer]:
     label = label or path.name
     suffix = path.suffix.lower()
@@ -402,7 +409,7 @@ def _read_one(path: Path, *, crs: Any, coords: str, label: str | None = None) ->
         layer_names = [str(n) for n, _ in pyogrio.list_layers(path)]
     except Exception as exc:
         raise NotGeodataError(
-            f"{label} could not be read as geodata ({str(exc).strip() or type(exc).__name__}). "
+            f"{label} could not be read as geodata ({_gdal_reason(exc)}). "
             "wangge reads GeoJSON, GeoPackage, Shapefile (loose or zipped) and CSV with "
             "lon/lat columns; check that the file is one of these and not damaged."
         ) from exc
