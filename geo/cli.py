@@ -760,6 +760,15 @@ def propose(
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Seconds the search may take at most.")
     ] = 60.0,
+    compactness_weight: Annotated[
+        float,
+        typer.Option(
+            "--compactness-weight",
+            help="Cost of each unit of compactness (4πA/P²) below 0.45 per street, in band "
+            "widths; e.g. 1 keeps streets rounder but moves more residents. Default 0: the "
+            "fewest residents moved, compactness only breaking ties.",
+        ),
+    ] = 0.0,
     lock: Annotated[
         list[str] | None,
         typer.Option("--lock", help="Keep a street exactly as it is: its code (repeatable)."),
@@ -826,6 +835,8 @@ def propose(
             raise InputError(
                 f"--time-limit must be a positive number of seconds, not {time_limit}."
             )
+        if not compactness_weight >= 0:
+            raise InputError(f"--compactness-weight must be 0 or more, not {compactness_weight}.")
         rulebook = load_rulebook(rules)
         district = _load(paths, rulebook=rulebook, **_read_options(locals()))
         path = project if project is not None else project_path(district, sample=not paths)
@@ -871,6 +882,7 @@ def propose(
                 max_streets=max_streets,
                 seed=seed,
                 time_limit_s=time_limit,
+                compactness_weight=compactness_weight,
                 name=plan_name,
                 progress=progress,
             )
@@ -925,8 +937,9 @@ def propose(
     if c0 and c1 is not None and c1 < 0.7 * c0:
         out.print(
             f"[yellow]note:[/yellow] mean compactness fell from {c0} to {c1}: the bands were met "
-            "with elongated streets. Look at the shapes before adopting it; lock streets that "
-            "must keep their form, or try --mode scratch."
+            "with elongated streets. Look at the shapes before adopting it; try "
+            "--compactness-weight 1 (rounder, more residents moved), lock streets that must keep "
+            "their form, or try --mode scratch."
         )
     if s["streets_added"] or s["streets_removed"]:
         out.print(

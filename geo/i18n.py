@@ -32,9 +32,14 @@ STRINGS: dict[str, dict[str, str]] = {
     "propose.saved": {"en": "Saved as", "zh": "已另存为"},
     "propose.in_band": {"en": "streets within both bands", "zh": "个街道符合两项标准"},
     "propose.moved": {"en": "communities moved", "zh": "个社区调整"},
+    "propose.round": {
+        "en": "Prefer rounder streets (moves more residents)",
+        "zh": "优先规整形状（调整人口更多）",
+    },
     "propose.elongated": {
-        "en": "the bands were met with elongated streets; look at the shapes before adopting it.",
-        "zh": "为满足标准出现了狭长街道，采用前请检查形状。",
+        "en": "the bands were met with elongated streets; look at the shapes, or tick "
+              "'prefer rounder streets'.",
+        "zh": "为满足标准出现了狭长街道，采用前请检查形状，或勾选“优先规整形状”。",
     },
     "propose.infeasible": {
         "en": "Not every street can meet both bands; see the notes below the button.",

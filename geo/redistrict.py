@@ -29,9 +29,11 @@ neighbours, must reach all the others). Totals are updated incrementally,
 the perimeter of a street as the sum of its communities' perimeters less
 twice the boundary they share, so compactness (Polsby-Popper, ``4πA/P²``) is
 incremental too. The cost of a street is its band violation (each band's
-excess in band widths), a fixed penalty for being outside at all and a small
-weight on ``1 − compactness``; least change adds a cost per resident and per
-community moved. The search repeats:
+excess in band widths), a fixed penalty for being outside at all, a small
+weight on ``1 − compactness`` and ``compactness_weight`` per unit of compactness
+below 0.45 (so long wedges cost more than a few moved communities, while a
+street out of band still costs more); least change adds a cost per resident and
+per community moved. The search repeats:
 
 1. **descent**: apply the best improving moves until none is left;
 2. **ejection chains**: from a street out of band, a move that may make a
@@ -134,6 +136,8 @@ NEW_STREET_NAME = "新街道"
 _MEASURES = {"area_km2": 0, "population": 1, "households": 2, "density_per_km2": 3}
 _ADDITIVE = (0, 1, 2)
 _W_OUT = 1.0  # penalty per street outside a band (in band widths)
+_C_MIN = 0.45  # compactness below which compactness_weight starts to cost
+DEFAULT_COMPACTNESS_WEIGHT = 0.0
 _EPS = 1e-9
 
 Progress = Callable[[str, float], None]
@@ -316,6 +320,7 @@ class _Weights:
     alpha: float  # per resident moved
     gamma: float  # per community moved
     beta: float  # per unit of (1 - compactness)
+    kappa: float = 0.0  # per unit of compactness below _C_MIN (compactness_weight)
 
 
 # ------------------------------------------------------------------------ state
@@ -389,6 +394,8 @@ class _State:
         v, side = _violation(bands, area, pop, hh)
         comp = 4 * math.pi * area * 1e6 / (per * per) if per > 0 else 0.0
         c = (_W_OUT if v > 0 else 0.0) + v + self.w.beta * (1.0 - min(comp, 1.0))
+        if comp < _C_MIN:
+            c += self.w.kappa * (_C_MIN - comp)
         return c, v, side
 
     def _restreet(self, k: int) -> None:
@@ -1140,6 +1147,7 @@ def propose_plan(
     max_streets: int | None = None,
     seed: int | None = DEFAULT_SEED,
     time_limit_s: float = 60.0,
+    compactness_weight: float = DEFAULT_COMPACTNESS_WEIGHT,
     name: str | None = None,
     progress: Progress | None = None,
 ) -> Proposal:
@@ -1164,6 +1172,13 @@ def propose_plan(
         Seed of the random search; default :data:`DEFAULT_SEED`.
     time_limit_s : float
         Wall-clock budget of the search in seconds.
+    compactness_weight : float
+        Cost per street of each unit of compactness (Polsby-Popper ``4πA/P²``)
+        below 0.45, in band widths (a street out of band costs at least 1), so
+        the bands still come first. Higher keeps streets rounder at the price of
+        moving more residents; 0 leaves compactness a mere tie-breaker. Least
+        change only (scratch anneals for compactness anyway).
+        Default :data:`DEFAULT_COMPACTNESS_WEIGHT`.
     name : str, optional
         The proposal's plan name; default ``proposal-<mode>-<seed>``.
     progress : callable, optional
@@ -1188,6 +1203,9 @@ def propose_plan(
     seed = DEFAULT_SEED if seed is None else int(seed)
     if time_limit_s <= 0:
         raise PlanError("time_limit_s must be positive, e.g. 60.")
+    kappa = float(compactness_weight)
+    if not math.isfinite(kappa) or kappa < 0:
+        raise PlanError(f"compactness_weight must be 0 or more, not {compactness_weight!r}.")
     street_bands = _bands(rulebook, "street")
     if not street_bands:
         raise RulebookError(
@@ -1245,11 +1263,11 @@ def propose_plan(
 
     _log_progress(progress, "preparing", 0.02)
     if mode == "least_change":
-        weights = _Weights(alpha=0.02 / mean_pop, gamma=2e-5, beta=0.002)
+        weights = _Weights(alpha=0.02 / mean_pop, gamma=2e-5, beta=0.002, kappa=kappa)
 
         def grow_anew(until: float) -> _State:
             grown, _ = _scratch(
-                prob, orig, alive, _Weights(0.0, 0.0, 0.05), rnd, comps, street_bands,
+                prob, orig, alive, _Weights(0.0, 0.0, 0.05, kappa), rnd, comps, street_bands,
                 (lo_n, hi_n), n_fixed, until, started, progress, polish=False, max_tries=2,
             )  # fmt: skip
             return grown
@@ -1260,7 +1278,7 @@ def propose_plan(
         )  # fmt: skip
         slot_of_street = list(range(m0))
     else:
-        weights = _Weights(alpha=0.0, gamma=0.0, beta=0.05)
+        weights = _Weights(alpha=0.0, gamma=0.0, beta=0.05)  # scratch anneals for compactness
         st, stop = _scratch(
             prob, orig, alive, weights, rnd, comps, street_bands, (lo_n, hi_n), n_fixed,
             deadline, started, progress,
@@ -1272,6 +1290,7 @@ def propose_plan(
     elapsed = time.perf_counter() - started
     summary, after_table = _summarise(plan, result, rulebook, mode, seed, elapsed, stop)
     summary["street_count_range"] = [lo_n, hi_n]
+    summary["compactness_weight"] = kappa
     summary["streets_added"] = added
     summary["streets_removed"] = removed
     findings = list(analysis)
@@ -2045,4 +2064,11 @@ def _summarise(
     return summary, t1
 
 
-__all__ = ["DEFAULT_SEED", "MODES", "Proposal", "propose_plan", "street_count_range"]
+__all__ = [
+    "DEFAULT_COMPACTNESS_WEIGHT",
+    "DEFAULT_SEED",
+    "MODES",
+    "Proposal",
+    "propose_plan",
+    "street_count_range",
+]

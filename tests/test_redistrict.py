@@ -565,3 +565,14 @@ def test_cli_propose_exits_1_when_a_band_is_still_broken(home: Path):
     assert doc["feasible"] is False
     assert any(f["rule"] == "propose.street_count" for f in doc["findings"])
     np.testing.assert_equal(doc["streets_after"], 12)
+
+
+def test_compactness_weight_keeps_sample_streets_rounder(sample_plan: Plan):
+    """With compactness at most a tie-breaker, least change cuts long wedges (mean ~0.24)."""
+    plain = propose_plan(sample_plan, RULES, time_limit_s=60)  # default: least change first
+    proposal = propose_plan(sample_plan, RULES, time_limit_s=60, compactness_weight=1.0)
+    check_invariants(sample_plan, proposal)
+    s, s0 = proposal.summary, plain.summary
+    assert s["compactness_weight"] > 0 and s0["compactness_weight"] == 0
+    assert s["compactness_mean_after"] > s0["compactness_mean_after"]
+    assert s["feasible"] and s["in_band_after"] == 9

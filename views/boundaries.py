@@ -98,7 +98,9 @@ def do_propose() -> None:
     mode = st.session_state.get("propose_mode", "least_change")
     try:
         proposal = propose_plan(p, ui.rulebook(), mode=mode,
-                                time_limit_s=float(st.session_state.get("propose_time", 30)))
+                                time_limit_s=float(st.session_state.get("propose_time", 30)),
+                                compactness_weight=1.0 if st.session_state.get("propose_round")
+                                else 0.0)
     except WanggeError as exc:
         st.session_state["edit_error"] = str(exc)
         return
@@ -192,6 +194,7 @@ with st.sidebar:
     st.subheader(t("propose.title"))
     st.radio(t("propose.mode"), ["least_change", "scratch"], key="propose_mode",
              format_func=lambda m: t(f"propose.{m}"))
+    st.checkbox(t("propose.round"), key="propose_round")
     st.button(t("propose.button"), on_click=do_propose, key="propose_button")
     for msg in st.session_state.get("proposal_findings", [])[:5]:
         st.caption(msg)
