@@ -225,14 +225,16 @@ STATUS_STYLE = {"ok": "green", "outside": "red", "no rule": "dim", "unknown": "y
 SEV_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
-def _print_text(report: CheckReport, *, max_per_rule: int = 10) -> None:
+def _print_text(
+    report: CheckReport, *, max_per_rule: int = 10, levels: list[str] | None = None
+) -> None:
     d = report.district
     out.print(
         f"[bold]Rulebook:[/bold] {escape(report.rulebook.name)}"
         + (f" ({escape(str(report.rulebook.path))})" if report.rulebook.path else "")
     )
     for lv in LEVELS:
-        if lv not in report.tables:
+        if lv not in report.tables or (levels is not None and lv not in levels):
             continue
         t = report.tables[lv]
         table = Table(
@@ -367,6 +369,14 @@ def check(
             "--all-findings", help="In text output, list every finding (default: 10 per rule)."
         ),
     ] = False,
+    show: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--show",
+            help="In text output, the levels whose unit tables to print (repeatable; "
+            "default: every level).",
+        ),
+    ] = None,
 ) -> None:
     """Check a district: each unit's figures and status, hierarchy findings, a summary.
 
@@ -386,7 +396,10 @@ def check(
         report.units_frame().to_csv(buf, index=False)
         sys.stdout.write(buf.getvalue())
     else:
-        _print_text(report, max_per_rule=0 if all_findings else 10)
+        bad = [lv for lv in show or [] if lv not in LEVELS]
+        if bad:
+            _fail(InputError(f"--show takes street, community or grid, not {', '.join(bad)}."))
+        _print_text(report, max_per_rule=0 if all_findings else 10, levels=show or None)
     raise typer.Exit(0 if report.clean else 1)
 
 

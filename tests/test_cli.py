@@ -179,3 +179,12 @@ def test_names_and_errors_with_brackets_are_printed_as_text(tmp_path):
     assert "[/b]甲街道" in r.output and "[bold]乙街道" in r.output
     r = runner.invoke(app, ["site", "--type", "clinic", "-k", "1"])
     assert r.exit_code == 2 and "[facilities.clinic]" in r.output
+
+
+def test_show_limits_the_unit_tables_printed():
+    r = runner.invoke(app, ["check", "--show", "street"])
+    assert r.exit_code == 1
+    assert "street level" in r.output and "grid level" not in r.output
+    assert "Summary" in r.output and "grid " in r.output  # the summary still covers grids
+    r = runner.invoke(app, ["check", "--show", "block"])
+    assert r.exit_code == 2 and "--show takes street" in r.output
