@@ -203,7 +203,7 @@ def _rewrite(root: Element, resolve: Callable[[str], str | None]) -> None:
     for el in _walk(root):
         if isinstance(el, branca.colormap.ColorMap):
             missing.setdefault(
-                "https://cdnjs.cloudflare.com/ajax/libs/d3/3.5.5/d3.min.js",
+                "d3.min.js (fetched from a CDN at render time)",
                 f"{type(el).__name__} (branca colour-map legends load d3 from a CDN; "
                 "use unit_map's legend instead)",
             )
