@@ -108,6 +108,68 @@ def read_point_layer(path: PathLike) -> gpd.GeoDataFrame:
     return layers[0].frame
 
 
+def resolve_buildings(
+    buildings: PathLike | gpd.GeoDataFrame | None,
+    *,
+    osm: PathLike | None,
+    services: dict[str, Any],
+) -> tuple[gpd.GeoDataFrame | None, str | None]:
+    """Return the buildings to place residents in and where they came from.
+
+    A given layer wins, then the extract's buildings, then the sample's; ``(None,
+    None)`` when there is nothing (residents are then spread over their units).
+    """
+    if isinstance(buildings, gpd.GeoDataFrame):
+        return buildings, "given layer"
+    if buildings is not None:
+        return read_point_layer(buildings), Path(buildings).name
+    if osm is not None:
+        bld = osm_buildings(osm)
+        return bld, (f"{Path(osm).name} (OpenStreetMap buildings)" if bld is not None else "none")
+    if services:
+        return services["buildings"], "built-in sample (fictional)"
+    return None, None
+
+
+def resolve_network(
+    network: PathLike | Any | None,
+    *,
+    osm: PathLike | None,
+    services: dict[str, Any],
+    straight_line: bool,
+) -> Any | None:
+    """Return the walking network to use (``None`` for straight-line distance).
+
+    A given network (object or file) wins, then the extract, then the sample's.
+
+    Raises
+    ------
+    InputError
+        When none is given and straight-line distance was not asked for.
+    """
+    if straight_line:
+        return None
+    if network is not None and not isinstance(network, (str, os.PathLike)):
+        return network
+    if network is not None:
+        return load_network(network)
+    if osm is not None:
+        return load_network(osm)
+    if services:
+        from geo.network import network_from_tables
+
+        return network_from_tables(
+            services["network_nodes"],
+            services["network_edges"],
+            source="built-in sample network (fictional)",
+        )
+    raise InputError(
+        "No walking network was given. Pass --network FILE.osm.pbf (or a saved .npz), "
+        "--osm FILE.osm.pbf, or --straight-line to use straight-line distance (an "
+        "approximation)."
+    )
+
+
 def run_audit(
     district: District,
     rulebook: Rulebook,
@@ -157,8 +219,6 @@ def run_audit(
 
     sources: dict[str, str] = {}
     fac_frame: gpd.GeoDataFrame | None = None
-    bld: gpd.GeoDataFrame | None = None
-    net: Any | None = None
     services: dict[str, Any] = {}
     if sample:
         from geo.sample import sample_services
@@ -183,42 +243,11 @@ def run_audit(
             "an OpenStreetMap extract (--osm FILE.osm.pbf)."
         )
     step("reading buildings", 0.1)
-    if isinstance(buildings, gpd.GeoDataFrame):
-        bld = buildings
-        sources["buildings"] = "given layer"
-    elif buildings is not None:
-        bld = read_point_layer(buildings)
-        sources["buildings"] = Path(buildings).name
-    elif osm is not None:
-        bld = osm_buildings(osm)
-        sources["buildings"] = (
-            f"{Path(osm).name} (OpenStreetMap buildings)" if bld is not None else "none"
-        )
-    elif services:
-        bld = services["buildings"]
-        sources["buildings"] = "built-in sample (fictional)"
+    bld, bld_source = resolve_buildings(buildings, osm=osm, services=services)
+    if bld_source is not None:
+        sources["buildings"] = bld_source
     step("loading the walking network", 0.2)
-    if not straight_line:
-        if network is not None and not isinstance(network, (str, os.PathLike)):
-            net = network
-        elif network is not None:
-            net = load_network(network)
-        elif osm is not None:
-            net = load_network(osm)
-        elif services:
-            from geo.network import network_from_tables
-
-            net = network_from_tables(
-                services["network_nodes"],
-                services["network_edges"],
-                source="built-in sample network (fictional)",
-            )
-        else:
-            raise InputError(
-                "No walking network was given. Pass --network FILE.osm.pbf (or a "
-                "saved .npz), --osm FILE.osm.pbf, or --straight-line to use "
-                "straight-line distance (an approximation)."
-            )
+    net = resolve_network(network, osm=osm, services=services, straight_line=straight_line)
     step("placing residents", 0.3)
     block = district.units[district.building_block]
     demand = demand_points(

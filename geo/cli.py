@@ -11,10 +11,12 @@ printed as one paragraph without a traceback (``--debug`` shows it).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
 import sys
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +25,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -209,6 +212,25 @@ def _load(
         household_size=rulebook.household_size,
         assignment=assignment,
     )
+
+
+@contextlib.contextmanager
+def _progress_bar(*, quiet: bool = False) -> Iterator[Callable[[str, float], None]]:
+    """Show a progress bar on stderr for a long step; yield the ``progress(step, fraction)``."""
+    with Progress(
+        TextColumn("{task.description:<48}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=quiet,
+    ) as bar:
+        task = bar.add_task("starting", total=1.0)
+
+        def progress(text: str, frac: float) -> None:
+            bar.update(task, description=text, completed=frac)
+
+        yield progress
 
 
 def _fmt_num(v: object, digits: int = 0) -> str:
@@ -486,26 +508,13 @@ def audit(
     repair: RepairOpt = False,
 ) -> None:
     """Audit walking coverage and floor area of services: offline HTML report, CSV, JSON."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from geo.audit import run_audit
     from geo.report import write_audit_report
 
     try:
         rulebook = load_rulebook(rules)
         district = _load(paths, rulebook=rulebook, **_read_options(locals()))
-        with Progress(
-            TextColumn("{task.description:<48}"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("starting", total=1.0)
-
-            def progress(text: str, frac: float) -> None:
-                bar.update(task, description=text, completed=frac)
-
+        with _progress_bar() as progress:
             result = run_audit(
                 district,
                 rulebook,
@@ -519,7 +528,7 @@ def audit(
                 detour=detour,
                 progress=progress,
             )
-            bar.update(task, description="writing the report", completed=0.99)
+            progress("writing the report", 0.99)
             files = write_audit_report(result, to)
     except (WanggeError, OSError) as exc:
         _fail(exc)
@@ -629,8 +638,6 @@ def site(
     """
     import json
 
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from geo.siting import check_goal, run_siting, write_sites
 
     try:
@@ -645,19 +652,7 @@ def site(
         rulebook = load_rulebook(rules)
         rulebook.facility(facility_type)
         district = _load(paths, rulebook=rulebook, **_read_options(locals()))
-        with Progress(
-            TextColumn("{task.description:<48}"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=fmt == OutputFormat.json,
-        ) as bar:
-            task = bar.add_task("starting", total=1.0)
-
-            def progress(text: str, frac: float) -> None:
-                bar.update(task, description=text, completed=frac)
-
+        with _progress_bar(quiet=fmt == OutputFormat.json) as progress:
             result = run_siting(
                 district,
                 rulebook,
@@ -819,8 +814,6 @@ def propose(
     """
     import json
 
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from geo.errors import PlanError
     from geo.plan import Plan, PlanStore
     from geo.project import project_path
@@ -873,19 +866,7 @@ def propose(
         while store.has_plan(plan_name):
             n += 1
             plan_name = f"{base_name}-{n}"
-        with Progress(
-            TextColumn("{task.description:<48}"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=fmt == OutputFormat.json,
-        ) as bar:
-            task = bar.add_task("starting", total=1.0)
-
-            def progress(text: str, frac: float) -> None:
-                bar.update(task, description=text, completed=frac)
-
+        with _progress_bar(quiet=fmt == OutputFormat.json) as progress:
             proposal = propose_plan(
                 current,
                 rulebook,

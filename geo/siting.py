@@ -1836,7 +1836,7 @@ def run_siting(
     optional here: without them (and without ``osm`` or ``sample``) every
     resident counts as not yet covered, and the summary says so.
     """
-    from geo.audit import load_network, osm_buildings, osm_facilities, read_point_layer
+    from geo.audit import osm_facilities, read_point_layer, resolve_buildings, resolve_network
 
     check_goal(k, target_share)
     _facility_type(rulebook, facility_type, capacity=capacity)
@@ -1859,41 +1859,11 @@ def run_siting(
         fac, sources["facilities"] = services["facilities"], "built-in sample (fictional)"
     else:
         sources["facilities"] = "none given: every resident counts as not yet covered"
-    bld: gpd.GeoDataFrame | None = None
-    if isinstance(buildings, gpd.GeoDataFrame):
-        bld, sources["buildings"] = buildings, "given layer"
-    elif buildings is not None:
-        bld, sources["buildings"] = read_point_layer(buildings), Path(buildings).name
-    elif osm is not None:
-        bld = osm_buildings(osm)
-        sources["buildings"] = (
-            f"{Path(osm).name} (OpenStreetMap buildings)" if bld is not None else "none"
-        )
-    elif services:
-        bld, sources["buildings"] = services["buildings"], "built-in sample (fictional)"
+    bld, bld_source = resolve_buildings(buildings, osm=osm, services=services)
+    if bld_source is not None:
+        sources["buildings"] = bld_source
     _progress(progress, "loading the walking network", 0.1)
-    net: Any | None = None
-    if not straight_line:
-        if network is not None and not isinstance(network, (str, os.PathLike)):
-            net = network
-        elif network is not None:
-            net = load_network(network)
-        elif osm is not None:
-            net = load_network(osm)
-        elif services:
-            from geo.network import network_from_tables
-
-            net = network_from_tables(
-                services["network_nodes"],
-                services["network_edges"],
-                source="built-in sample network (fictional)",
-            )
-        else:
-            raise InputError(
-                "No walking network was given. Pass --network FILE.osm.pbf (or a saved "
-                ".npz), --osm FILE.osm.pbf, or --straight-line to use straight-line "
-                "distance (an approximation)."
-            )
+    net = resolve_network(network, osm=osm, services=services, straight_line=straight_line)
     cand: str | gpd.GeoDataFrame
     if isinstance(candidates, gpd.GeoDataFrame) or candidates in ("grid", "buildings"):
         cand = candidates  # type: ignore[assignment]
