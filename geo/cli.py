@@ -21,7 +21,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -32,7 +31,7 @@ from rich.text import Text
 from geo import LEVELS, __version__
 from geo.errors import InputError, WanggeError
 from geo.hierarchy import District, build_district, read_district
-from geo.io import write_units
+from geo.io import read_assignment, write_units
 from geo.report import CheckReport, check_report
 from geo.rules import Rulebook, load_rulebook
 
@@ -186,7 +185,7 @@ def _load(
     if assign is not None:
         if not assign.exists():
             raise InputError(f"Assignment table {assign} does not exist.")
-        assignment = pd.read_csv(assign, dtype=str, encoding="utf-8-sig")
+        assignment = read_assignment(assign)
     if not paths:
         from geo.sample import sample_district
 
@@ -243,7 +242,7 @@ def _fmt_num(v: object, digits: int = 0) -> str:
     return f"{x:,.{digits}f}"
 
 
-STATUS_STYLE = {"ok": "green", "outside": "red", "no rule": "dim", "unknown": "yellow"}
+STATUS_STYLE = {"ok": "green", "outside": "red", "no rule": "dim", "no data": "yellow"}
 SEV_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
@@ -322,7 +321,7 @@ def _print_text(
         out.print(
             f"  {lv:<9} {s['units']:>5} units  {s['area_km2']:>9,.2f} km²  "
             f"{_fmt_num(s['population']):>11} residents  ok {s['ok']}, outside "
-            f"{s['outside']}, no rule {s['no_rule']}, unknown {s['unknown']}"
+            f"{s['outside']}, no rule {s['no_rule']}, no data {s['no_data']}"
         )
     sev = report.summary["findings"]
     verdict = "[green]clean[/green]" if report.clean else "[red]findings to act on[/red]"

@@ -24,7 +24,6 @@ places and sizes; nothing is repaired unless asked.
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,10 +37,17 @@ import shapely
 import shapely.ops
 
 from geo import LEVELS, settings
+from geo.codes import (
+    generate_child_codes,
+    generate_street_codes,
+    normalise_code,
+    refuse_mangled,
+)
 from geo.crs import metric_crs_for
 from geo.errors import ColumnError, InputError, LevelError
 from geo.findings import Finding
 from geo.io import Layer, read_layers, require_polygons
+from geo.layers import admin_level_of, sort_layers
 from geo.topology import containment_shares, gap_polygons, overlap_pairs
 
 logger = logging.getLogger(__name__)
@@ -209,22 +215,6 @@ class District:
 # ------------------------------------------------------------------ levels and kinds
 
 
-def _normalise_code(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if value.is_integer():
-            return str(int(value))
-    text = str(value).strip()
-    if text == "" or text.lower() in ("nan", "none", "null"):
-        return None
-    if re.fullmatch(r"\d+\.0+", text):
-        text = text.split(".")[0]
-    return text
-
-
 def kind_from_code(level: str, code: str | None) -> str | None:
     """Return the kind a 12-digit statistical code implies, or ``None``.
 
@@ -236,9 +226,15 @@ def kind_from_code(level: str, code: str | None) -> str | None:
     'town'
     >>> kind_from_code("community", "370214101201")
     'village'
+    >>> kind_from_code("street", "370202001")
+    'street'
     """
-    if not isinstance(code, str) or not _DIGITS.match(code) or len(code) != 12:
+    if not isinstance(code, str) or not _DIGITS.match(code) or len(code) not in (9, 12):
         return None
+    if len(code) == 9:  # a township code (GB/T 10114): street level only
+        code = code + "000"
+        if level != "street":
+            return None
     township, village = int(code[6:9]), int(code[9:12])
     if level == "street":
         if 1 <= township <= 99:
@@ -273,7 +269,7 @@ def _level_from_codes(codes: pd.Series) -> tuple[str | None, float]:
     lengths = codes.str.len()
     twelve = codes[lengths == 12]
     votes = {
-        "street": int((twelve.str[-3:] == "000").sum()),
+        "street": int((twelve.str[-3:] == "000").sum()) + int((lengths == 9).sum()),
         "community": int((twelve.str[-3:] != "000").sum()),
         "grid": int(((lengths >= 13) & (lengths <= 16)).sum()),
     }
@@ -368,7 +364,7 @@ def guess_level(
     """
     mapping = guess_columns(list(layer.frame.columns), overrides=columns)
     if "code" in mapping:
-        codes = layer.frame[mapping["code"]].map(_normalise_code)
+        codes = layer.frame[mapping["code"]].map(normalise_code)
         lv, share = _level_from_codes(codes)
         if lv and share >= 0.6:
             return lv, f"{share:.0%} of its codes look like {lv} codes"
@@ -426,6 +422,8 @@ def assign_levels(
     chosen: dict[str, Layer] = {}
     notes: list[str] = []
     unknown: list[str] = []
+    if not layer_levels:
+        layers, notes = sort_layers(layers)
     for lay in layers:
         lv = layer_levels.get(lay.name) or layer_levels.get(lay.source)
         reason = "given"
@@ -433,7 +431,9 @@ def assign_levels(
             if layer_levels:
                 notes.append(f"{lay.source}: not mapped to a level; left out.")
                 continue
-            lv, reason = guess_level(lay, columns=columns)
+            lv, reason = admin_level_of(lay), "its admin_level"
+            if lv is None:
+                lv, reason = guess_level(lay, columns=columns)
         if lv is None:
             unknown.append(lay.source)
             continue
@@ -546,8 +546,13 @@ def normalise_units(
     out = gpd.GeoDataFrame(
         index=pd.RangeIndex(len(frame)), geometry=frame.geometry.values, crs=frame.crs
     )
+    for fld in ("code", "parent_code"):
+        if fld in mapping:
+            refuse_mangled(
+                frame[mapping[fld]].reset_index(drop=True), column=mapping[fld], source=source
+            )
     codes = (
-        frame[mapping["code"]].map(_normalise_code)
+        frame[mapping["code"]].map(normalise_code)
         if "code" in mapping
         else pd.Series([None] * len(frame), dtype=object)
     )
@@ -560,13 +565,17 @@ def normalise_units(
     out.insert(0, "code", codes.to_numpy())
     out.insert(1, "name", names.to_numpy())
     parents = (
-        frame[mapping["parent_code"]].map(_normalise_code)
+        frame[mapping["parent_code"]].map(normalise_code)
         if "parent_code" in mapping
         else pd.Series([None] * len(frame), dtype=object)
     )
     out.insert(2, "parent_code", parents.to_numpy())
     for col in ("code", "name", "parent_code"):
         out[col] = out[col].astype(object).where(out[col].notna(), None)
+    out["code_source"] = np.where(out["code"].notna(), "given", "")
+    if "code_source" in frame.columns:  # our own output read back: keep its marks
+        carried = frame["code_source"].astype(str).to_numpy() == "generated"
+        out.loc[carried & out["code"].notna().to_numpy(), "code_source"] = "generated"
     findings: list[Finding] = []
     for what in ("population", "households"):
         if what in mapping:
@@ -758,6 +767,28 @@ def link_parents(
                 f"{child_level}: {int(fill.sum())} parent link(s) taken from code prefixes."
             )
     pcodes = set(parents["code"].dropna())
+    by_name = _parent_codes_by_name(parents)
+    named = out["parent_code"].notna() & ~out["parent_code"].isin(pcodes)
+    named &= out["parent_code"].map(lambda v: v in by_name)
+    if named.any():
+        out.loc[named, "parent_code"] = out.loc[named, "parent_code"].map(by_name)
+        notes.append(
+            f"{child_level}: {int(named.sum())} parent link(s) given by the {parent_level}'s "
+            "name rather than its code; matched by name."
+        )
+    if link == "auto":
+        unlinked = out["parent_code"].isna()
+        if unlinked.any():
+            spatial = _spatial_parents(out[unlinked], parents, metric_crs)
+            found = spatial.notna()
+            if found.any():
+                out.loc[spatial.index[found], "parent_code"] = spatial[found]
+                notes.append(
+                    f"{child_level}: {int(found.sum())} unit(s) have no parent code and none "
+                    f"follows from their codes, so each was linked to the {parent_level} it "
+                    "overlaps most (check the straddle findings; give a parent code column "
+                    "with --column parent_code=COLUMN to set links yourself)."
+                )
     unknown = out["parent_code"].notna() & ~out["parent_code"].isin(pcodes)
     for i in np.flatnonzero(unknown.to_numpy()):
         row = out.iloc[i]
@@ -805,6 +836,14 @@ def link_parents(
     return out, findings, notes
 
 
+def _parent_codes_by_name(parents: gpd.GeoDataFrame) -> dict[str, str]:
+    """Return ``name -> code`` for parents whose name is unique (a parent column may hold names)."""
+    named = parents[parents["name"].notna() & parents["code"].notna()]
+    counts = named["name"].value_counts()
+    unique = named[named["name"].map(counts) == 1]
+    return dict(zip(unique["name"].astype(str), unique["code"].astype(str), strict=True))
+
+
 def _spatial_parents(
     children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame, metric_crs: pyproj.CRS
 ) -> pd.Series:
@@ -814,13 +853,15 @@ def _spatial_parents(
     out = pd.Series([None] * len(children), index=children.index, dtype=object)
     if len(shares):
         best = shares.sort_values("area_m2", ascending=False).drop_duplicates("child")
-        out.iloc[best["child"].to_numpy()] = parents["code"].to_numpy()[best["parent"].to_numpy()]
+        values = out.to_numpy(copy=True)
+        values[best["child"].to_numpy()] = parents["code"].to_numpy()[best["parent"].to_numpy()]
+        out = pd.Series(values, index=children.index, dtype=object)
     return out
 
 
 def apply_assignment(
     units: dict[str, gpd.GeoDataFrame], table: pd.DataFrame
-) -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
+) -> tuple[dict[str, gpd.GeoDataFrame], list[str], list[Finding]]:
     """Apply a unit → parent table (the CSV export's form) to a district's units.
 
     Parameters
@@ -833,7 +874,15 @@ def apply_assignment(
 
     Returns
     -------
-    (new units, notes)
+    (new units, notes, findings)
+        Findings name the table's codes that match no unit
+        (``assign.unknown_code``) and parents that are not units of the level
+        above (``assign.unknown_parent``, not applied).
+
+    Raises
+    ------
+    ColumnError
+        If the table lacks its columns or none of its codes is in the district.
     """
     missing = {"code", "parent_code"} - set(table.columns)
     if missing:
@@ -842,14 +891,46 @@ def apply_assignment(
             "code and parent_code (and level), as written by `wangge export --format csv`."
         )
     table = table.copy()
-    table["code"] = table["code"].map(_normalise_code)
-    table["parent_code"] = table["parent_code"].map(_normalise_code)
+    table["code"] = table["code"].map(normalise_code)
+    table["parent_code"] = table["parent_code"].map(normalise_code)
+    table = table[table["code"].notna()]
+    levels = [lv for lv in LEVELS if lv in units]
     out = {}
-    notes = []
-    for lv, frame in units.items():
+    notes: list[str] = []
+    findings: list[Finding] = []
+    matched: set[str] = set()
+    for depth, lv in enumerate(levels):
+        frame = units[lv]
         part = table[table["level"] == lv] if "level" in table.columns else table
-        mapping = dict(zip(part["code"], part["parent_code"], strict=True))
+        part = part[part["code"].isin(set(frame["code"].dropna()))]
+        matched.update(part["code"])
         new = frame.copy()
+        if depth == 0 or len(part) == 0:
+            out[lv] = new
+            continue
+        parents = set(units[levels[depth - 1]]["code"].dropna())
+        bad = part[part["parent_code"].notna() & ~part["parent_code"].isin(parents)]
+        if len(bad):
+            shown = ", ".join(f"{c} → {p}" for c, p in zip(bad["code"][:5], bad["parent_code"][:5],
+                                                          strict=True))
+            findings.append(
+                Finding(
+                    rule="assign.unknown_parent",
+                    level=lv,
+                    severity="error",
+                    value=float(len(bad)),
+                    unit="rows",
+                    related=tuple(bad["parent_code"].astype(str).unique()[:20]),
+                    message=(
+                        f"{len(bad)} row(s) of the assignment table give a {levels[depth - 1]} "
+                        f"that is not in the district ({shown}"
+                        f"{' …' if len(bad) > 5 else ''}); those rows were not applied. Correct "
+                        "the parent codes in the table."
+                    ),
+                )
+            )
+        part = part[~part.index.isin(bad.index)]
+        mapping = dict(zip(part["code"], part["parent_code"], strict=True))
         hit = new["code"].isin(mapping.keys())
         changed = hit & (new["code"].map(mapping) != new["parent_code"])
         new.loc[hit, "parent_code"] = new.loc[hit, "code"].map(mapping)
@@ -858,7 +939,80 @@ def apply_assignment(
             notes.append(
                 f"{lv}: {int(changed.sum())} parent link(s) taken from the assignment table."
             )
-    return out, notes
+    unknown = table[~table["code"].isin(matched)]
+    if len(table) and len(unknown) == len(table):
+        raise ColumnError(
+            f"None of the {len(table)} codes in the assignment table is a unit of this district "
+            f"(e.g. {', '.join(table['code'].astype(str)[:3])}). Check that the table belongs to "
+            "this district: its code column must hold the units' codes as `wangge export "
+            "--format csv` writes them."
+        )
+    if len(unknown):
+        findings.append(
+            Finding(
+                rule="assign.unknown_code",
+                level="district",
+                severity="warning",
+                value=float(len(unknown)),
+                unit="rows",
+                message=(
+                    f"{len(unknown)} row(s) of the assignment table name codes that are not in "
+                    f"the district ({', '.join(unknown['code'].astype(str)[:5])}"
+                    f"{' …' if len(unknown) > 5 else ''}); they were ignored. Remove them or "
+                    "correct the codes."
+                ),
+            )
+        )
+    return out, notes, findings
+
+
+def fill_codes(
+    units: gpd.GeoDataFrame, level: str, *, taken: set[str]
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Give units without a code a stable generated one (see :mod:`geo.codes`).
+
+    Parameters
+    ----------
+    units : geopandas.GeoDataFrame
+        One level's normalised units, parents already linked.
+    level : str
+        Their level.
+    taken : set of str
+        Codes already used at any level; generated codes are added to it.
+
+    Returns
+    -------
+    (units with every code filled and ``code_source`` marked, notes)
+    """
+    taken.update(c for c in units["code"] if c)
+    missing = units["code"].isna()
+    if not missing.any():
+        return units, []
+    out = units.copy()
+    if level == "street":
+        codes, spilled = generate_street_codes(out)
+    else:
+        codes, spilled = generate_child_codes(out, level, taken), 0
+    out["code"] = pd.Series(codes, index=out.index, dtype=object)
+    out.loc[missing, "code_source"] = "generated"
+    out.loc[missing, "kind"] = [
+        kind_from_code(level, c) or k
+        for c, k in zip(out.loc[missing, "code"], out.loc[missing, "kind"], strict=True)
+    ]
+    taken.update(out["code"])
+    pattern = {
+        "street": "county + township digits + 000",
+        "community": "its street's first 9 digits + village digits",
+        "grid": "its community's code + a 2-digit sequence",
+    }[level]
+    note = (
+        f"{level}: {int(missing.sum())} unit(s) had no code and were given generated codes "
+        f"({pattern}; the same on every run for the same input; column code_source = "
+        "generated)."
+    )
+    if spilled:
+        note += f" {spilled} street code(s) use township digits 400–999 (the kind's range ran out)."
+    return out, [note]
 
 
 # ------------------------------------------------------------------- derived figures
@@ -898,6 +1052,7 @@ def derive_missing_levels(
         frame["kind"] = [
             kind_from_code(upper, c) or ("street" if upper == "street" else upper) for c in codes
         ]
+        frame["code_source"] = "given"
         frame["population"] = np.nan
         frame["households"] = np.nan
         frame["population_source"] = ""
@@ -933,11 +1088,10 @@ def derive_figures(
                 child_sum = frame["code"].map(sums)
                 child_complete = frame["code"].map(complete).fillna(False).astype(bool)
                 has = frame[what].notna()
-                take = ~has & child_sum.notna()
+                # only a complete sum stands in: a partial one would pass missing off as 0
+                take = ~has & child_sum.notna() & child_complete
                 frame.loc[take, what] = child_sum[take]
-                frame.loc[take, f"{what}_source"] = np.where(
-                    child_complete[take], "children", "children (partial)"
-                )
+                frame.loc[take, f"{what}_source"] = "children"
                 check = has & child_sum.notna() & child_complete
                 diff = (frame[what] - child_sum).abs()
                 bad = check & (diff > 0.005 * frame[what].clip(lower=1))
@@ -1005,21 +1159,34 @@ def derive_figures(
 def _code_findings(units: gpd.GeoDataFrame, level: str) -> list[Finding]:
     findings = []
     codes = units["code"]
-    for i in np.flatnonzero(codes.isna().to_numpy()):
-        row = units.iloc[i]
-        lon, lat = _rep_point(row.geometry)
+    generated = (
+        units["code_source"].to_numpy() == "generated"
+        if "code_source" in units.columns
+        else np.zeros(len(units), dtype=bool)
+    )
+    lacking = generated | codes.isna().to_numpy()
+    if lacking.any():
+        rows = units[lacking]
+        examples = ", ".join(
+            f"{n or '#' + str(i + 1)} → {c}" if c else str(n or f"#{i + 1}")
+            for i, n, c in zip(
+                np.flatnonzero(lacking)[:5], rows["name"][:5], rows["code"][:5], strict=True
+            )
+        )
+        more = f" and {int(lacking.sum()) - 5} more" if lacking.sum() > 5 else ""
         findings.append(
             Finding(
                 rule="code.missing",
                 level=level,
-                severity="error",
-                name=row["name"],
-                lon=lon,
-                lat=lat,
+                severity="warning",
+                value=float(lacking.sum()),
+                unit="units",
                 message=(
-                    f"{level} {row['name'] or f'#{i + 1}'} has no code. Give every unit a code "
-                    "unique within its level (12-digit statistical codes for streets and "
-                    "communities)."
+                    f"{int(lacking.sum())} of {len(units)} {level} unit(s) have no code: "
+                    f"{examples}{more}. They were given generated codes so that they can be "
+                    "linked, checked, planned and exported (marked code_source = generated); "
+                    "replace them with the official codes (统计用区划代码) when you have them, "
+                    "with --column code=COLUMN if the file holds them under another name."
                 ),
             )
         )
@@ -1150,10 +1317,28 @@ def _overlap_findings(metric: gpd.GeoDataFrame, level: str, tol: float) -> list[
     return findings
 
 
+def _units_around(gap: shapely.Geometry, units: gpd.GeoDataFrame, limit: int = 6) -> list[int]:
+    """Return positions of the units bordering a gap (within a metre), longest border first."""
+    geoms = np.asarray(units.geometry.values, dtype=object)
+    near = np.flatnonzero(shapely.is_valid(geoms) & shapely.dwithin(geoms, gap, 1.0))
+    if len(near) == 0:
+        return []
+    border = shapely.length(shapely.intersection(geoms[near], shapely.buffer(gap.boundary, 1.0)))
+    return [int(i) for i in near[np.argsort(-border)][:limit]]
+
+
 def _gap_finding(
-    level: str, parent_level: str | None, parent: Any, gap: shapely.Geometry, crs: pyproj.CRS
+    level: str,
+    parent_level: str | None,
+    parent: Any,
+    gap: shapely.Geometry,
+    crs: pyproj.CRS,
+    around: gpd.GeoDataFrame | None = None,
 ) -> Finding:
     pt = gpd.GeoSeries([gap.representative_point()], crs=crs).to_crs(4326).iloc[0]
+    near = _units_around(gap, around) if around is not None else []
+    neighbours = [_label(around["code"].iloc[i], around["name"].iloc[i]) for i in near]  # type: ignore[index]
+    bordered = f", bordered by {', '.join(neighbours)}" if neighbours else ""
     where = (
         f"inside {parent_level} {_label(parent['code'], parent['name'])}"
         if parent is not None
@@ -1175,7 +1360,10 @@ def _gap_finding(
         unit="m2",
         lon=float(pt.x),
         lat=float(pt.y),
-        message=(f"A gap of {gap.area:,.0f} m² {where} is covered by no {level}. {fix}"),
+        related=tuple(str(around["code"].iloc[i]) for i in near),  # type: ignore[index]
+        message=(
+            f"A gap of {gap.area:,.0f} m² {where}{bordered} is covered by no {level}. {fix}"
+        ),
     )
 
 
@@ -1212,6 +1400,8 @@ def check_nesting(
     child_area = cm.geometry.area.to_numpy()
     valid = shapely.is_valid(cm.geometry.values)
     pcodes = pm["code"].to_numpy()
+    plabels = [_label(c, n) for c, n in zip(parents["code"], parents["name"], strict=True)]
+    plabel_of = dict(zip(pcodes, plabels, strict=True))
     by_child = {int(k): g for k, g in shares.groupby("child")} if len(shares) else {}
     for i in range(len(cm)):
         if not valid[i] or child_area[i] <= 0:
@@ -1245,9 +1435,12 @@ def check_nesting(
         part = part.sort_values("area_m2", ascending=False)
         main_parent = pcodes[int(part["parent"].iloc[0])]
         main_share = float(part["share"].iloc[0])
-        if 1 - main_share >= share_tol and (len(part) > 1 or outside_m2 >= tol):
+        # a sliver in a neighbour is digitising noise, not a share worth naming
+        real = part[(part["share"] >= share_tol) & (part["area_m2"] >= tol)]
+        if 1 - main_share >= share_tol and (len(real) > 1 or outside_m2 >= tol):
+            part = real
             pieces = [
-                f"{pcodes[int(p)]} {s:.1%}"
+                f"{plabels[int(p)]} {s:.1%}"
                 for p, s in zip(part["parent"], part["share"], strict=True)
             ]
             if outside_m2 >= tol:
@@ -1294,7 +1487,8 @@ def check_nesting(
                     lat=lat,
                     message=(
                         f"{child_level} {_label(row['code'], row['name'])} is listed under "
-                        f"{declared} but {main_share:.0%} of it lies in {main_parent}. Correct "
+                        f"{plabel_of.get(declared, declared)} but {main_share:.0%} of it lies "
+                        f"in {plabel_of.get(main_parent, main_parent)}. Correct "
                         "its parent code or move the boundary."
                     ),
                 )
@@ -1325,7 +1519,9 @@ def check_nesting(
             )
             continue
         for gap in gap_polygons(kids.geometry, within=pm.geometry.iloc[j], min_area_m2=tol):
-            findings.append(_gap_finding(child_level, parent_level, prow, gap, metric_crs))
+            findings.append(
+                _gap_finding(child_level, parent_level, prow, gap, metric_crs, around=kids)
+            )
     return findings
 
 
@@ -1350,8 +1546,9 @@ def check_district(
         metric = units[lv].to_crs(metric_crs)
         findings.extend(_overlap_findings(metric, lv, tol))
     top = levels[0]
-    for gap in gap_polygons(units[top].to_crs(metric_crs).geometry, min_area_m2=tol):
-        findings.append(_gap_finding(top, None, None, gap, metric_crs))
+    top_metric = units[top].to_crs(metric_crs)
+    for gap in gap_polygons(top_metric.geometry, min_area_m2=tol):
+        findings.append(_gap_finding(top, None, None, gap, metric_crs, around=top_metric))
     for upper, lower in zip(levels, levels[1:], strict=False):
         findings.extend(_code_parent_findings(units[lower], lower))
         findings.extend(
@@ -1437,9 +1634,14 @@ def build_district(
     if not units:
         raise LevelError("No unit layer was given.")
     everything = pd.concat([u.geometry for u in units.values()])
-    metric_crs = metric_crs_for(gpd.GeoSeries(everything, crs=4326))
+    metric_crs = metric_crs_for(
+        gpd.GeoSeries(everything, crs=4326), max_area_error=settings.area_max_distortion
+    )
     all_notes.append(f"Areas and distances in {metric_crs.name}.")
     levels = [lv for lv in LEVELS if lv in units]
+    taken: set[str] = set()
+    units[levels[0]], nts = fill_codes(units[levels[0]], levels[0], taken=taken)
+    all_notes.extend(nts)
     for upper, lower in zip(levels, levels[1:], strict=False):
         units[lower], found, nts = link_parents(
             units[lower],
@@ -1451,9 +1653,12 @@ def build_district(
         )
         findings.extend(found)
         all_notes.extend(nts)
-    if assignment is not None:
-        units, nts = apply_assignment(units, assignment)
+        units[lower], nts = fill_codes(units[lower], lower, taken=taken)
         all_notes.extend(nts)
+    if assignment is not None:
+        units, nts, found = apply_assignment(units, assignment)
+        all_notes.extend(nts)
+        findings.extend(found)
     units, nts = derive_missing_levels(units, metric_crs)
     all_notes.extend(nts)
     units, found = derive_figures(units, household_size=hh)

@@ -260,6 +260,41 @@ def _read_csv_table(path: Path) -> tuple[pd.DataFrame, str]:
     raise NotGeodataError(f"{path.name} is neither UTF-8 nor GBK text. Save the CSV as UTF-8.")
 
 
+def read_assignment(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a unit → parent table (CSV, UTF-8 or GBK as Excel saves it) for ``--assign``.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, empty, not text, or lacks the ``code`` and
+        ``parent_code`` columns.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"Assignment table {path} does not exist. Check the path.")
+    if path.stat().st_size == 0:
+        raise EmptyInputError(
+            f"Assignment table {path.name} is empty. Write it with `wangge export --format csv`."
+        )
+    head = path.read_bytes()[:4096]
+    if b"\x00" in head:
+        raise NotGeodataError(
+            f"Assignment table {path.name} is not a text file (it looks binary). Save it from "
+            "the spreadsheet as CSV (comma-separated, UTF-8 or GBK)."
+        )
+    table, _ = _read_csv_table(path)
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    missing = {"code", "parent_code"} - set(table.columns)
+    if missing:
+        cols = ", ".join(table.columns) or "none"
+        raise ColumnError(
+            f"Assignment table {path.name} lacks the column(s) {', '.join(sorted(missing))} "
+            f"(its columns: {cols}). It needs code and parent_code (and level), as written by "
+            "`wangge export --format csv`."
+        )
+    return table.replace("", None)
+
+
 def _find_column(columns: Sequence[str], candidates: Sequence[str]) -> str | None:
     lowered = {str(c).strip().lower(): c for c in columns}
     for cand in candidates:

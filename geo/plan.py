@@ -66,8 +66,9 @@ import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
+from geo.bands import Band, breach_message
 from geo.errors import InputError, PlanError
-from geo.findings import Finding, band_deviation
+from geo.findings import Finding
 from geo.hierarchy import District
 from geo.io import atomic_path
 from geo.rules import MEASURES, Rule, Rulebook, load_rulebook
@@ -721,6 +722,12 @@ class Plan:
         self._hh = np.bincount(a, weights=base.households, minlength=m)
         missing = (base.population_missing | base.households_missing).astype(float)
         self._missing = np.bincount(a, weights=missing, minlength=m).astype(np.int64)
+        self._pop_missing = np.bincount(
+            a, weights=base.population_missing.astype(float), minlength=m
+        ).astype(np.int64)
+        self._hh_missing = np.bincount(
+            a, weights=base.households_missing.astype(float), minlength=m
+        ).astype(np.int64)
         rows = np.repeat(np.arange(base.n_blocks), np.diff(base.indptr))
         same = a[rows] == a[base.indices]
         internal = np.bincount(a[rows][same], weights=base.shared_m[same], minlength=m)
@@ -749,6 +756,12 @@ class Plan:
         flag = int(base.population_missing[b] or base.households_missing[b])
         self._missing[s] -= flag
         self._missing[t] += flag
+        for counts, missing in (
+            (self._pop_missing, base.population_missing),
+            (self._hh_missing, base.households_missing),
+        ):
+            counts[s] -= int(missing[b])
+            counts[t] += int(missing[b])
         self._count[s] -= 1
         self._count[t] += 1
         a[b] = t
@@ -970,7 +983,7 @@ class Plan:
                     )
                 )
                 self._pos[edit.street] = len(self._streets) - 1
-                for name in ("_count", "_missing"):
+                for name in ("_count", "_missing", "_pop_missing", "_hh_missing"):
                     setattr(self, name, np.append(getattr(self, name), 0))
                 for name in ("_area", "_pop", "_hh", "_perim"):
                     setattr(self, name, np.append(getattr(self, name), 0.0))
@@ -983,7 +996,8 @@ class Plan:
                     )
                 self._streets.pop()
                 del self._pos[edit.street]
-                for name in ("_count", "_missing", "_area", "_pop", "_hh", "_perim"):
+                for name in ("_count", "_missing", "_pop_missing", "_hh_missing", "_area",
+                             "_pop", "_hh", "_perim"):
                     setattr(self, name, getattr(self, name)[:-1].copy())
                 self._pieces.pop(edit.street, None)
                 self._geoms.pop(edit.street, None)
@@ -1029,12 +1043,14 @@ class Plan:
     # ---------------------------------------------------------------- tables
 
     def _values(self, k: int) -> dict[str, float]:
+        """Return a street's figures; a total over a block with a missing figure is NaN."""
         area_km2 = float(self._area[k]) / 1e6
-        pop = float(self._pop[k])
+        pop = float(self._pop[k]) if self._pop_missing[k] == 0 else math.nan
+        hh = float(self._hh[k]) if self._hh_missing[k] == 0 else math.nan
         return {
             "area_km2": area_km2,
             "population": pop,
-            "households": float(self._hh[k]),
+            "households": hh,
             "density_per_km2": pop / area_km2 if area_km2 > 0 else math.nan,
         }
 
@@ -1053,14 +1069,15 @@ class Plan:
             ``empty``, ``area_km2``, ``population``, ``households``,
             ``density_per_km2``, ``area_status``, ``population_status``,
             ``households_status``, ``density_status`` (each ``ok``, ``below``,
-            ``above``, ``no rule``, or ``unknown`` for the density of an empty
-            street), ``status`` (``ok``, ``outside`` or ``no rule``; an empty
-            street is ``outside``), ``broken`` (ids of broken rules),
+            ``above``, ``no rule``, or ``no data`` where a figure is missing, as the
+            residents of a street holding a community without a figure), ``status``
+            (``ok``, ``outside``, ``no data`` or ``no rule``; an empty street is
+            ``outside``), ``broken`` (ids of broken rules),
             ``change_area_km2`` and
             ``change_population`` (since the previous step), ``perimeter_km``,
             ``compactness`` (4πA/P²), ``pieces`` (contiguous pieces) and
             ``missing_figures`` (blocks whose residents or households are
-            unknown and count as 0).
+            unknown; the street's total of that figure is then missing too).
         """
         rb = _default_rulebook() if rulebook is None else rulebook
         m = len(self._streets)
@@ -1077,21 +1094,20 @@ class Plan:
                 if not mine:
                     status_of[column] = "no rule"
                     continue
-                value = values[measure]
-                if not math.isfinite(value):  # the density of an empty street
-                    status_of[column] = "unknown"
-                    continue
                 state = "ok"
                 for r in mine:
-                    dev = band_deviation(value, r.min, r.max)
-                    if dev is not None:
-                        state = "below" if dev[0] < 0 else "above"
+                    st_r = Band.of(r).state(values[measure])
+                    if st_r in ("below", "above"):
                         broken.append(r.id)
+                    if state == "ok" or st_r in ("below", "above"):
+                        state = st_r
                 status_of[column] = state
             if not rules:
                 status = "no rule"
             elif broken or self._count[k] == 0:
                 status = "outside"
+            elif "no data" in status_of.values():
+                status = "no data"
             else:
                 status = "ok"
             perim = float(self._perim[k])
@@ -1109,7 +1125,11 @@ class Plan:
                     "status": status,
                     "broken": ";".join(dict.fromkeys(broken)),
                     "change_area_km2": (area - float(prev_area[k])) / 1e6,
-                    "change_population": float(self._pop[k]) - float(prev_pop[k]),
+                    "change_population": (
+                        float(self._pop[k]) - float(prev_pop[k])
+                        if self._pop_missing[k] == 0
+                        else math.nan
+                    ),
                     "perimeter_km": perim / 1e3,
                     "compactness": 4 * math.pi * area / perim**2 if perim > 0 else math.nan,
                     "pieces": self._pieces_of(k).count,
@@ -1156,11 +1176,11 @@ class Plan:
             values = self._values(k)
             for rule in rb.for_level("street", st.kind):
                 value = values[rule.measure]
-                if not math.isfinite(value):
-                    continue
-                dev = band_deviation(value, rule.min, rule.max)
+                dev = Band.of(rule).deviation(value)
                 if dev is not None:
                     out.append(self._rule_finding(st, rule, value, dev, anchor))
+            if self._pop_missing[k] or self._hh_missing[k]:
+                out.append(self._missing_finding(st, k, members, anchor))
             pieces = self._pieces_of(k)
             if pieces.count > 1:
                 small = pieces.smallest
@@ -1183,7 +1203,7 @@ class Plan:
                         related=tuple(str(c) for c in base.codes[small]),
                         message=(
                             f"street {st.label} is in {pieces.count} pieces. The smallest "
-                            f"({len(small)} {noun}: {', '.join(map(str, base.codes[small][:5]))}"
+                            f"({len(small)} {noun}: {', '.join(self._labels(small[:5]))}"
                             f"{' …' if len(small) > 5 else ''}; {small_area / 1e6:.2f} km², "
                             f"{_fmt(round(small_pop))} residents) is cut off from the rest. Move "
                             "it to a neighbouring street, or move the blocks between the pieces "
@@ -1193,11 +1213,43 @@ class Plan:
                 )
         return out
 
+    def _labels(self, blocks: npt.ArrayLike) -> list[str]:
+        """Return blocks as a planner names them: by name, by code where unnamed."""
+        base = self._base
+        return [str(base.names[b] or base.codes[b]) for b in np.asarray(blocks, dtype=np.int64)]
+
+    def _missing_finding(self, st: Street, k: int, members: IntArray, anchor: int) -> Finding:
+        base = self._base
+        lacking = members[base.population_missing[members] | base.households_missing[members]]
+        what = [
+            w
+            for w, n in (("residents", self._pop_missing[k]), ("households", self._hh_missing[k]))
+            if n
+        ]
+        shown = ", ".join(self._labels(lacking[:5])) + (" …" if len(lacking) > 5 else "")
+        return Finding(
+            rule="plan.missing_figures",
+            level="street",
+            severity="warning",
+            code=st.code,
+            name=st.name,
+            value=float(len(lacking)),
+            unit=base.nouns,
+            lon=float(base.lon[anchor]),
+            lat=float(base.lat[anchor]),
+            related=tuple(str(c) for c in base.codes[lacking]),
+            message=(
+                f"street {st.label}: {' and '.join(what)} unknown for {len(lacking)} "
+                f"{base.noun if len(lacking) == 1 else base.nouns} ({shown}), so its "
+                f"{' and '.join(what)} total is not known and its bands on them are not "
+                "checked (shown as —). Add the figures to the input."
+            ),
+        )
+
     def _rule_finding(
         self, st: Street, rule: Rule, value: float, dev: tuple[float, float], anchor: int
     ) -> Finding:
         unit = MEASURES[rule.measure]
-        side = "above" if dev[0] > 0 else "below"
         return Finding(
             rule=rule.id,
             level="street",
@@ -1214,12 +1266,8 @@ class Plan:
             lat=float(self._base.lat[anchor]),
             source=rule.source,
             status=rule.status,
-            message=(
-                f"street {st.label}: {rule.title.lower()} {_fmt(round(value, 2))} {unit} is "
-                f"{side} the band {rule.band_text()} by {_fmt(round(abs(dev[0]), 2))} {unit} "
-                f"({abs(dev[1]):.1f}%)"
-                + ("" if rule.status != "unconfirmed" else "; the band is an unconfirmed default")
-                + "."
+            message=breach_message(
+                level="street", label=st.label, rule=rule, value=value, deviation=dev
             ),
         )
 

@@ -117,7 +117,8 @@ import pyproj
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import connected_components
 
-from geo.errors import PlanError, RulebookError
+from geo.bands import Band
+from geo.errors import InputError, PlanError, RulebookError
 from geo.findings import Finding
 from geo.plan import Plan, PlanBase, Street
 from geo.rules import Rulebook, density_envelopes
@@ -186,24 +187,19 @@ class Proposal:
 
 
 def _bands(rulebook: Rulebook, kind: str) -> tuple[_Band, ...]:
+    """Return a kind's street bands as flat tuples for the hot loop (edges from geo.bands)."""
     out: list[_Band] = []
     for rule in rulebook.for_level("street", kind):
         idx = _MEASURES.get(rule.measure)
         if idx is None:  # pragma: no cover - the loader refuses other measures
             continue
-        lo = -math.inf if rule.min is None else float(rule.min)
-        hi = math.inf if rule.max is None else float(rule.max)
-        if lo > hi:
+        if rule.min is not None and rule.max is not None and rule.min > rule.max:
             raise RulebookError(
                 f"Rule {rule.id}: min ({rule.min:g}) is greater than max ({rule.max:g}). "
                 "Swap them in the rulebook."
             )
-        if math.isfinite(lo) and math.isfinite(hi) and hi > lo:
-            scale = hi - lo
-        else:
-            bound = lo if math.isfinite(lo) else hi
-            scale = max(abs(bound) * 0.25, 1e-9)
-        out.append((idx, lo, hi, scale))
+        band = Band.of(rule)
+        out.append((idx, band.low, band.high, band.scale))
     return tuple(out)
 
 
@@ -1137,6 +1133,38 @@ def _log_progress(progress: Progress | None, text: str, frac: float) -> None:
         progress(text, min(max(frac, 0.0), 1.0))
 
 
+def _refuse_missing_figures(
+    plan: Plan, kind_bands: dict[str, tuple[_Band, ...]], movable: Sequence[bool]
+) -> None:
+    """Refuse to plan with residents or households that are missing: they are not zero."""
+    base = plan.base
+    streets = plan.streets
+    in_play = np.asarray(movable, dtype=bool)[plan.assignment]
+    needs = {m for s in streets for (m, *_rest) in kind_bands.get(s.kind, ())}
+    problems = []
+    for what, idxs, missing in (
+        ("residents (population)", {1, 3}, base.population_missing),
+        ("households", {2}, base.households_missing),
+    ):
+        if not needs & idxs:
+            continue
+        lacking = np.flatnonzero(missing & in_play)
+        if len(lacking):
+            names = [str(base.names[b] or base.codes[b]) for b in lacking[:8]]
+            more = f" and {len(lacking) - 8} more" if len(lacking) > 8 else ""
+            problems.append(
+                f"{what} of {len(lacking)} {base.nouns}: {', '.join(names)}{more}"
+            )
+    if problems:
+        raise InputError(
+            "Cannot propose a plan: the street bands need figures that are missing — "
+            + "; ".join(problems)
+            + ". A missing figure is not zero, and a plan built on it would move units for "
+            "nothing. Add the population column (CLI: --column population=COLUMN) or the "
+            "figures for those units, or lock the streets that hold them."
+        )
+
+
 def propose_plan(
     plan: Plan,
     rulebook: Rulebook,
@@ -1229,6 +1257,7 @@ def propose_plan(
             "nothing can move: unlock at least one street. Every street is locked or has no "
             "rule in the rulebook (towns and townships have none by default)."
         )
+    _refuse_missing_figures(plan, kind_bands, movable)
     n_fixed = sum(1 for k in range(m0) if ruled[k] and not movable[k] and counts[k] > 0)
     if n_streets is not None:
         lo_n = hi_n = int(n_streets)

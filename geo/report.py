@@ -130,12 +130,13 @@ def check_report(district: District, rulebook: Rulebook) -> CheckReport:
         summary["levels"][lv] = {
             "units": len(t),
             "area_km2": round(float(t["area_km2"].sum()), 3),
-            "population": _clean(t["population"].sum(min_count=1)),
-            "households": _clean(t["households"].sum(min_count=1)),
+            # a total over units with a missing figure is itself missing, never a partial sum
+            "population": _clean(t["population"].sum() if t["population"].notna().all() else None),
+            "households": _clean(t["households"].sum() if t["households"].notna().all() else None),
             "ok": int(counts.get("ok", 0)),
             "outside": int(counts.get("outside", 0)),
             "no_rule": int(counts.get("no rule", 0)),
-            "unknown": int(counts.get("unknown", 0)),
+            "no_data": int(counts.get("no data", 0)),
             "kinds": {str(k): int(v) for k, v in t["kind"].value_counts().items()},
         }
     sev: dict[str, int] = {"error": 0, "warning": 0, "info": 0}

@@ -28,8 +28,9 @@ import numpy as np
 import pandas as pd
 
 from geo import LEVELS, settings
+from geo.bands import Band, Envelope, breach_message, envelope
 from geo.errors import RulebookError
-from geo.findings import Finding, band_deviation
+from geo.findings import Finding
 from geo.hierarchy import District
 
 logger = logging.getLogger(__name__)
@@ -365,18 +366,6 @@ def measure_values(units: pd.DataFrame, measure: str) -> pd.Series:
     return units[measure].astype(float).rename(measure)
 
 
-@dataclass(frozen=True)
-class Envelope:
-    """Densities at which a unit of one level and kind can meet both bands."""
-
-    level: str
-    kind: str
-    min_density: float
-    max_density: float
-    area_rule: Rule
-    population_rule: Rule
-
-
 def density_envelopes(rulebook: Rulebook) -> list[Envelope]:
     """Return the density envelope of every (level, kind) with an area and a population band.
 
@@ -393,9 +382,7 @@ def density_envelopes(rulebook: Rulebook) -> list[Envelope]:
             pop = next((r for r in rules if r.measure == "population"), None)
             if area is None or pop is None:
                 continue
-            lo = (pop.min / area.max) if pop.min is not None and area.max else 0.0
-            hi = (pop.max / area.min) if pop.max is not None and area.min else math.inf
-            out.append(Envelope(level, kind, lo, hi, area, pop))
+            out.append(envelope(level, kind, area, pop))
     return out
 
 
@@ -427,17 +414,14 @@ def evaluate_rules(district: District, rulebook: Rulebook) -> list[Finding]:
         for rule in rulebook.for_level(level):
             mask = units["kind"].isin(rule.kinds)
             values = measure_values(units, rule.measure)
+            band = Band.of(rule)
             for idx in units.index[mask]:
                 value = values.loc[idx]
-                if value is None or not np.isfinite(value):
-                    continue
-                dev = band_deviation(float(value), rule.min, rule.max)
+                dev = band.deviation(value)
                 if dev is None:
                     continue
                 row = units.loc[idx]
                 lon, lat = _rep(row.geometry)
-                side = "above" if dev[0] > 0 else "below"
-                unit = MEASURES[rule.measure]
                 findings.append(
                     Finding(
                         rule=rule.id,
@@ -450,22 +434,14 @@ def evaluate_rules(district: District, rulebook: Rulebook) -> list[Finding]:
                         maximum=rule.max,
                         deviation=dev[0],
                         deviation_pct=dev[1],
-                        unit=unit,
+                        unit=MEASURES[rule.measure],
                         lon=lon,
                         lat=lat,
                         source=rule.source,
                         status=rule.status,
-                        message=(
-                            f"{level} {_unit_label(row)}: {rule.title.lower()} "
-                            f"{_fmt(round(float(value), 2))} {unit} is {side} the band "
-                            f"{rule.band_text()} by {_fmt(round(abs(dev[0]), 2))} {unit} "
-                            f"({abs(dev[1]):.1f}%)"
-                            + (
-                                ""
-                                if rule.status != "unconfirmed"
-                                else "; the band is an unconfirmed default"
-                            )
-                            + "."
+                        message=breach_message(
+                            level=level, label=_unit_label(row), rule=rule, value=float(value),
+                            deviation=dev,
                         ),
                     )
                 )
@@ -483,13 +459,14 @@ def _envelope_findings(units: pd.DataFrame, env: Envelope) -> list[Finding]:
     if len(sub) == 0:
         return findings
     density = measure_values(sub, "density_per_km2")
+    density_band = Band("density_per_km2", env.min_density, env.max_density)
     band = f"{_fmt(env.min_density)}–{_fmt(env.max_density)} residents/km²"
     area_band, pop_band = env.area_rule.band_text(), env.population_rule.band_text()
     for idx in sub.index:
         d = density.loc[idx]
         if not np.isfinite(d):
             continue
-        dev = band_deviation(float(d), env.min_density, env.max_density)
+        dev = density_band.deviation(float(d))
         if dev is None:
             continue
         row = sub.loc[idx]
@@ -526,7 +503,7 @@ def _envelope_findings(units: pd.DataFrame, env: Envelope) -> list[Finding]:
     total_pop = float(sub["population"].sum(min_count=1) or 0)
     if total_area > 0 and total_pop > 0:
         d = total_pop / total_area
-        dev = band_deviation(d, env.min_density, env.max_density)
+        dev = density_band.deviation(d)
         if dev is not None:
             side = "sparse" if dev[0] < 0 else "dense"
             findings.append(
@@ -560,17 +537,12 @@ def status_table(
 
     Columns: ``code``, ``name``, ``kind``, ``parent_code``, ``area_km2``,
     ``population``, ``households``, ``density_per_km2``, ``status`` (``ok``,
-    ``outside``, ``no rule`` or ``unknown``), ``broken`` (ids of broken rules)
+    ``outside``, ``no rule`` or ``no data`` when a banded figure is missing), ``broken``
+    (ids of broken rules; the ``findings`` argument is accepted for compatibility)
     and ``derived`` (figures that were derived rather than given).
     """
     units = district.units[level]
-    if findings is None:
-        findings = evaluate_rules(district, rulebook)
-    rule_ids = {r.id for r in rulebook.for_level(level)}
-    broken: dict[str, list[str]] = {}
-    for f in findings:
-        if f.level == level and f.rule in rule_ids and f.code:
-            broken.setdefault(f.code, []).append(f.rule)
+    del findings  # statuses come from the band module directly, for coded and uncoded units
     table = pd.DataFrame(
         {
             "code": units["code"],
@@ -583,20 +555,23 @@ def status_table(
         }
     )
     table["density_per_km2"] = measure_values(units, "density_per_km2")
-    values = {r.id: measure_values(units, r.measure) for r in rulebook.for_level(level)}
-    statuses = []
-    for idx, row in units.iterrows():
-        rules = rulebook.for_level(level, row["kind"])
+    values = {m: measure_values(units, m).to_numpy() for m in MEASURES}
+    statuses, broken = [], []
+    for i, kind in enumerate(units["kind"].to_numpy()):
+        rules = rulebook.for_level(level, kind)
+        states = [(r.id, Band.of(r).state(values[r.measure][i])) for r in rules]
+        out = [rid for rid, st in states if st in ("below", "above")]
+        broken.append(";".join(out))
         if not rules:
             statuses.append("no rule")
-        elif broken.get(row["code"]):
+        elif out:
             statuses.append("outside")
-        elif any(not np.isfinite(values[r.id].loc[idx]) for r in rules):
-            statuses.append("unknown")
+        elif any(st == "no data" for _, st in states):
+            statuses.append("no data")
         else:
             statuses.append("ok")
     table["status"] = statuses
-    table["broken"] = [";".join(broken.get(c, [])) if c else "" for c in units["code"]]
+    table["broken"] = broken
     table["derived"] = [
         ";".join(w for w, s in (("population", p), ("households", h)) if s and s != "given")
         for p, h in zip(units["population_source"], units["households_source"], strict=True)

@@ -18,6 +18,11 @@ default_rulebook: Path = data_dir / "rules" / "default.toml"
 sliver_tolerance_m2: float = 1.0
 """Overlaps and gaps smaller than this (m²) are treated as digitising noise and not reported."""
 
+sliver_width_m: float = 0.5
+"""Gaps and overlaps thinner than this on average (m) are slivers, not reported: the
+traces of rounded coordinates (a GeoJSON export keeps 7 decimals, ~1 cm) or of a straight
+edge reprojected, however long they run."""
+
 straddle_min_share: float = 0.01
 """A unit is reported as straddling parents only if at least this share of its area
 lies outside its main parent (0.01 = 1 %)."""
@@ -40,3 +45,17 @@ zip_max_members: int = 10_000
 
 sample_seed: int = 20170419
 """Seed of the built-in sample district (the guideline paper's date)."""
+
+band_precision: dict[str, int] = {
+    "area_km2": 2,
+    "population": 0,
+    "households": 0,
+    "density_per_km2": 0,
+}
+"""Decimals each banded measure is shown and compared with: a street shown as 6.00 km²
+or 80,000 residents is in a 6–8 km² or 80,000–120,000 band, as a planner reads it."""
+
+area_max_distortion: float = 1e-4
+"""Largest relative area error accepted from the metric CRS (0.01 %): beyond it an
+equal-area projection fitted to the data is used (a UTM zone distorts areas by up to
+0.08 % even at its central meridian)."""

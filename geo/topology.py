@@ -13,8 +13,26 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
+from geo import settings
 
-def overlap_pairs(geoms: gpd.GeoSeries, *, min_area_m2: float) -> pd.DataFrame:
+
+def _thin(geoms: np.ndarray, width_m: float | None) -> np.ndarray:
+    """Return which shapes are slivers: mean width (2 × area / perimeter) under ``width_m``.
+
+    A strip 2 mm wide and 2 km long has 4 m² — above an area tolerance, but
+    it is the trace of rounding coordinates or reprojecting a straight edge,
+    not a place anyone could live in.
+    """
+    w = settings.sliver_width_m if width_m is None else width_m
+    area = shapely.area(geoms)
+    perim = shapely.length(geoms)
+    width = np.divide(2 * area, perim, out=np.zeros_like(area), where=perim > 0)
+    return width < w
+
+
+def overlap_pairs(
+    geoms: gpd.GeoSeries, *, min_area_m2: float, min_width_m: float | None = None
+) -> pd.DataFrame:
     """Return pairs of polygons that overlap by at least ``min_area_m2``.
 
     Parameters
@@ -23,6 +41,9 @@ def overlap_pairs(geoms: gpd.GeoSeries, *, min_area_m2: float) -> pd.DataFrame:
         Polygons in a metric CRS. Invalid or empty geometries are skipped.
     min_area_m2 : float
         Smaller shared areas are digitising noise and not returned.
+    min_width_m : float, optional
+        Shared parts thinner than this on average are slivers and not
+        returned; default :data:`geo.settings.sliver_width_m`.
 
     Returns
     -------
@@ -44,7 +65,7 @@ def overlap_pairs(geoms: gpd.GeoSeries, *, min_area_m2: float) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     inter = shapely.intersection(arr[left], arr[right])
     area = shapely.area(inter)
-    big = area >= min_area_m2
+    big = (area >= min_area_m2) & ~_thin(inter, min_width_m)
     return pd.DataFrame(
         {"i": left[big], "j": right[big], "area_m2": area[big], "geometry": inter[big]}
     )
@@ -119,6 +140,9 @@ def gap_polygons(
                 continue
             pieces.extend(shapely.Polygon(ring) for ring in poly.interiors)
     pieces = [g for g in pieces if g.geom_type == "Polygon" and g.area >= min_area_m2]
+    if pieces:
+        thin = _thin(np.asarray(pieces, dtype=object), None)
+        pieces = [g for g, t in zip(pieces, thin, strict=True) if not t]
     return sorted(pieces, key=lambda g: -g.area)
 
 
