@@ -8,12 +8,12 @@ from geo.hierarchy import build_district
 from geo.mapview import add_outlines, make_offline, unit_map
 from geo.report import CheckReport, check_report
 
-STATUS_COLORS = {"ok": "#2e7d32", "outside": "#c62828", "no rule": "#9e9e9e", "unknown": "#f9a825"}
+STATUS_COLORS = {"ok": "#2e7d32", "outside": "#c62828", "no rule": "#9e9e9e", "no data": "#f9a825"}
 STATUS_LABELS = {
     "ok": "✅ within both bands",
     "outside": "❌ outside a band",
     "no rule": "— no rule for its kind",
-    "unknown": "? figure missing",
+    "no data": "— figure missing",
 }
 
 
