@@ -30,8 +30,8 @@ from rich.text import Text
 
 from geo import LEVELS, __version__
 from geo.errors import InputError, WanggeError
-from geo.hierarchy import District, build_district, read_district
-from geo.io import read_assignment, write_units
+from geo.hierarchy import District, build_district, read_district, renumber_units
+from geo.io import atomic_path, read_assignment, write_units
 from geo.report import CheckReport, check_report
 from geo.rules import Rulebook, load_rulebook
 
@@ -442,17 +442,42 @@ def export(
     link: LinkOpt = Link.auto,
     repair: RepairOpt = False,
     assign: AssignOpt = None,
+    renumber: Annotated[
+        bool,
+        typer.Option(
+            "--renumber",
+            help="Renumber communities whose code does not follow their street (after moves), "
+            "and their grids; the old → new table is written beside the export.",
+        ),
+    ] = False,
 ) -> None:
     """Write every level: GeoJSON (RFC 7946), GeoPackage, zipped Shapefile or the CSV table."""
     try:
         rulebook = load_rulebook(rules)
-        district = _load(paths, rulebook=rulebook, **_read_options(locals()))
-        files = write_units(district.units, to, fmt=fmt.value)
+        options = _read_options(locals())
+        district = _load(paths, rulebook=rulebook, **options)
+        units = district.units
+        table = None
+        if renumber:
+            units, table = renumber_units(units)
+        files = write_units(units, to, fmt=fmt.value)
+        if table is not None:
+            where = to / "renumbering.csv" if to.is_dir() else to.with_name(
+                f"{to.stem}-renumbering.csv"
+            )
+            with atomic_path(where) as tmp:
+                table.to_csv(tmp, index=False, encoding="utf-8-sig")
+            files = [*files, where]
+            counts = table["level"].value_counts()
+            err.print(
+                f"Renumbered {int(counts.get('community', 0))} communities and "
+                f"{int(counts.get('grid', 0))} grids (old → new in {escape(str(where))})."
+            )
     except (WanggeError, OSError) as exc:
         _fail(exc)
         return
     for f in files:
-        out.print(str(f))
+        out.print(escape(str(f)))
 
 
 @app.command()

@@ -1247,14 +1247,17 @@ def _code_findings(units: gpd.GeoDataFrame, level: str) -> list[Finding]:
     return findings
 
 
-def _code_parent_findings(children: gpd.GeoDataFrame, child_level: str) -> list[Finding]:
-    findings: list[Finding] = []
+def _code_mismatches(children: gpd.GeoDataFrame, child_level: str) -> pd.Index:
+    """Return the index of children whose code does not extend their parent's code.
+
+    Empty when the data does not use nested codes at all (most links disagree).
+    """
     linked = children[children["code"].notna() & children["parent_code"].notna()]
     if len(linked) == 0:
-        return findings
+        return linked.index
     codes, pcodes = linked["code"].astype(str), linked["parent_code"].astype(str)
     if child_level == "community":
-        stat = codes.str.fullmatch(r"\d{12}") & pcodes.str.fullmatch(r"\d{12}")
+        stat = codes.str.fullmatch(r"\d{12}") & pcodes.str.fullmatch(r"\d{9}|\d{12}")
         agree = codes.str[:9] == pcodes.str[:9]
     else:
         stat = codes.str.fullmatch(r"\d+") & pcodes.str.fullmatch(r"\d+")
@@ -1262,28 +1265,162 @@ def _code_parent_findings(children: gpd.GeoDataFrame, child_level: str) -> list[
             [c.startswith(p) for c, p in zip(codes, pcodes, strict=True)], index=codes.index
         )
     if stat.sum() == 0 or (agree[stat]).mean() < 0.5:
-        return findings  # this data does not use nested codes
-    for idx in linked.index[stat & ~agree]:
-        row = children.loc[idx]
-        lon, lat = _rep_point(row.geometry)
-        findings.append(
-            Finding(
-                rule="code.parent_mismatch",
-                level=child_level,
-                severity="warning",
-                code=row["code"],
-                name=row["name"],
-                related=(row["parent_code"],),
-                lon=lon,
-                lat=lat,
-                message=(
-                    f"{child_level} {_label(row['code'], row['name'])} belongs to "
-                    f"{row['parent_code']}, but its code does not extend that parent's code. "
-                    "Renumber it under its parent or correct the parent code."
-                ),
+        return linked.index[:0]  # this data does not use nested codes
+    return linked.index[stat & ~agree]
+
+
+def _code_parent_findings(units: Mapping[str, gpd.GeoDataFrame]) -> list[Finding]:
+    """One finding per community whose code no longer follows its street, with its grids.
+
+    After communities move between streets every one of them, and every grid
+    renumbered with it, carries its old street's digits; a finding per unit
+    would bury the plan in hundreds of lines. Grids whose own code does not
+    follow their community are grouped by community.
+    """
+    findings: list[Finding] = []
+    comm = units.get("community")
+    grids = units.get("grid")
+    grid_bad = (
+        grids.loc[_code_mismatches(grids, "grid")] if grids is not None else None
+    )
+    folded: set[Any] = set()
+    if comm is not None and "street" in units:
+        streets = units["street"]
+        slabel = {c: _label(c, n) for c, n in zip(streets["code"], streets["name"], strict=True)}
+        for idx in _code_mismatches(comm, "community"):
+            row = comm.loc[idx]
+            n_grids = 0
+            if grids is not None:
+                mine = grids["parent_code"] == row["code"]
+                n_grids = int(mine.sum())
+                if grid_bad is not None:
+                    folded.update(grid_bad.index[grid_bad["parent_code"] == row["code"]])
+            lon, lat = _rep_point(row.geometry)
+            with_grids = f" and its {n_grids} grid(s)" if n_grids else ""
+            findings.append(
+                Finding(
+                    rule="code.parent_mismatch",
+                    level="community",
+                    severity="warning",
+                    code=row["code"],
+                    name=row["name"],
+                    value=float(n_grids),
+                    unit="grids",
+                    related=(str(row["parent_code"]),),
+                    lon=lon,
+                    lat=lat,
+                    message=(
+                        f"community {_label(row['code'], row['name'])} belongs to street "
+                        f"{slabel.get(row['parent_code'], row['parent_code'])}, but its "
+                        f"code{with_grids} still carry another street's digits "
+                        f"({row['code'][:9]}). Renumber them under their street "
+                        "(wangge export --renumber, or Renumber on the Export page) or "
+                        "correct the parent code."
+                    ),
+                )
             )
+    if grid_bad is not None and len(grid_bad):
+        rest = grid_bad.loc[~grid_bad.index.isin(folded)]
+        clabel = (
+            {c: _label(c, n) for c, n in zip(comm["code"], comm["name"], strict=True)}
+            if comm is not None
+            else {}
         )
+        for parent, group in rest.groupby("parent_code", sort=True):
+            lon, lat = _rep_point(group.geometry.iloc[0])
+            shown = ", ".join(_label(c, n) for c, n in zip(group["code"][:3], group["name"][:3],
+                                                          strict=True))
+            findings.append(
+                Finding(
+                    rule="code.parent_mismatch",
+                    level="grid",
+                    severity="warning",
+                    code=str(parent),
+                    name=clabel.get(parent),
+                    value=float(len(group)),
+                    unit="grids",
+                    related=tuple(str(c) for c in group["code"]),
+                    lon=lon,
+                    lat=lat,
+                    message=(
+                        f"{len(group)} grid(s) of community {clabel.get(parent, parent)} have "
+                        f"codes that do not extend the community's code ({shown}"
+                        f"{' …' if len(group) > 3 else ''}). Grid codes follow their "
+                        "community (CJ/T 213): renumber them (wangge export --renumber) or "
+                        "correct the parent codes."
+                    ),
+                )
+            )
     return findings
+
+
+def renumber_units(
+    units: Mapping[str, gpd.GeoDataFrame],
+) -> tuple[dict[str, gpd.GeoDataFrame], pd.DataFrame]:
+    """Renumber communities whose code does not follow their street, and their grids.
+
+    A community moved to another street gets the next free code under that
+    street (village digits in its kind's range); its grids keep their own
+    trailing digits under the new community code (CJ/T 213: grid codes follow
+    their community). Grids whose code does not extend their community's get
+    the next free two-digit numbers under it. Nothing else changes.
+
+    Returns
+    -------
+    (units, table)
+        The renumbered ``level -> GeoDataFrame`` (``code_source`` =
+        ``renumbered`` where changed) and a table ``level``, ``name``,
+        ``old_code``, ``new_code`` of every change.
+    """
+    out = {lv: f.copy() for lv, f in units.items()}
+    rows: list[dict[str, Any]] = []
+    taken = {str(c) for f in out.values() for c in f["code"].dropna()}
+    comm, grids = out.get("community"), out.get("grid")
+    if comm is not None:
+        for idx in _code_mismatches(comm, "community"):
+            old, parent = str(comm.at[idx, "code"]), str(comm.at[idx, "parent_code"])
+            kind = comm.at[idx, "kind"] if comm.at[idx, "kind"] in ("community", "village") \
+                else "community"
+            new = generate_child_codes(
+                gpd.GeoDataFrame(
+                    {"code": [None], "name": [comm.at[idx, "name"]], "parent_code": [parent],
+                     "kind": [kind]},
+                    geometry=[comm.at[idx, "geometry"]], crs=comm.crs,
+                ),
+                "community",
+                taken,
+            )[0]
+            assert new is not None
+            taken.add(new)
+            comm.at[idx, "code"] = new
+            comm.loc[idx, "code_source"] = "renumbered"
+            rows.append({"level": "community", "name": comm.at[idx, "name"], "old_code": old,
+                         "new_code": new})
+            if grids is not None:
+                for gi in grids.index[grids["parent_code"] == old]:
+                    g_old = str(grids.at[gi, "code"])
+                    tail = g_old[len(old):] if g_old.startswith(old) else None
+                    g_new = f"{new}{tail}" if tail and f"{new}{tail}" not in taken else None
+                    grids.at[gi, "parent_code"] = new
+                    if g_new is None:
+                        continue  # numbered below with the other grids that do not follow
+                    taken.add(g_new)
+                    grids.at[gi, "code"] = g_new
+                    grids.loc[gi, "code_source"] = "renumbered"
+                    rows.append({"level": "grid", "name": grids.at[gi, "name"],
+                                 "old_code": g_old, "new_code": g_new})
+    if grids is not None:
+        bad = _code_mismatches(grids, "grid")
+        if len(bad):
+            blank = grids.loc[bad].assign(code=None)
+            fresh = generate_child_codes(blank, "grid", taken)
+            for gi, g_new in zip(bad, fresh, strict=True):
+                rows.append({"level": "grid", "name": grids.at[gi, "name"],
+                             "old_code": grids.at[gi, "code"], "new_code": g_new})
+                grids.at[gi, "code"] = g_new
+                grids.loc[gi, "code_source"] = "renumbered"
+    table = pd.DataFrame(rows, columns=["level", "name", "old_code", "new_code"])
+    return out, table
 
 
 def _overlap_findings(metric: gpd.GeoDataFrame, level: str, tol: float) -> list[Finding]:
@@ -1549,8 +1686,8 @@ def check_district(
     top_metric = units[top].to_crs(metric_crs)
     for gap in gap_polygons(top_metric.geometry, min_area_m2=tol):
         findings.append(_gap_finding(top, None, None, gap, metric_crs, around=top_metric))
+    findings.extend(_code_parent_findings(units))
     for upper, lower in zip(levels, levels[1:], strict=False):
-        findings.extend(_code_parent_findings(units[lower], lower))
         findings.extend(
             check_nesting(
                 units[lower],

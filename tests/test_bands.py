@@ -1,0 +1,62 @@
+"""The one band module: the check, the editor's street table and the proposer agree.
+
+On random districts with random bands — bands placed right on some streets' figures so
+that the edges are hit — every street gets the same verdict (in band or not) from
+:func:`geo.rules.status_table`, :meth:`geo.plan.Plan.street_table` and the proposer's
+cost function.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_properties import frames_from, partitions
+
+from geo.hierarchy import build_district
+from geo.plan import Plan
+from geo.redistrict import _bands, _violation
+from geo.rules import rulebook_from_dict, status_table
+
+
+def _rulebook(area_band, pop_band):
+    rules = []
+    for measure, (lo, hi) in (("area_km2", area_band), ("population", pop_band)):
+        rules.append({
+            "id": f"street.{measure}", "level": "street", "measure": measure, "min": lo,
+            "max": hi, "kinds": ["street"], "title": measure, "source": "test",
+            "status": "confirmed",
+        })
+    return rulebook_from_dict({"name": "random bands", "rules": rules})
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(partitions(), st.data())
+def test_check_editor_and_proposer_agree_on_every_street(p, data):
+    d = build_district(frames_from(*p))
+    streets = d.units["street"]
+    areas = sorted(round(float(a), 2) for a in streets["area_km2"])
+    pops = sorted(float(x) for x in streets["population"])
+    # bands whose edges sit exactly on streets' shown figures, or just beside them
+    a_lo = data.draw(st.sampled_from([*areas, areas[0] - 0.01, 0.0]))
+    a_hi = data.draw(st.sampled_from([*areas, areas[-1] + 0.01]))
+    p_lo = data.draw(st.sampled_from([*pops, 0.0]))
+    p_hi = data.draw(st.sampled_from([*pops, pops[-1] + 1]))
+    if a_lo > a_hi:
+        a_lo, a_hi = a_hi, a_lo
+    if p_lo > p_hi:
+        p_lo, p_hi = p_hi, p_lo
+    rb = _rulebook((a_lo, a_hi), (p_lo, p_hi))
+
+    check = dict(zip(streets["code"], status_table(d, rb, "street")["status"], strict=True))
+    plan = Plan.from_district(d)
+    table = plan.street_table(rb)
+    editor = dict(zip(table["code"], table["status"], strict=True))
+    bands = _bands(rb, "street")
+    totals = plan.totals().set_index("code")
+    proposer = {
+        code: "ok"
+        if _violation(bands, row["area_m2"] / 1e6, row["population"], row["households"])[1] == 0
+        else "outside"
+        for code, row in totals.iterrows()
+    }
+    assert check == editor == proposer, (a_lo, a_hi, p_lo, p_hi)
