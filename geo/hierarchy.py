@@ -131,6 +131,22 @@ COLUMN_GUESSES: dict[str, tuple[str, ...]] = {
 }
 """Column names recognised for each field (case-insensitive), most likely first."""
 
+LEVEL_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    "street": {
+        "code": ("街道编码", "街道代码", "乡镇编码", "乡镇代码", "jdbm", "jddm"),
+        "name": ("街道名称", "街道", "乡镇名称", "乡镇", "街道办事处", "jdmc", "所属街道"),
+    },
+    "community": {
+        "code": ("社区编码", "社区代码", "村居编码", "sqbm", "sqdm"),
+        "name": ("社区名称", "社区", "村居名称", "居委会", "村委会", "sqmc", "所属社区"),
+    },
+    "grid": {
+        "code": ("网格编码", "网格代码", "网格编号", "wgbm", "wgdm"),
+        "name": ("网格名称", "网格", "wgmc"),
+    },
+}
+"""Column names that belong to one level: a community layer's 街道名称 names its street."""
+
 LEVEL_WORDS: dict[str, tuple[str, ...]] = {
     "street": (
         "street",
@@ -277,20 +293,6 @@ def _level_from_codes(codes: pd.Series) -> tuple[str | None, float]:
     return (best, votes[best] / len(codes)) if votes[best] else (None, 0.0)
 
 
-def _level_from_names(names: pd.Series) -> tuple[str | None, float]:
-    names = names.dropna().astype(str)
-    if len(names) == 0:
-        return None, 0.0
-    votes = {lv: 0 for lv in LEVELS}
-    for name in names:
-        for lv in LEVELS:
-            if kind_from_name(lv, name):
-                votes[lv] += 1
-                break
-    best = max(votes, key=lambda k: votes[k])
-    return (best, votes[best] / len(names)) if votes[best] else (None, 0.0)
-
-
 def _level_from_label(label: str) -> str | None:
     text = label.lower()
     hits = [
@@ -304,8 +306,35 @@ def _level_from_label(label: str) -> str | None:
     return hits[0] if len(hits) == 1 else None
 
 
+def _candidates(fld: str, level: str | None) -> tuple[str, ...]:
+    """Column names to try for a field, knowing the layer's level when it is known.
+
+    A community layer often carries both 社区名称 (its own name) and 街道名称 (its
+    street's): its own level's columns come first, other levels' are not its
+    name or code, and the level above's code or name columns hold its parent.
+    """
+    generic = COLUMN_GUESSES[fld]
+    if level is None:
+        return generic
+    own = LEVEL_COLUMNS[level]
+    others = {c for lv, cols in LEVEL_COLUMNS.items() if lv != level for c in
+              (*cols["code"], *cols["name"])}
+    if fld in ("code", "name"):
+        return (*own[fld], *(c for c in generic if c not in others))
+    if fld == "parent_code":
+        idx = LEVELS.index(level)
+        if idx == 0:
+            return ()
+        parent = LEVEL_COLUMNS[LEVELS[idx - 1]]
+        return (*(c for c in generic if c not in own["code"]), *parent["code"], *parent["name"])
+    return generic
+
+
 def guess_columns(
-    columns: Sequence[str], *, overrides: Mapping[str, str] | None = None
+    columns: Sequence[str],
+    *,
+    overrides: Mapping[str, str] | None = None,
+    level: str | None = None,
 ) -> dict[str, str]:
     """Map a layer's columns to the fields in :data:`FIELDS`.
 
@@ -315,6 +344,9 @@ def guess_columns(
         The layer's column names.
     overrides : mapping, optional
         ``field -> column`` chosen by the user; these win over guesses.
+    level : str, optional
+        The layer's level, when known: its own level's columns are preferred
+        and the level above's name the parent (see :data:`LEVEL_COLUMNS`).
 
     Returns
     -------
@@ -344,7 +376,7 @@ def guess_columns(
     for fld in FIELDS:
         if fld in found:
             continue
-        for cand in COLUMN_GUESSES[fld]:
+        for cand in _candidates(fld, level):
             hit = lowered.get(cand)
             if hit is not None and hit not in used:
                 found[fld] = hit
@@ -368,10 +400,19 @@ def guess_level(
         lv, share = _level_from_codes(codes)
         if lv and share >= 0.6:
             return lv, f"{share:.0%} of its codes look like {lv} codes"
-    if "name" in mapping:
-        lv, share = _level_from_names(layer.frame[mapping["name"]])
-        if lv and share >= 0.6:
-            return lv, f"{share:.0%} of its names end like {lv} names"
+    # names: read each level's own name column (a community layer's 街道名称 names its
+    # street, not itself), and keep the level whose names end most like that level's
+    best: tuple[float, str | None] = (0.0, None)
+    for cand in reversed(LEVELS):  # on a tie the finest wins: coarser names are its parents
+        own = guess_columns(list(layer.frame.columns), overrides=columns, level=cand)
+        if "name" not in own:
+            continue
+        names = layer.frame[own["name"]].dropna().astype(str)
+        if len(names):
+            share = float(np.mean([kind_from_name(cand, n) is not None for n in names]))
+            best = max(best, (share, cand), key=lambda b: b[0])
+    if best[1] and best[0] >= 0.6:
+        return best[1], f"{best[0]:.0%} of its names end like {best[1]} names"
     lv = _level_from_label(layer.name)
     if lv:
         return lv, f"its name {layer.name!r}"
@@ -530,7 +571,7 @@ def normalise_units(
     (GeoDataFrame, findings, notes)
     """
     require_polygons(frame, source or level)
-    mapping = guess_columns(list(frame.columns), overrides=columns)
+    mapping = guess_columns(list(frame.columns), overrides=columns, level=level)
     notes = []
     missing = [f for f in ("code", "name") if f not in mapping]
     if "code" in missing and "name" in missing:

@@ -96,6 +96,22 @@ def test_uncoded_names_get_stable_generated_codes_and_spatial_parents(uncoded, s
     assert not [f for f in d.findings if "None" in f.message]
 
 
+def test_community_layer_naming_its_street_by_name(sample_frames, tmp_path):
+    """社区名称 is the community's name, 街道名称 its street's: linked by name, not guessed."""
+    st, cm = _uncoded(sample_frames)
+    truth = sample_frames["community"].set_index("name")["parent_code"]
+    street_names = sample_frames["street"].set_index("code")["name"]
+    cm["街道名称"] = [street_names[truth[n]] for n in cm["社区名称"]]
+    st.to_file(tmp_path / "a.geojson")
+    cm.to_file(tmp_path / "b.geojson")
+    d = read_district(tmp_path)
+    assert d.levels == ["street", "community"]
+    comm, streets = d.units["community"], d.units["street"].set_index("code")
+    assert comm["name"].str.endswith(("社区", "村")).all()
+    assert [streets.loc[p, "name"] for p in comm["parent_code"]] == list(cm["街道名称"])
+    assert any("matched by name" in n for n in d.notes)
+
+
 def test_generated_codes_do_not_depend_on_row_order(sample_frames):
     a = build_district(dict(zip(("street", "community"), _uncoded(sample_frames, seed=1),
                                 strict=True)))
@@ -195,11 +211,6 @@ def test_exact_band_edge_streets_agree_everywhere(tiny):
     from geo.redistrict import _bands, _violation
     from geo.rules import rulebook_from_dict
 
-    rb = rulebook_from_dict({"name": "edge", "rules": [
-        {"id": "street.area_km2", "level": "street", "measure": "area_km2", "min": 0,
-         "max": 0, "kinds": ["street"], "title": "area", "source": "test",
-         "status": "confirmed"},
-    ]})
     d = build_district(tiny)
     area = float(d.units["street"]["area_km2"].iloc[0])
     rb = rulebook_from_dict({"name": "edge", "rules": [
