@@ -29,7 +29,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from geo import LEVELS, __version__, settings
+from geo import LEVELS, __version__
 from geo.errors import InputError, WanggeError
 from geo.hierarchy import District, build_district, read_district
 from geo.io import write_units
@@ -980,6 +980,7 @@ app.add_typer(rules_app, name="rules")
 @rules_app.command(name="list")
 def rules_list() -> None:
     """List the preset rulebooks (use a name with --rules NAME)."""
+    from geo import settings
     from geo.rules import list_presets
 
     table = Table(show_edge=False, header_style="bold")
@@ -1006,13 +1007,12 @@ def rules_show(
         _fail(InputError(f"--lang takes zh or en, not {lang!r}."))
     try:
         rulebook = load_rulebook(name)
-        text = (Path(name).read_text(encoding="utf-8") if Path(name).is_file()
-                else preset_text(name)) if toml else ""
+        if toml:
+            path = Path(name)
+            sys.stdout.write(path.read_text("utf-8") if path.is_file() else preset_text(name))
+            return
     except (WanggeError, OSError) as exc:
         _fail(exc)
-        return
-    if toml:
-        sys.stdout.write(text)
         return
     title = rulebook.name_zh if lang == "zh" and rulebook.name_zh else rulebook.name
     out.print(f"[bold]{escape(title)}[/bold] ({escape(rulebook.preset or rulebook.path)})")
