@@ -14,7 +14,8 @@ never gives more than a warning.
 Rulebooks ship inside the package (``geo/rulebooks/*.toml``, read with
 :mod:`importlib.resources`) and are chosen by name (:func:`list_presets`);
 any other TOML file can be given by path. A rulebook may name a ``base``
-preset whose categories, facility types and defaults it inherits.
+preset whose categories, facility types, defaults and severity table it
+inherits entry by entry (and its rules, when it gives none of its own).
 
 Besides rule-by-rule findings, :func:`evaluate` reports the **density
 envelope**: when a level has both an area band and a population band, only

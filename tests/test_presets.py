@@ -369,3 +369,15 @@ def test_check_takes_a_preset_name():
                             "--show", "street"])
     assert r.exit_code in (0, 1), r.output
     assert '"name": "Beijing 2021 street-office standard: the other districts"' in r.output
+
+
+def test_the_json_report_says_which_rules_are_advisory():
+    import json
+
+    r = runner.invoke(app, ["check", "--format", "json", "--show", "street"])
+    book = json.loads(r.stdout)["rulebook"]
+    assert book["preset"] == "qingdao-2017"
+    area = next(x for x in book["rules"] if x["id"] == "street.area_km2")
+    assert area == {"id": "street.area_km2", "force": "advisory", "severity": "warning",
+                    "status": "confirmed", "source": area["source"]}
+    assert "为宜" in area["source"]
