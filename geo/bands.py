@@ -167,13 +167,7 @@ def breach_message(
     unit = MEASURE_UNITS.get(rule.measure, rule.measure)
     side = "above" if deviation[0] > 0 else "below"
     band = Band.of(rule)
-    status = getattr(rule, "status", "")
-    advisory = getattr(rule, "advisory", False)
-    tail = ""
-    if status == "unconfirmed":
-        tail = "; the band is an unconfirmed default"
-    elif advisory:
-        tail = "; the band is advisory"
+    tail = str(getattr(rule, "note", ""))  # "; the band is advisory (建议)" and the like
     title = rule.title.lower()
     after = "" if unit in title else f" {unit}"  # "residents 166,360", not "... residents"
     return (

@@ -96,27 +96,3 @@ def findings_to_frame(findings: list[Finding]) -> pd.DataFrame:
     frame = pd.DataFrame([f.to_dict() for f in findings], columns=cols)
     frame["related"] = frame["related"].map(lambda r: ";".join(r) if r else "")
     return frame
-
-
-def band_deviation(
-    value: float, minimum: float | None, maximum: float | None
-) -> tuple[float, float] | None:
-    """Return ``(deviation, deviation_pct)`` of ``value`` from a band, or ``None`` inside it.
-
-    Below the band the deviation is negative, above it positive; the
-    percentage is relative to the bound that was crossed.
-
-    Examples
-    --------
-    >>> band_deviation(9.0, 6.0, 8.0)
-    (1.0, 12.5)
-    >>> band_deviation(7.0, 6.0, 8.0) is None
-    True
-    """
-    if minimum is not None and value < minimum:
-        dev = value - minimum
-        return dev, (100.0 * dev / minimum) if minimum else float("-inf")
-    if maximum is not None and value > maximum:
-        dev = value - maximum
-        return dev, (100.0 * dev / maximum) if maximum else float("inf")
-    return None

@@ -9,7 +9,9 @@ community, 网格 grid), each a GeoDataFrame in WGS-84 with the columns
 Any level may be missing. ``kind`` tells street offices (``street``, 街道)
 from towns (``town``, 镇) and townships (``township``, 乡) at the street
 level, and residents' committees (``community``, 居委会) from villages
-(``village``, 村委会) at the community level; rulebooks apply rules by kind.
+(``village``, 村委会) at the community level; a grid's kind follows its
+community's (``village_grid`` under a village, ``grid`` otherwise). Rulebooks
+apply rules by kind.
 
 Statistical division codes (统计用区划代码) have 12 digits: province 2 +
 prefecture 2 + county 2 + township 3 + village 3. Township digits 001–099
@@ -1059,6 +1061,21 @@ def fill_codes(
 # ------------------------------------------------------------------- derived figures
 
 
+def grid_kinds_from_communities(units: Mapping[str, gpd.GeoDataFrame]) -> None:
+    """Set each grid's kind from its community's: ``village_grid`` under a village, else ``grid``.
+
+    A grid in a village (村委会) is a rural grid, so urban grid rules do not
+    apply to it unless a rule names ``village_grid``. Changes ``units["grid"]``
+    in place; grids without a known community keep ``grid``.
+    """
+    if "grid" not in units or "community" not in units:
+        return
+    communities = units["community"]
+    kind_of = dict(zip(communities["code"], communities["kind"], strict=True))
+    parents = units["grid"]["parent_code"].map(kind_of)
+    units["grid"]["kind"] = np.where(parents == "village", "village_grid", "grid")
+
+
 def derive_missing_levels(
     units: dict[str, gpd.GeoDataFrame], metric_crs: pyproj.CRS
 ) -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
@@ -1839,6 +1856,7 @@ def build_district(
         findings.extend(found)
     units, nts = derive_missing_levels(units, metric_crs)
     all_notes.extend(nts)
+    grid_kinds_from_communities(units)
     units, found = derive_figures(units, household_size=hh)
     findings.extend(found)
     for frame in units.values():

@@ -80,6 +80,11 @@ class CheckReport:
                 "name": self.rulebook.name,
                 "version": self.rulebook.version,
                 "path": self.rulebook.path,
+                "preset": self.rulebook.preset,
+                "rules": [
+                    {k: getattr(r, k) for k in ("id", "force", "severity", "status", "source")}
+                    for r in self.rulebook.rules
+                ],
             },
             "metric_crs": self.district.metric_crs.to_string(),
             "sources": self.district.sources,

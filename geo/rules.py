@@ -2,9 +2,20 @@
 
 A rulebook is data, never constants in code: cities differ and standards
 change. Each rule applies a band (``min``/``max``) to one measure of the
-units of one level and, optionally, of some kinds only (the street guideline
-is for street offices, not towns). Every rule names its source and how sure
-we are of it; unconfirmed rules give warnings, not errors.
+units of one level and of some kinds only: by default the urban kind (street
+offices, residents' committees, community grids), so towns, townships,
+villages and village grids get no urban rule unless a rule names them. Every
+rule names its source and how sure we are of it (``status``), and whether the
+source makes it binding (``force``: ``mandatory``) or only advisable
+(``advisory``, e.g. the paper's "为宜"); the rulebook's ``[severity]`` table
+turns a breach of each into an error or a warning, and an unconfirmed figure
+never gives more than a warning.
+
+Rulebooks ship inside the package (``geo/rulebooks/*.toml``, read with
+:mod:`importlib.resources`) and are chosen by name (:func:`list_presets`);
+any other TOML file can be given by path. A rulebook may name a ``base``
+preset whose categories, facility types, defaults and severity table it
+inherits entry by entry (and its rules, when it gives none of its own).
 
 Besides rule-by-rule findings, :func:`evaluate` reports the **density
 envelope**: when a level has both an area band and a population band, only
@@ -20,7 +31,9 @@ import logging
 import math
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +43,7 @@ import pandas as pd
 from geo import LEVELS, settings
 from geo.bands import Band, Envelope, breach_message, envelope
 from geo.errors import RulebookError
-from geo.findings import Finding
+from geo.findings import SEVERITIES, Finding
 from geo.hierarchy import District
 
 logger = logging.getLogger(__name__)
@@ -46,11 +59,40 @@ MEASURES: dict[str, str] = {
 KINDS: dict[str, tuple[str, ...]] = {
     "street": ("street", "town", "township"),
     "community": ("community", "village"),
-    "grid": ("grid",),
+    "grid": ("grid", "village_grid"),
 }
-"""Kinds of unit at each level."""
+"""Kinds of unit at each level; the first is the urban kind a rule targets by default."""
 
 STATUSES = ("confirmed", "partial", "unconfirmed")
+"""How sure we are of a figure: checked in a published source, partly, or not at all."""
+
+FORCES = ("advisory", "mandatory")
+"""Whether a source makes a figure binding (mandatory) or only advisable (advisory, 为宜)."""
+
+DEFAULT_SEVERITY: dict[str, str] = {"advisory": "warning", "mandatory": "error"}
+"""Severity of a breach by force, unless the rulebook's ``[severity]`` table says otherwise."""
+
+FORCE_TEXT: dict[str, dict[str, str]] = {
+    "advisory": {"en": "advisory", "zh": "建议"},
+    "mandatory": {"en": "mandatory", "zh": "强制"},
+}
+STATUS_TEXT: dict[str, dict[str, str]] = {
+    "confirmed": {"en": "confirmed", "zh": "已核实"},
+    "partial": {"en": "partly confirmed", "zh": "部分核实"},
+    "unconfirmed": {"en": "unconfirmed default", "zh": "未核实的默认值"},
+}
+
+PRESET_DIR = "rulebooks"
+"""Folder of the ``geo`` package holding the preset rulebooks."""
+
+PRESET_ALIASES: dict[str, str] = {"default": "qingdao-2017"}
+
+
+def _severity(force: str, status: str, table: Mapping[str, str]) -> str:
+    sev = table.get(force, DEFAULT_SEVERITY[force])
+    if status == "unconfirmed" and sev == "error":
+        return "warning"  # an unconfirmed figure is never "the standard"
+    return sev
 
 
 @dataclass(frozen=True)
@@ -67,11 +109,28 @@ class Rule:
     source: str
     status: str
     title_zh: str = ""
+    force: str = "mandatory"
+    breach_severity: str = ""
+    enabled: bool = True
 
     @property
     def severity(self) -> str:
-        """``error`` for confirmed and partly confirmed rules, ``warning`` for unconfirmed ones."""
-        return "warning" if self.status == "unconfirmed" else "error"
+        """Severity of a breach: from the rulebook's ``[severity]`` table by :attr:`force`.
+
+        ``warning`` for advisory rules and ``error`` for mandatory ones by
+        default; an unconfirmed rule never gives more than a warning.
+        """
+        return self.breach_severity or _severity(self.force, self.status, DEFAULT_SEVERITY)
+
+    @property
+    def note(self) -> str:
+        """What a finding's message adds about the band: advisory, unconfirmed, or nothing."""
+        parts = []
+        if self.force == "advisory":
+            parts.append("advisory (建议)")
+        if self.status == "unconfirmed":
+            parts.append("an unconfirmed default")
+        return ("; the band is " + " and ".join(parts)) if parts else ""
 
     def band_text(self) -> str:
         """Return the band as text, e.g. ``6–8 km²``."""
@@ -85,13 +144,26 @@ class Rule:
 
 @dataclass(frozen=True)
 class Category:
-    """One of the six categories of community public affairs, with its responsible body."""
+    """One of the six categories of community public affairs, with its responsible body.
+
+    ``note`` says, for a category no facility type measures (basic
+    information, property services, resident participation), why it is not
+    measured by facilities.
+    """
 
     key: str
     name: str
     name_zh: str = ""
     examples: str = ""
     responsible: str = ""
+    source: str = ""
+    status: str = "unconfirmed"
+    note: str = ""
+    note_zh: str = ""
+
+
+OsmCondition = tuple[str, tuple[str, ...]]
+"""``(tag key, accepted values)``; ``"*"`` accepts any value, ``"~text"`` one containing text."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +171,18 @@ class FacilityType:
     """A kind of facility with its walking radius and floor-area norms.
 
     Each figure carries its own source and status, since some are confirmed
-    national norms and others editable local defaults.
+    national norms and others editable local defaults. The ratio
+    (``m2_per_100_households``) is a stock ratio per community, counting the
+    floor area of this type and of the types in ``ratio_includes``;
+    ``benchmark_floor_area_m2`` is an achieved average to compare with, not a
+    minimum. ``kinds`` are the
+    community kinds whose figures the norms apply to (urban residents'
+    committees by default: villages are not held to urban norms).
+
+    OpenStreetMap tags come in ``osm_match``: alternatives, each a tuple of
+    conditions that must all hold (:meth:`osm_specificity`). ``osm`` holds
+    each alternative's first condition, to pick candidate features from an
+    extract before typing them with :func:`osm_type_of`.
     """
 
     key: str
@@ -115,12 +198,47 @@ class FacilityType:
     m2_per_100_households: float | None = None
     ratio_source: str = ""
     ratio_status: str = ""
-    osm: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    ratio_includes: tuple[str, ...] = ()
+    benchmark_floor_area_m2: float | None = None
+    benchmark_source: str = ""
+    benchmark_status: str = ""
+    osm: tuple[OsmCondition, ...] = ()
+    osm_match: tuple[tuple[OsmCondition, ...], ...] = ()
+    kinds: tuple[str, ...] = ("community",)
+    force: str = "advisory"
+    severity_table: tuple[tuple[str, str], ...] = ()
 
     @property
     def label(self) -> str:
         """Return ``name (name_zh)``."""
         return f"{self.name} ({self.name_zh})" if self.name_zh else self.name
+
+    def severity(self, figure: str) -> str:
+        """Severity of a shortfall on ``figure`` (``radius``, ``floor_area`` or ``ratio``).
+
+        From the rulebook's ``[severity]`` table by :attr:`force`; an
+        unconfirmed figure never gives more than a warning.
+        """
+        status = getattr(self, f"{figure}_status") or "unconfirmed"
+        return _severity(self.force, status, dict(self.severity_table))
+
+    def osm_specificity(self, tags: Mapping[str, Any]) -> int:
+        """Return how many conditions the best matching OSM alternative has (0: no match)."""
+        best = 0
+        for alternative in self.osm_match:
+            if all(_tag_matches(tags.get(k), vals) for k, vals in alternative):
+                best = max(best, len(alternative))
+        return best
+
+
+def _tag_matches(value: Any, accepted: tuple[str, ...]) -> bool:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    text = str(value)
+    for want in accepted:
+        if want == "*" or text == want or (want.startswith("~") and want[1:] in text):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -134,6 +252,11 @@ class Rulebook:
     version: str = ""
     path: str = ""
     name_zh: str = ""
+    household_size_status: str = "unconfirmed"
+    preset: str = ""
+    description: str = ""
+    severity_table: tuple[tuple[str, str], ...] = ()
+    disabled: tuple[Rule, ...] = ()
     facilities: dict[str, FacilityType] = field(default_factory=dict, compare=False, hash=False)
     categories: dict[str, Category] = field(default_factory=dict, compare=False, hash=False)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
@@ -154,25 +277,121 @@ class Rulebook:
         return [r for r in self.rules if r.level == level and (kind is None or kind in r.kinds)]
 
 
+def osm_type_of(tags: Mapping[str, Any], rulebook: Rulebook) -> str | None:
+    """Return the facility type an OSM feature's tags make it, or ``None``.
+
+    The type whose matching alternative has the most conditions wins (so a
+    "社区卫生服务中心" clinic is a health centre, not a station); ties go to
+    the first type in rulebook order.
+
+    Examples
+    --------
+    >>> rb = load_rulebook("qingdao-2017")
+    >>> osm_type_of({"office": "government", "name": "国家发展和改革委员会"}, rb) is None
+    True
+    """
+    best, best_key = 0, None
+    for key, ftype in rulebook.facilities.items():
+        score = ftype.osm_specificity(tags)
+        if score > best:
+            best, best_key = score, key
+    return best_key
+
+
+def type_osm_features(features: pd.DataFrame, rulebook: Rulebook) -> pd.Series:
+    """Return the facility type of every OSM feature (a row of tag columns), ``None`` if none."""
+    return pd.Series(
+        [osm_type_of(row, rulebook) for row in features.to_dict(orient="records")],
+        index=features.index,
+        dtype=object,
+    )
+
+
 def _fmt(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() and abs(x) >= 100 else f"{x:g}"
 
 
-def _num(value: Any, where: str, key: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise RulebookError(f"{where}: {key} must be a number, not {value!r}.")
-    return float(value)
+# ---------------------------------------------------------------------- presets
 
 
-def load_rulebook(path: str | os.PathLike[str] | None = None) -> Rulebook:
-    """Load and validate a rulebook.
+@dataclass(frozen=True)
+class Preset:
+    """A rulebook shipped with the package, chosen by name."""
+
+    name: str
+    title: str
+    title_zh: str
+    description: str
+
+
+def _preset_files() -> dict[str, Any]:
+    folder = resources.files("geo").joinpath(PRESET_DIR)
+    return {
+        entry.name.removesuffix(".toml"): entry
+        for entry in folder.iterdir()
+        if entry.name.endswith(".toml")
+    }
+
+
+def preset_names() -> list[str]:
+    """Return the names of the rulebooks shipped with the package, sorted."""
+    return sorted(_preset_files())
+
+
+def preset_text(name: str) -> str:
+    """Return a preset's TOML text (to copy and edit), or raise :class:`RulebookError`."""
+    files = _preset_files()
+    key = PRESET_ALIASES.get(name, name)
+    if key not in files:
+        raise RulebookError(
+            f"There is no preset rulebook named {name!r}. Presets: {', '.join(sorted(files))} "
+            "(see `wangge rules list`); or give the path of a .toml file."
+        )
+    return str(files[key].read_text(encoding="utf-8"))
+
+
+def list_presets() -> list[Preset]:
+    """Return the preset rulebooks with their titles, as ``wangge rules list`` shows them."""
+    out = []
+    for name in preset_names():
+        meta = _parse_toml(preset_text(name), f"{name}.toml").get("rulebook", {})
+        out.append(
+            Preset(
+                name=name,
+                title=str(meta.get("name", name)),
+                title_zh=str(meta.get("name_zh", "")),
+                description=str(meta.get("description", "")),
+            )
+        )
+    return out
+
+
+def _parse_toml(text: str, label: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulebookError(
+            f"Rulebook {label} is not valid TOML: {exc}. Fix the place named, "
+            "or start again from a copy of a preset (`wangge rules show NAME --toml`)."
+        ) from exc
+
+
+def _is_preset_name(text: str) -> bool:
+    return bool(text) and "/" not in text and "\\" not in text and not text.endswith(".toml")
+
+
+# ---------------------------------------------------------------------- loading
+
+
+def load_rulebook(rules: str | os.PathLike[str] | None = None) -> Rulebook:
+    """Load and validate a rulebook by preset name or path.
 
     Parameters
     ----------
-    path : path-like, optional
-        A TOML rulebook; default :data:`geo.settings.default_rulebook`.
+    rules : str or path-like, optional
+        A preset name (see :func:`preset_names`, e.g. ``"qingdao-2017"``) or
+        the path of a TOML rulebook; default
+        :data:`geo.settings.default_rulebook`.
 
     Returns
     -------
@@ -181,43 +400,180 @@ def load_rulebook(path: str | os.PathLike[str] | None = None) -> Rulebook:
     Raises
     ------
     RulebookError
-        If the file is missing, not TOML, or a rule is malformed (unknown
-        level, kind or measure, ``min`` above ``max``, no source ...). The
-        message names the rule and the fix.
+        If the file or preset does not exist, is not TOML, or an entry is
+        malformed (unknown level, kind or measure, a negative or inverted
+        band, a value of the wrong type, no source ...). The message names
+        the entry and the fix.
     """
-    path = Path(settings.default_rulebook if path is None else path)
-    if not path.exists():
+    choice = settings.default_rulebook if rules is None else rules
+    path = Path(choice)
+    if path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise RulebookError(
+                f"Rulebook {path.name} is not UTF-8 text. Save it as UTF-8 (TOML files are "
+                "always UTF-8) or start again from a copy of a preset."
+            ) from exc
+        data = _parse_toml(text, path.name)
+        return rulebook_from_dict(data, path=str(path))
+    name = str(choice)
+    if _is_preset_name(name) and not path.exists():
+        key = PRESET_ALIASES.get(name, name)
+        data = _parse_toml(preset_text(key), f"{key}.toml")
+        return rulebook_from_dict(data, path=f"{key}.toml", preset=key)
+    if path.is_dir():
+        raise RulebookError(f"Rulebook {path} is a folder; give a .toml file or a preset name.")
+    raise RulebookError(
+        f"Rulebook {path} does not exist. Check the path, give a preset name "
+        f"({', '.join(preset_names())}), or leave --rules out to use the default rulebook."
+    )
+
+
+def _with_base(data: dict[str, Any], label: str, depth: int = 0) -> dict[str, Any]:
+    """Merge a rulebook over the preset its ``[rulebook] base`` names (tables key by key)."""
+    meta = data.get("rulebook", {})
+    base = meta.get("base") if isinstance(meta, dict) else None
+    if not base:
+        return data
+    if not isinstance(base, str):
         raise RulebookError(
-            f"Rulebook {path} does not exist. Check the path, or leave --rules out "
-            "to use the default rulebook."
+            f'{label}: rulebook.base must be a preset name, e.g. base = "qingdao-2017".'
         )
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    if depth > 4:
+        raise RulebookError(f"{label}: rulebook.base chains more than 4 deep; is there a loop?")
+    parent = _with_base(_parse_toml(preset_text(base), f"{base}.toml"), f"{base}.toml", depth + 1)
+    merged: dict[str, Any] = dict(parent)
+    for key, value in data.items():
+        if key in ("categories", "facilities", "defaults", "severity") and isinstance(value, dict):
+            inherited = parent.get(key, {})
+            merged[key] = {**(inherited if isinstance(inherited, dict) else {}), **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _where(label: str, what: str) -> str:
+    return f"{label}, {what}"
+
+
+def _table(value: Any, where: str, hint: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RulebookError(f"{where} must be a table ({hint}), not {value!r}.")
+    return value
+
+
+def _num(value: Any, where: str, key: str, *, positive: bool = False) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RulebookError(f"{where}: {key} must be a number (e.g. {key} = 6), not {value!r}.")
+    if not math.isfinite(value):
         raise RulebookError(
-            f"Rulebook {path.name} is not valid TOML: {exc}. Fix the place named, "
-            "or start again from a copy of the default rulebook."
-        ) from exc
-    return rulebook_from_dict(data, path=str(path))
+            f"{where}: {key} must be a finite number, not {value!r}; leave {key} out for "
+            "no bound on that side."
+        )
+    if value < 0 or (positive and value == 0):
+        raise RulebookError(
+            f"{where}: {key} cannot be {'zero or ' if positive else ''}negative ({value!r}); "
+            "areas, residents, households, densities, radii and floor areas are positive."
+        )
+    return float(value)
 
 
-def rulebook_from_dict(data: dict[str, Any], *, path: str = "") -> Rulebook:
+def _text(item: Mapping[str, Any], key: str, where: str, default: str = "") -> str:
+    value = item.get(key, default)
+    if not isinstance(value, str):
+        raise RulebookError(
+            f'{where}: {key} must be text in quotes (e.g. {key} = "..."), not {value!r}.'
+        )
+    return value
+
+
+def _choice(
+    item: Mapping[str, Any], key: str, where: str, options: tuple[str, ...], default: str
+) -> str:
+    value = item.get(key, default)
+    if value not in options:
+        raise RulebookError(
+            f"{where}: {key} must be one of {', '.join(options)}, not {value!r}."
+        )
+    return str(value)
+
+
+def rulebook_from_dict(data: dict[str, Any], *, path: str = "", preset: str = "") -> Rulebook:
     """Validate a parsed rulebook (see :func:`load_rulebook`)."""
     label = Path(path).name if path else "rulebook"
-    meta = data.get("rulebook", {})
-    defaults = data.get("defaults", {})
-    hh = _num(
-        defaults.get("household_size", settings.household_size), label, "defaults.household_size"
+    if not isinstance(data, dict):
+        raise RulebookError(f"{label}: a rulebook must be a TOML document of tables.")
+    data = _with_base(data, label)
+    meta = _table(data.get("rulebook"), f"{label}: [rulebook]", "[rulebook] with name = ...")
+    defaults = _table(
+        data.get("defaults"), f"{label}: [defaults]", "[defaults] with household_size = ..."
     )
-    if hh is None or hh <= 0:
-        raise RulebookError(f"{label}: defaults.household_size must be a positive number.")
-    rules = []
-    seen = set()
-    raw_rules = data.get("rules", [])
+    severity_raw = _table(data.get("severity"), f"{label}: [severity]", 'advisory = "warning"')
+    severity = dict(DEFAULT_SEVERITY)
+    for force, sev in severity_raw.items():
+        if force not in FORCES or sev not in SEVERITIES:
+            raise RulebookError(
+                f"{label}, [severity]: write {' / '.join(FORCES)} = one of "
+                f"{', '.join(SEVERITIES)}, not {force} = {sev!r}."
+            )
+        severity[force] = sev
+    hh = _num(
+        defaults.get("household_size", settings.household_size),
+        f"{label}, [defaults]",
+        "household_size",
+        positive=True,
+    )
+    rules, disabled = _parse_rules(data.get("rules", []), label, severity)
+    categories = _parse_categories(data.get("categories", {}), label)
+    facilities = _parse_facilities(data.get("facilities", {}), label, categories, severity)
+    return Rulebook(
+        facilities=facilities,
+        categories=categories,
+        name=_text(meta, "name", f"{label}, [rulebook]", label),
+        name_zh=_text(meta, "name_zh", f"{label}, [rulebook]"),
+        version=str(meta.get("version", "")),
+        description=_text(meta, "description", f"{label}, [rulebook]"),
+        rules=tuple(rules),
+        disabled=tuple(disabled),
+        household_size=hh or settings.household_size,
+        household_size_source=_text(defaults, "household_size_source", f"{label}, [defaults]"),
+        household_size_status=_choice(
+            defaults, "household_size_status", f"{label}, [defaults]", STATUSES, "unconfirmed"
+        ),
+        severity_table=tuple(sorted(severity.items())),
+        path=path,
+        preset=preset,
+        raw=data,
+    )
+
+
+def _parse_rules(
+    raw_rules: Any, label: str, severity: Mapping[str, str]
+) -> tuple[list[Rule], list[Rule]]:
     if not isinstance(raw_rules, list):
-        raise RulebookError(f"{label}: rules must be an array of tables ([[rules]]).")
+        raise RulebookError(
+            f"{label}: rules must be an array of tables, each starting [[rules]], "
+            f"not {raw_rules!r}."
+        )
+    rules: list[Rule] = []
+    disabled: list[Rule] = []
+    seen: set[str] = set()
     for n, item in enumerate(raw_rules, start=1):
-        rid = str(item.get("id") or f"rule #{n}")
+        if not isinstance(item, dict):
+            raise RulebookError(
+                f"{label}, rule #{n}: each rule must be a table starting [[rules]] with id, level, "
+                f"measure, min/max and source, not {item!r}."
+            )
+        rid = item.get("id") or f"rule #{n}"
+        if not isinstance(rid, str):
+            raise RulebookError(
+                f'{label}, rule #{n}: id must be text, e.g. id = "street.area_km2".'
+            )
         where = f"{label}, rule {rid}"
         level = item.get("level")
         if level not in LEVELS:
@@ -229,13 +585,7 @@ def rulebook_from_dict(data: dict[str, Any], *, path: str = "") -> Rulebook:
             raise RulebookError(
                 f"{where}: measure must be one of {', '.join(MEASURES)}, not {measure!r}."
             )
-        kinds = tuple(item.get("kinds") or KINDS[level])
-        bad = [k for k in kinds if k not in KINDS[level]]
-        if bad:
-            raise RulebookError(
-                f"{where}: kind(s) {', '.join(bad)} do not exist at the {level} level; use "
-                f"{', '.join(KINDS[level])}."
-            )
+        kinds = _kinds(item.get("kinds"), where, level)
         lo, hi = _num(item.get("min"), where, "min"), _num(item.get("max"), where, "max")
         if lo is None and hi is None:
             raise RulebookError(f"{where}: give min, max or both.")
@@ -244,115 +594,344 @@ def rulebook_from_dict(data: dict[str, Any], *, path: str = "") -> Rulebook:
                 f"{where}: min ({_fmt(lo)}) is greater than max ({_fmt(hi)}). Check the band: "
                 "min must not exceed max."
             )
-        if not item.get("source"):
+        source = item.get("source")
+        if not source or not isinstance(source, str):
             raise RulebookError(f'{where}: every rule must name its source (source = "...").')
-        status = item.get("status", "unconfirmed")
-        if status not in STATUSES:
-            raise RulebookError(f"{where}: status must be one of {', '.join(STATUSES)}.")
+        status = _choice(item, "status", where, STATUSES, "unconfirmed")
+        force = _choice(item, "force", where, FORCES, "mandatory")
+        enabled = item.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise RulebookError(f"{where}: enabled must be true or false, not {enabled!r}.")
         if rid in seen:
             raise RulebookError(f"{where}: the id {rid} is used twice; ids must be unique.")
         seen.add(rid)
-        rules.append(
-            Rule(
-                id=rid,
-                level=level,
-                measure=measure,
-                min=lo,
-                max=hi,
-                kinds=kinds,
-                title=str(item.get("title", rid)),
-                title_zh=str(item.get("title_zh", "")),
-                source=str(item["source"]),
-                status=status,
-            )
+        rule = Rule(
+            id=rid,
+            level=level,
+            measure=measure,
+            min=lo,
+            max=hi,
+            kinds=kinds,
+            title=_text(item, "title", where, rid),
+            title_zh=_text(item, "title_zh", where),
+            source=source,
+            status=status,
+            force=force,
+            breach_severity=_severity(force, status, severity),
+            enabled=enabled,
         )
-    categories = _parse_categories(data.get("categories", {}), label)
-    facilities = _parse_facilities(data.get("facilities", {}), label, categories)
-    return Rulebook(
-        facilities=facilities,
-        categories=categories,
-        name=str(meta.get("name", label)),
-        name_zh=str(meta.get("name_zh", "")),
-        version=str(meta.get("version", "")),
-        rules=tuple(rules),
-        household_size=hh,
-        household_size_source=str(defaults.get("household_size_source", "")),
-        path=path,
-        raw=data,
-    )
+        (rules if enabled else disabled).append(rule)
+    return rules, disabled
+
+
+def _kinds(raw: Any, where: str, level: str) -> tuple[str, ...]:
+    if raw is None:
+        return KINDS[level][:1]
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not raw or not all(isinstance(k, str) for k in raw):
+        raise RulebookError(
+            f'{where}: kinds must be a list of kind names, e.g. kinds = ["{KINDS[level][0]}"], '
+            f"not {raw!r}. Kinds at the {level} level: {', '.join(KINDS[level])}."
+        )
+    bad = [k for k in raw if k not in KINDS[level]]
+    if bad:
+        raise RulebookError(
+            f"{where}: kind(s) {', '.join(bad)} do not exist at the {level} level; use "
+            f"{', '.join(KINDS[level])}."
+        )
+    return tuple(raw)
 
 
 def _parse_categories(raw: Any, label: str) -> dict[str, Category]:
-    if not isinstance(raw, dict):
-        raise RulebookError(f"{label}: categories must be tables ([categories.KEY]).")
+    raw = _table(raw, f"{label}: categories", "[categories.KEY] with name = ...")
     out = {}
     for key, item in raw.items():
+        where = f"{label}, category {key}"
         if not isinstance(item, dict) or not item.get("name"):
-            raise RulebookError(f'{label}, category {key}: give it a name (name = "...").')
+            raise RulebookError(f'{where}: give it a name (name = "...").')
         out[key] = Category(
             key=key,
-            name=str(item["name"]),
-            name_zh=str(item.get("name_zh", "")),
-            examples=str(item.get("examples", "")),
-            responsible=str(item.get("responsible", "")),
+            name=_text(item, "name", where),
+            name_zh=_text(item, "name_zh", where),
+            examples=_text(item, "examples", where),
+            responsible=_text(item, "responsible", where),
+            source=_text(item, "source", where),
+            status=_choice(item, "status", where, STATUSES, "unconfirmed"),
+            note=_text(item, "note", where),
+            note_zh=_text(item, "note_zh", where),
         )
     return out
 
 
+def _parse_osm(raw: Any, where: str) -> tuple[tuple[OsmCondition, ...], ...]:
+    """Parse ``osm``: a list of tables (all tags in a table must match) or one legacy table.
+
+    A legacy table ``{ amenity = ["clinic"], healthcare = ["centre"] }`` is
+    read as one alternative per tag.
+    """
+    hint = (
+        'a list of tag tables, e.g. osm = [{ amenity = "police", name = ["~警务室"] }] '
+        "(all tags in one table must match; any table may)"
+    )
+    if raw is None:
+        return ()
+    if isinstance(raw, dict):
+        raw = [{k: v} for k, v in raw.items()]
+    if not isinstance(raw, list):
+        raise RulebookError(f"{where}: osm must be {hint}, not {raw!r}.")
+    out = []
+    for alt in raw:
+        if not isinstance(alt, dict) or not alt:
+            raise RulebookError(f"{where}: osm must be {hint}; {alt!r} is not a tag table.")
+        conds = []
+        for key, vals in alt.items():
+            vals = [vals] if isinstance(vals, str) else vals
+            if not isinstance(vals, list) or not vals or not all(isinstance(v, str) for v in vals):
+                raise RulebookError(
+                    f"{where}: osm tag {key} must list text values, e.g. {key} = [\"...\"], "
+                    f"not {vals!r}."
+                )
+            conds.append((str(key), tuple(vals)))
+        first_key, first_vals = conds[0]
+        if any(v == "*" or v.startswith("~") for v in first_vals):
+            raise RulebookError(
+                f"{where}: the first tag of each osm table ({first_key}) must list exact values "
+                "(it picks features out of an extract); put patterns such as \"~text\" or \"*\" "
+                "on a later tag."
+            )
+        out.append(tuple(conds))
+    return tuple(out)
+
+
+def _prefilter(alternatives: tuple[tuple[OsmCondition, ...], ...]) -> tuple[OsmCondition, ...]:
+    merged: dict[str, list[str]] = {}
+    for alt in alternatives:
+        key, vals = alt[0]
+        merged.setdefault(key, [])
+        merged[key].extend(v for v in vals if v not in merged[key])
+    return tuple((k, tuple(v)) for k, v in merged.items())
+
+
+_FIGURES = (
+    ("radius", "service_radius_m"),
+    ("floor_area", "min_floor_area_m2"),
+    ("ratio", "m2_per_100_households"),
+    ("benchmark", "benchmark_floor_area_m2"),
+)
+
+
 def _parse_facilities(
-    raw: Any, label: str, categories: dict[str, Category]
+    raw: Any, label: str, categories: dict[str, Category], severity: Mapping[str, str]
 ) -> dict[str, FacilityType]:
-    if not isinstance(raw, dict):
-        raise RulebookError(f"{label}: facilities must be tables ([facilities.TYPE]).")
+    raw = _table(raw, f"{label}: facilities", "[facilities.TYPE] with service_radius_m = ...")
     out = {}
     for key, item in raw.items():
         where = f"{label}, facility type {key}"
         if not isinstance(item, dict):
-            raise RulebookError(f"{where}: must be a table.")
-        radius = _num(item.get("service_radius_m"), where, "service_radius_m")
-        if radius is None or radius <= 0:
+            raise RulebookError(f"{where}: must be a table ([facilities.{key}]), not {item!r}.")
+        radius = _num(item.get("service_radius_m"), where, "service_radius_m", positive=True)
+        if radius is None:
             raise RulebookError(f"{where}: service_radius_m must be a positive number of metres.")
         cat = item.get("category", "")
         if categories and cat not in categories:
             raise RulebookError(f"{where}: category {cat!r} is not one of {', '.join(categories)}.")
-        for fig in ("min_floor_area_m2", "m2_per_100_households"):
-            val = _num(item.get(fig), where, fig)
-            if val is not None and val < 0:
-                raise RulebookError(f"{where}: {fig} cannot be negative.")
-        statuses = [
-            item.get(k)
-            for k in ("radius_status", "floor_area_status", "ratio_status")
-            if item.get(k)
-        ]
-        bad = [st for st in statuses if st not in STATUSES]
-        if bad:
-            raise RulebookError(f"{where}: status {bad[0]!r} must be one of {', '.join(STATUSES)}.")
-        osm_raw = item.get("osm", {})
-        if not isinstance(osm_raw, dict):
-            raise RulebookError(f"{where}: osm must map tag keys to lists of values.")
-        osm = tuple(
-            (str(k), tuple(str(v) for v in (vals if isinstance(vals, list) else [vals])))
-            for k, vals in osm_raw.items()
-        )
+        figures = {
+            fig: _num(item.get(col), where, col) for fig, col in _FIGURES if fig != "radius"
+        }
+        kinds = _kinds(item.get("kinds"), where, "community")
+        osm_match = _parse_osm(item.get("osm"), where)
         out[key] = FacilityType(
             key=key,
-            name=str(item.get("name", key)),
-            name_zh=str(item.get("name_zh", "")),
+            name=_text(item, "name", where, key),
+            name_zh=_text(item, "name_zh", where),
             category=str(cat),
             service_radius_m=float(radius),
-            radius_source=str(item.get("radius_source", "")),
-            radius_status=str(item.get("radius_status", "unconfirmed")),
-            min_floor_area_m2=_num(item.get("min_floor_area_m2"), where, "min_floor_area_m2"),
-            floor_area_source=str(item.get("floor_area_source", "")),
-            floor_area_status=str(item.get("floor_area_status", "unconfirmed")),
-            m2_per_100_households=_num(
-                item.get("m2_per_100_households"), where, "m2_per_100_households"
-            ),
-            ratio_source=str(item.get("ratio_source", "")),
-            ratio_status=str(item.get("ratio_status", "unconfirmed")),
-            osm=osm,
+            radius_source=_text(item, "radius_source", where),
+            radius_status=_choice(item, "radius_status", where, STATUSES, "unconfirmed"),
+            min_floor_area_m2=figures["floor_area"],
+            floor_area_source=_text(item, "floor_area_source", where),
+            floor_area_status=_choice(item, "floor_area_status", where, STATUSES, "unconfirmed"),
+            m2_per_100_households=figures["ratio"],
+            ratio_source=_text(item, "ratio_source", where),
+            ratio_status=_choice(item, "ratio_status", where, STATUSES, "unconfirmed"),
+            ratio_includes=_names(item.get("ratio_includes"), where, "ratio_includes"),
+            benchmark_floor_area_m2=figures["benchmark"],
+            benchmark_source=_text(item, "benchmark_source", where),
+            benchmark_status=_choice(item, "benchmark_status", where, STATUSES, "unconfirmed"),
+            osm=_prefilter(osm_match),
+            osm_match=osm_match,
+            kinds=kinds,
+            force=_choice(item, "force", where, FORCES, "advisory"),
+            severity_table=tuple(sorted(severity.items())),
         )
+    for key, ftype in out.items():
+        unknown = [k for k in ftype.ratio_includes if k not in out]
+        if unknown:
+            raise RulebookError(
+                f"{label}, facility type {key}: ratio_includes names {', '.join(unknown)}, "
+                f"which is not a facility type here ({', '.join(out)})."
+            )
     return out
+
+
+def _names(raw: Any, where: str, key: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(k, str) for k in raw):
+        raise RulebookError(
+            f'{where}: {key} must be a list of names, e.g. {key} = ["..."], not {raw!r}.'
+        )
+    return tuple(raw)
+
+
+_LEVEL_TEXT = {
+    "street": {"en": "street", "zh": "街道"},
+    "community": {"en": "community", "zh": "社区"},
+    "grid": {"en": "grid", "zh": "网格"},
+}
+_KIND_TEXT = {
+    "street": "街道", "town": "镇", "township": "乡", "community": "居委会",
+    "village": "村委会", "grid": "网格", "village_grid": "村网格",
+}
+_UNIT_ZH = {"km²": "km²", "residents": "人", "households": "户", "residents/km²": "人/km²"}
+_LABELS = {
+    # table columns
+    "section": {"en": "section", "zh": "类别"},
+    "id": {"en": "id", "zh": "编号"},
+    "title": {"en": "rule", "zh": "规则"},
+    "applies_to": {"en": "applies to", "zh": "适用对象"},
+    "value": {"en": "value", "zh": "数值"},
+    "force": {"en": "force", "zh": "效力"},
+    "status": {"en": "status", "zh": "核实状态"},
+    "source": {"en": "source", "zh": "来源"},
+    # sections
+    "rule": {"en": "rule", "zh": "规则"},
+    "rule (off)": {"en": "rule (off)", "zh": "规则（未启用）"},
+    "default": {"en": "default", "zh": "默认值"},
+    "category": {"en": "category", "zh": "公共事务类别"},
+    "facility": {"en": "facility", "zh": "设施"},
+}
+_COLUMNS = ("section", "id", "title", "applies_to", "value", "force", "status", "source")
+
+
+def _band_text_lang(rule: Rule, lang: str) -> str:
+    text = rule.band_text()
+    if lang == "zh":
+        unit = MEASURES[rule.measure]
+        text = text.removesuffix(unit) + _UNIT_ZH.get(unit, unit)
+    return text
+
+
+def rulebook_table(rulebook: Rulebook, *, lang: str = "en") -> pd.DataFrame:
+    """Return every rule, default, category and facility figure with its value, source and status.
+
+    One row each, in the chosen language (``"zh"`` or ``"en"``): the table
+    ``wangge rules show`` prints and a planner cites from.
+    """
+    zh = lang == "zh"
+
+    def t(table: Mapping[str, Mapping[str, str]], key: str) -> str:
+        entry = table.get(key)
+        return (entry.get(lang) or entry["en"]) if entry else key
+
+    rows: list[dict[str, str]] = []
+    for rule in (*rulebook.rules, *rulebook.disabled):
+        kinds = ", ".join(_KIND_TEXT.get(k, k) if zh else k for k in rule.kinds)
+        rows.append({
+            "section": "rule" if rule.enabled else "rule (off)",
+            "id": rule.id,
+            "title": (rule.title_zh or rule.title) if zh else rule.title,
+            "applies_to": f"{t(_LEVEL_TEXT, rule.level)} ({kinds})",
+            "value": _band_text_lang(rule, lang),
+            "force": t(FORCE_TEXT, rule.force),
+            "status": t(STATUS_TEXT, rule.status),
+            "source": rule.source,
+        })
+    rows.append({
+        "section": "default",
+        "id": "household_size",
+        "title": "每户人数" if zh else "persons per household",
+        "applies_to": "—",
+        "value": f"{rulebook.household_size:g}",
+        "force": "—",
+        "status": t(STATUS_TEXT, rulebook.household_size_status),
+        "source": rulebook.household_size_source or "—",
+    })
+    for cat in rulebook.categories.values():
+        rows.append({
+            "section": "category",
+            "id": cat.key,
+            "title": (cat.name_zh or cat.name) if zh else cat.name,
+            "applies_to": cat.responsible or "—",
+            "value": (cat.note_zh or cat.note) if zh else (cat.note or cat.examples),
+            "force": "—",
+            "status": t(STATUS_TEXT, cat.status),
+            "source": cat.source or "—",
+        })
+    unit_m = "米" if zh else "m"
+    for ft in rulebook.facilities.values():
+        figures = (
+            ("radius", "服务半径" if zh else "walking radius",
+             f"≤ {_fmt(ft.service_radius_m)} {unit_m}"),
+            ("floor_area", "最小建筑面积" if zh else "minimum floor area",
+             None if ft.min_floor_area_m2 is None else f"≥ {_fmt(ft.min_floor_area_m2)} m²"),
+            ("ratio", "每百户面积" if zh else "floor area per 100 households",
+             None if ft.m2_per_100_households is None
+             else f"≥ {_fmt(ft.m2_per_100_households)} m²"),
+            ("benchmark", "参照平均面积" if zh else "benchmark average floor area",
+             None if ft.benchmark_floor_area_m2 is None
+             else f"{_fmt(ft.benchmark_floor_area_m2)} m²"),
+        )
+        name = (ft.name_zh or ft.name) if zh else ft.name
+        kinds = ", ".join(_KIND_TEXT.get(k, k) if zh else k for k in ft.kinds)
+        for fig, label, value in figures:
+            if value is None:
+                continue
+            rows.append({
+                "section": "facility",
+                "id": f"{ft.key}.{fig}",
+                "title": f"{name}: {label}",
+                "applies_to": f"{t(_LEVEL_TEXT, 'community')} ({kinds})",
+                "value": value,
+                "force": t(FORCE_TEXT, ft.force) if fig != "benchmark" else "—",
+                "status": t(STATUS_TEXT, getattr(ft, f"{fig}_status") or "unconfirmed"),
+                "source": getattr(ft, f"{fig}_source") or "—",
+            })
+    frame = pd.DataFrame(rows, columns=list(_COLUMNS))
+    frame["section"] = [t(_LABELS, s) for s in frame["section"]]
+    return frame.rename(columns={k: t(_LABELS, k) for k in _COLUMNS})
+
+
+def missing_provenance(data: Mapping[str, Any]) -> list[str]:
+    """Return the entries of a parsed rulebook that lack a ``source`` or a ``status``.
+
+    Every rule, category and facility figure given should say where it comes
+    from and how sure we are of it; the shipped presets have none missing.
+    """
+    missing = []
+    for n, item in enumerate(data.get("rules", []), start=1):
+        rid = item.get("id", f"#{n}") if isinstance(item, dict) else f"#{n}"
+        for key in ("source", "status"):
+            if not isinstance(item, dict) or not item.get(key):
+                missing.append(f"rule {rid}: {key}")
+    for key, item in (data.get("categories") or {}).items():
+        for k in ("source", "status"):
+            if not item.get(k):
+                missing.append(f"category {key}: {k}")
+    for key, item in (data.get("facilities") or {}).items():
+        for fig, col in _FIGURES:
+            if item.get(col) is None:
+                continue
+            for k in (f"{fig}_source", f"{fig}_status"):
+                if not item.get(k):
+                    missing.append(f"facility {key}: {k}")
+    defaults = data.get("defaults") or {}
+    if "household_size" in defaults:
+        for k in ("household_size_source", "household_size_status"):
+            if not defaults.get(k):
+                missing.append(f"defaults: {k}")
+    return missing
 
 
 # ---------------------------------------------------------------------- evaluation

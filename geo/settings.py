@@ -7,13 +7,9 @@ argument to one call.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-data_dir: Path = Path(__file__).resolve().parent.parent / "data"
-"""Folder holding ``rules/`` and ``sample/``."""
-
-default_rulebook: Path = data_dir / "rules" / "default.toml"
-"""Rulebook used when none is given: the Qingdao 2017 street guideline plus national norms."""
+default_rulebook: str = "qingdao-2017"
+"""Rulebook used when none is given: a preset name (``wangge rules list``) or a TOML path.
+The default is the Qingdao 2017 street guideline plus national norms."""
 
 sliver_tolerance_m2: float = 1.0
 """Overlaps and gaps smaller than this (m²) are treated as digitising noise and not reported."""
@@ -32,7 +28,8 @@ outside_tolerance_m: float = 1.0
 
 household_size: float = 2.62
 """Average persons per household, used to derive households from population or back
-when a rulebook does not set its own (urban China, 2020 census)."""
+when a rulebook does not set its own (national average family household, all of China,
+2020 census; not an urban figure)."""
 
 zip_max_uncompressed_bytes: int = 1024 * 1024 * 1024
 """Cap on the total size a zip archive may expand to (1 GiB)."""

@@ -8,10 +8,16 @@ from pathlib import Path
 import pytest
 from conftest import tiny_frames
 
+from geo.bands import Band
 from geo.errors import RulebookError
-from geo.findings import band_deviation
 from geo.hierarchy import build_district
-from geo.rules import density_envelopes, evaluate_rules, load_rulebook, status_table
+from geo.rules import (
+    density_envelopes,
+    evaluate_rules,
+    load_rulebook,
+    rulebook_from_dict,
+    status_table,
+)
 
 DEFAULT = load_rulebook()
 
@@ -92,10 +98,10 @@ def test_missing_rulebook(tmp_path):
 
 
 def test_band_deviation():
-    assert band_deviation(9, 6, 8) == (1, 12.5)
-    assert band_deviation(3, 6, 8) == (-3, -50.0)
-    assert band_deviation(7, 6, 8) is None
-    assert band_deviation(7, None, 8) is None
+    assert Band("area_km2", 6, 8).deviation(9) == (1, 12.5)
+    assert Band("area_km2", 6, 8).deviation(3) == (-3, -50.0)
+    assert Band("area_km2", 6, 8).deviation(7) is None
+    assert Band("area_km2", None, 8).deviation(7) is None
 
 
 def test_findings_name_rule_unit_value_band_and_deviation(tmp_path):
@@ -149,3 +155,75 @@ def test_status_table_columns_and_states(tmp_path):
     assert t["density_per_km2"].iloc[0] == pytest.approx(2000, rel=1e-3)
     assert t["derived"].iloc[0] == "population;households"
     assert not math.isnan(t["area_km2"].iloc[0])
+
+
+# ------------------------------------------------------------------ rural units
+
+
+def _with_a_village(grid_population: int = 200) -> dict:
+    """The tiny district with C4 (bottom-right) a village (村委会, code 2xx)."""
+    frames = tiny_frames(grid_population=grid_population)
+    village = "370299002201"
+    frames["community"] = frames["community"].assign(
+        code=frames["community"]["code"].replace("370299002002", village),
+        name=frames["community"]["name"].replace("四社区", "四村"),
+    )
+    grids = frames["grid"]
+    grids = grids.assign(
+        parent_code=grids["parent_code"].replace("370299002002", village),
+        code=[c.replace("370299002002", village) for c in grids["code"]],
+    )
+    frames["grid"] = grids
+    return frames
+
+
+def test_a_grid_in_a_village_is_a_village_grid_and_gets_no_urban_rule(tmp_path):
+    d = build_district(_with_a_village())  # 200 residents ≈ 76 households per grid
+    grids = d.units["grid"]
+    assert sorted(grids.loc[grids["kind"] == "village_grid", "code"]) == [
+        "37029900220101",
+        "37029900220102",
+    ]
+    assert (grids.loc[~grids["parent_code"].eq("370299002201"), "kind"] == "grid").all()
+    found = [f for f in evaluate_rules(d, DEFAULT) if f.rule == "grid.households"]
+    assert len(found) == 6 and not any(f.code.startswith("370299002201") for f in found)
+    table = status_table(d, DEFAULT, "grid", found)
+    assert set(table.loc[table["kind"] == "village_grid", "status"]) == {"no rule"}
+    # a rule naming the rural kind applies to it
+    rb = load_rulebook(
+        write(
+            tmp_path,
+            "[[rules]]\nid='grid.village'\nlevel='grid'\nkinds=['village_grid']\n"
+            "measure='households'\nmin=100\nsource='test'\nstatus='confirmed'",
+        )
+    )
+    assert {f.code for f in evaluate_rules(d, rb)} == {"37029900220101", "37029900220102"}
+
+
+def test_a_rule_without_kinds_applies_to_the_urban_kind_only():
+    rule = rulebook_from_dict(
+        {"rules": [{"id": "g", "level": "grid", "measure": "households", "min": 1,
+                    "source": "s"}]}
+    ).rules[0]
+    assert rule.kinds == ("grid",)
+
+
+@pytest.fixture(scope="module")
+def sample() -> object:
+    from geo.sample import sample_district
+
+    return build_district(sample_district())
+
+
+def test_village_grids_of_the_sample_get_no_grid_band_finding(sample):
+    grids = sample.units["grid"]
+    communities = sample.units["community"]
+    villages = set(communities.loc[communities["kind"] == "village", "code"])
+    in_villages = grids["parent_code"].isin(villages)
+    assert in_villages.sum() >= 100  # the town's villages are drawn grid by grid
+    assert (grids.loc[in_villages, "kind"] == "village_grid").all()
+    assert (grids.loc[~in_villages, "kind"] == "grid").all()
+    found = [f for f in evaluate_rules(sample, DEFAULT) if f.rule == "grid.households"]
+    rural = set(grids.loc[in_villages, "code"])
+    assert found and not [f for f in found if f.code in rural]
+    assert all(f.severity == "warning" and "advisory" in f.message for f in found)
