@@ -198,6 +198,8 @@ def test_cli_partial_network_reports_the_finding_and_exits_1(tmp_path, grid_file
                             str(fac_file), "--network", str(net), "--to", str(tmp_path / "o")])
     assert r.exit_code == 1, r.output
     assert "network.partial" in r.output
+    assert "average 800 m² per facility (1 of 1 with a floor area) against the benchmark of " \
+        "800 m²" in r.output.replace("\n", " ")
     doc = (tmp_path / "o" / "findings.csv").read_text(encoding="utf-8-sig")
     assert "network.partial" in doc
 
