@@ -458,6 +458,55 @@ def _top_units(
     return len(per), shown + more
 
 
+def check_network_reaches(network: Any, demand: gpd.GeoDataFrame, snap_m: np.ndarray) -> float:
+    """Return the share of residents the network reaches; refuse one that misses the district.
+
+    A resident is reached when the nearest walkable way is within
+    :data:`geo.settings.audit_resident_max_snap_m`.
+
+    Parameters
+    ----------
+    network : geo.network.WalkNetwork
+        The walking network.
+    demand : geopandas.GeoDataFrame
+        Residents as points with a ``population`` column.
+    snap_m : numpy.ndarray
+        Each point's distance to its nearest network node (:meth:`WalkNetwork.snap`).
+
+    Returns
+    -------
+    float
+        The share of residents reached (NaN when there are none).
+
+    Raises
+    ------
+    InputError
+        When the share is below :data:`geo.settings.audit_network_min_reach_share`:
+        the message names both extents and the fix.
+    """
+    pop = pd.to_numeric(demand["population"], errors="coerce").to_numpy(dtype=float)
+    pop = np.where(np.isfinite(pop), pop, 0.0)
+    total = float(pop.sum())
+    if not total > 0:
+        return math.nan
+    max_snap = settings.audit_resident_max_snap_m
+    share = float(pop[snap_m <= max_snap].sum()) / total
+    if share < settings.audit_network_min_reach_share:
+        ll = demand.geometry.to_crs(4326)
+        lon, lat = ll.x.to_numpy(dtype=float), ll.y.to_numpy(dtype=float)
+        nlon, nlat = network.nodes_lonlat()
+        raise InputError(
+            f"The walking network ({network.source}) does not cover the district: only "
+            f"{share:.0%} of its residents live within {max_snap:,.0f} m of a walkable way "
+            f"(the nearest is {float(snap_m.min()) / 1000:,.1f} km away). The network spans "
+            f"lon {nlon.min():.3f}–{nlon.max():.3f}, lat {nlat.min():.3f}–{nlat.max():.3f}; "
+            f"the district's residents lon {lon.min():.3f}–{lon.max():.3f}, lat "
+            f"{lat.min():.3f}–{lat.max():.3f}. Use an OpenStreetMap extract (.osm.pbf) that "
+            "covers the district, or --straight-line for an approximation without a network."
+        )
+    return share
+
+
 def _network_reach(
     district: District,
     dem: gpd.GeoDataFrame,
@@ -470,31 +519,16 @@ def _network_reach(
     Raises
     ------
     InputError
-        When the network comes within
-        :data:`geo.settings.audit_resident_max_snap_m` of less than
-        :data:`geo.settings.audit_network_min_reach_share` of the residents.
+        From :func:`check_network_reaches`.
     """
+    if math.isnan(check_network_reaches(network, dem, d_off)):
+        return []
     pop = dem["population"].to_numpy(dtype=float)
     pop = np.where(np.isfinite(pop), pop, 0.0)
     total = float(pop.sum())
-    if not total > 0:
-        return []
     max_snap = settings.audit_resident_max_snap_m
-    near = d_off <= max_snap
-    share = float(pop[near].sum()) / total
     ll = dem.geometry.to_crs(4326)
     lon, lat = ll.x.to_numpy(dtype=float), ll.y.to_numpy(dtype=float)
-    if share < settings.audit_network_min_reach_share:
-        nlon, nlat = network.nodes_lonlat()
-        raise InputError(
-            f"The walking network ({network.source}) does not cover the district: only "
-            f"{share:.0%} of its residents live within {max_snap:,.0f} m of a walkable way "
-            f"(the nearest is {float(d_off.min()) / 1000:,.1f} km away). The network spans "
-            f"lon {nlon.min():.3f}–{nlon.max():.3f}, lat {nlat.min():.3f}–{nlat.max():.3f}; "
-            f"the district's residents lon {lon.min():.3f}–{lon.max():.3f}, lat "
-            f"{lat.min():.3f}–{lat.max():.3f}. Use an OpenStreetMap extract (.osm.pbf) that "
-            "covers the district, or --straight-line for an approximation without a network."
-        )
     level = "community" if "community" in codes else district.levels[-1]
     names = _unit_names(district, level)
     x, y = dem.geometry.x.to_numpy(), dem.geometry.y.to_numpy()
@@ -1454,6 +1488,8 @@ __all__ = [
     "CoverageResult",
     "audit_coverage",
     "catchments",
+    "check_detour",
+    "check_network_reaches",
     "facilities_from_osm",
     "nearest_source_distance",
     "normalise_facilities",

@@ -388,3 +388,14 @@ def test_report_prints_coordinates_to_six_decimals(stock, tmp_path):
     assert (tmp_path / "benchmark.csv").exists()
     html = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "inf" not in re.sub(r"<[^>]+>", " ", html).split()
+
+
+def test_site_refuses_a_network_far_from_the_district(tmp_path, grid_file, fac_file):
+    nodes, edges = synthetic_network(400, seed=3, center_lonlat=(24.94, 60.17))
+    net = tmp_path / "far.npz"
+    save_network(network_from_tables(nodes, edges, source="helsinki-like grid"), net)
+    r = runner.invoke(app, ["site", str(grid_file), "--level", "grid", "--type",
+                            "community_service_centre", "-k", "1", "--facilities",
+                            str(fac_file), "--network", str(net)])
+    assert r.exit_code == 2, r.output
+    assert "does not cover the district" in r.output and "Traceback" not in r.output
