@@ -18,10 +18,10 @@ from typing import Any
 import geopandas as gpd
 
 from geo.coverage import (
-    DEFAULT_DETOUR,
     CoverageResult,
     Progress,
     audit_coverage,
+    check_detour,
     facilities_from_osm,
     normalise_facilities,
 )
@@ -181,7 +181,7 @@ def run_audit(
     straight_line: bool = False,
     sample: bool = False,
     types: Sequence[str] | None = None,
-    detour: float = DEFAULT_DETOUR,
+    detour: float | None = None,
     progress: Progress | None = None,
 ) -> CoverageResult:
     """Load the audit's inputs and run :func:`geo.coverage.audit_coverage`.
@@ -209,9 +209,20 @@ def run_audit(
         Use the built-in sample's facilities, buildings and network.
     types : sequence of str, optional
         Facility types to audit.
+    detour : float, optional
+        Detour factor for straight-line distance, a finite number ≥ 1; default
+        :data:`geo.settings.audit_detour`.
     progress : callable, optional
         ``progress(step, fraction)``.
+
+    Raises
+    ------
+    InputError
+        An unusable input: a bad ``detour``, missing or unreadable files, or a
+        network that does not reach the district's residents.
     """
+    if detour is not None:
+        check_detour(detour)  # before any file is read
 
     def step(text: str, frac: float) -> None:
         if progress is not None:

@@ -147,6 +147,17 @@ AssignOpt = Annotated[
 ]
 
 
+DetourOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--detour",
+        help="Detour factor for --straight-line: walking ≈ straight line × this, a finite "
+        "number ≥ 1 (default 1.3).",
+        show_default=False,
+    ),
+]
+
+
 def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
     result: dict[str, str] = {}
     for item in items or []:
@@ -518,7 +529,7 @@ def audit(
             "--straight-line", help="No network: straight-line distance × detour (approximate)."
         ),
     ] = False,
-    detour: Annotated[float, typer.Option(help="Detour factor for --straight-line.")] = 1.3,
+    detour: DetourOpt = None,
     types: Annotated[
         list[str] | None,
         typer.Option("--type", help="Facility type to audit (repeatable); default: all present."),
@@ -532,11 +543,18 @@ def audit(
     link: LinkOpt = Link.auto,
     repair: RepairOpt = False,
 ) -> None:
-    """Audit walking coverage and floor area of services: offline HTML report, CSV, JSON."""
+    """Audit walking coverage and floor area of services: offline HTML report, CSV, JSON.
+
+    Exit code 0 when no warning or error was found, 1 when there are findings,
+    2 when an input is unusable (such as a network that does not reach the district).
+    """
     from geo.audit import run_audit
+    from geo.coverage import check_detour
     from geo.report import write_audit_report
 
     try:
+        if detour is not None:
+            check_detour(detour)
         rulebook = load_rulebook(rules)
         district = _load(paths, rulebook=rulebook, **_read_options(locals()))
         with _progress_bar() as progress:
@@ -560,21 +578,40 @@ def audit(
         return
     if result.approximate:
         err.print(
-            f"[yellow]Approximation:[/yellow] no network; distances are straight-line × {detour:g}."
+            "[yellow]Approximation:[/yellow] no network; distances are straight-line × "
+            f"{result.provenance.get('detour', '')}."
         )
     for _, row in result.type_table.iterrows():
         out.print(
-            f"{row['name']:<44} {row['facilities']:>4} facilities  "
-            f"{row['share_covered']:>6.1%} of residents within "
-            f"{row['service_radius_m']:,.0f} m"
+            Text(
+                f"{row['name']:<44} {row['facilities']:>4} facilities  "
+                f"{row['share_covered']:>6.1%} of residents within "
+                f"{row['service_radius_m']:,.0f} m; median walk {row['median_distance']}"
+            )
+        )
+    bench = result.benchmark_table
+    for _, row in bench[bench["level"] == "district"].iterrows() if len(bench) else []:
+        spec = result.rulebook.facility(row["type"])
+        out.print(
+            Text(
+                f"{spec.name}: average {_fmt_num(row['mean_floor_area_m2'])} m² per facility "
+                f"({row['with_floor_area']} of {row['facilities']} with a floor area) against "
+                f"the benchmark of {row['benchmark_floor_area_m2']:,.0f} m² (an achieved "
+                "average, not a minimum; per street in benchmark.csv)"
+            )
         )
     sev = {"error": 0, "warning": 0, "info": 0}
     for f in result.findings:
         sev[f.severity] = sev.get(f.severity, 0) + 1
+    for f in result.findings:
+        if f.level == "district" and f.rule.startswith(("network.", "facility.no_floor_area")):
+            style = SEV_STYLE.get(f.severity, "")
+            out.print(Text(f"{f.severity:<7} ", style=style) + Text(f"{f.rule} {f.message}"))
     out.print(
         f"findings: {sev['error']} error(s), {sev['warning']} warning(s), {sev['info']} note(s)"
     )
     out.print(f"report: {files[-1]}")
+    raise typer.Exit(1 if sev["error"] or sev["warning"] else 0)
 
 
 @app.command()
@@ -638,7 +675,7 @@ def site(
             "--straight-line", help="No network: straight-line distance × detour (approximate)."
         ),
     ] = False,
-    detour: Annotated[float, typer.Option(help="Detour factor for --straight-line.")] = 1.3,
+    detour: DetourOpt = None,
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Seconds for each exact solve before greedy.")
     ] = 60.0,
@@ -663,6 +700,8 @@ def site(
     """
     import json
 
+    from geo.coverage import DEFAULT_DETOUR as DEFAULT_SITE_DETOUR
+    from geo.coverage import check_detour
     from geo.siting import check_goal, run_siting, write_sites
 
     try:
@@ -674,6 +713,8 @@ def site(
         if fmt == OutputFormat.csv:
             raise InputError("site writes text or json (--format text|json); use --to for a file.")
         check_goal(k, target_share)
+        if detour is not None:
+            check_detour(detour)
         rulebook = load_rulebook(rules)
         rulebook.facility(facility_type)
         district = _load(paths, rulebook=rulebook, **_read_options(locals()))
@@ -692,7 +733,7 @@ def site(
                 osm=osm,
                 straight_line=straight_line,
                 sample=not paths and facilities is None and osm is None,
-                detour=detour,
+                detour=detour if detour is not None else DEFAULT_SITE_DETOUR,
                 time_limit_s=time_limit,
                 progress=progress,
             )
@@ -707,8 +748,9 @@ def site(
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
         return
     if s["approximate"]:
+        used = s.get("detour") or detour or DEFAULT_SITE_DETOUR
         err.print(
-            f"[yellow]Approximation:[/yellow] no network; distances are straight-line × {detour:g}."
+            f"[yellow]Approximation:[/yellow] no network; distances are straight-line × {used:g}."
         )
     out.print(
         f"[bold]{s['facility_name']}[/bold] ({s['facility_name_zh']}), within "

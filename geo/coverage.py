@@ -36,7 +36,14 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from geo.errors import ColumnError, EmptyInputError, GeometryTypeError, RulebookError
+from geo import settings
+from geo.errors import (
+    ColumnError,
+    EmptyInputError,
+    GeometryTypeError,
+    InputError,
+    RulebookError,
+)
 from geo.findings import Finding
 from geo.hierarchy import District
 from geo.rules import FacilityType, Rulebook
@@ -46,14 +53,19 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[str, float], None]
 """Progress callback: ``(step description, fraction done 0..1)``."""
 
-DEFAULT_DETOUR = 1.3
-"""Network distance ≈ straight-line distance × this factor when no network is given."""
+DEFAULT_DETOUR = settings.audit_detour
+"""Kept for callers that import it; the value lives in :data:`geo.settings.audit_detour`."""
 
-REPORT_FACTOR = 3.0
-"""Distances are searched up to this multiple of the service radius."""
+REPORT_FACTOR = settings.audit_search_factor
+"""Kept for callers that import it; see :data:`geo.settings.audit_search_factor`."""
 
-MAX_SNAP_M = 500.0
-"""A facility farther than this from the network is reported as outside it."""
+MAX_SNAP_M = settings.audit_facility_max_snap_m
+"""Kept for callers that import it; see :data:`geo.settings.audit_facility_max_snap_m`."""
+
+WITHIN, BEYOND_RADIUS, BEYOND_LIMIT, UNREACHABLE = 0, 1, 2, 3
+"""How far each resident is from a facility type: within its radius, beyond it (distance
+known), beyond the search limit (not searched farther), or unreachable (no walk leads
+from them to any facility of the type: the network is cut, or there is none)."""
 
 FACILITY_COLUMNS: dict[str, tuple[str, ...]] = {
     "type": ("type", "facility_type", "kind", "类型", "设施类型"),
@@ -182,6 +194,83 @@ def two_step_provision(
     return provision, load
 
 
+def check_detour(detour: float) -> float:
+    """Return ``detour`` as a float if it is a usable detour factor, else raise.
+
+    Raises
+    ------
+    InputError
+        When ``detour`` is not a finite number of at least 1: a walk is never
+        shorter than the straight line, so 0 or a negative factor would make
+        everyone look served.
+    """
+    try:
+        value = float(detour)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value) or value < 1.0:
+        raise InputError(
+            f"The detour factor (--detour) must be a finite number of at least 1 (walking "
+            f"distance is straight-line distance × detour, and no walk is shorter than the "
+            f"straight line); got {detour!r}. Leave it out for the default "
+            f"{settings.audit_detour:g}, or give a value such as 1.2–1.4."
+        )
+    return value
+
+
+def grouped_weighted_median(
+    groups: np.ndarray, values: np.ndarray, weights: np.ndarray
+) -> pd.Series:
+    """Return the weighted median of ``values`` in each group, weighted by ``weights``.
+
+    The weighted median is the smallest value whose cumulative weight (values
+    in ascending order) reaches half the group's weight, so that at least half
+    the weight lies at or below it. Values may be ``inf``; rows without weight
+    are ignored, and a group without weight gets NaN.
+
+    Examples
+    --------
+    >>> grouped_weighted_median(np.array(["a"] * 4), np.array([100.0, 200, 300, 400]),
+    ...                         np.array([1.0, 1, 1, 10])).item()
+    400.0
+    """
+    frame = pd.DataFrame({"g": groups, "v": values, "w": weights})
+    all_groups = pd.unique(frame["g"])
+    frame = frame[frame["w"] > 0].sort_values(["g", "v"], kind="stable")
+    cum = frame.groupby("g", sort=False)["w"].cumsum()
+    half = frame.groupby("g", sort=False)["w"].transform("sum") / 2.0
+    hit = frame[cum >= half * (1.0 - 1e-12)]
+    median = hit.groupby("g", sort=False)["v"].first()
+    return median.reindex(all_groups)
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """Return the weighted median of ``values`` (see :func:`grouped_weighted_median`)."""
+    if len(values) == 0:
+        return math.nan
+    med = grouped_weighted_median(np.zeros(len(values), dtype=np.int64), values, weights)
+    return float(med.iloc[0])
+
+
+def distance_text(value: float, *, limit_m: float, unreachable: bool = False) -> str:
+    """Return a distance as a planner reads it: ``"480 m"``, ``"> 1,500 m"`` or ``"unreachable"``.
+
+    Parameters
+    ----------
+    value : float
+        Metres; ``inf`` or NaN when the search stopped at ``limit_m``.
+    limit_m : float
+        The search limit.
+    unreachable : bool
+        The distance is infinite because no walk leads to a facility.
+    """
+    if unreachable:
+        return "unreachable (network cut or no facility)"
+    if value is None or not math.isfinite(value):
+        return f"> {limit_m:,.0f} m (search limit)"
+    return f"{value:,.0f} m"
+
+
 # ------------------------------------------------------------------ facilities
 
 
@@ -286,12 +375,14 @@ class TypeResult:
     """Coverage of one facility type."""
 
     ftype: FacilityType
-    distance_m: np.ndarray  # per demand point; inf beyond the search limit
+    distance_m: np.ndarray  # per demand point; inf beyond the search limit or unreachable
     covered: np.ndarray  # per demand point
-    provision_m2_per_100hh: np.ndarray | None  # per demand point (2SFCA), where floor area known
+    provision_m2_per_100hh: np.ndarray | None  # per demand point (2SFCA); NaN where incomplete
     facility_load_households: np.ndarray  # households in each facility's catchment
     facility_index: np.ndarray  # rows of the facilities table of this type
     node_distance: np.ndarray | None = None  # per network node, when walked on a network
+    reach: np.ndarray | None = None  # per demand point: WITHIN ... UNREACHABLE
+    limit_m: float = math.inf  # the search limit
 
 
 @dataclass
@@ -312,6 +403,7 @@ class CoverageResult:
     approximate: bool
     network: Any | None = None
     notes: list[str] = field(default_factory=list)
+    benchmark_table: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _progress(cb: Progress | None, step: str, frac: float) -> None:
@@ -319,16 +411,182 @@ def _progress(cb: Progress | None, step: str, frac: float) -> None:
         cb(step, frac)
 
 
-def _unit_of_demand(district: District, demand: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
-    """Return each demand point's unit code at every level (via parent links)."""
+def _codes_up(district: District, finest: np.ndarray) -> dict[str, np.ndarray]:
+    """Return unit codes at every level for points whose finest-level codes are ``finest``."""
     levels = district.levels
-    codes = {levels[-1]: demand["unit_code"].to_numpy(dtype=object)}
+    codes = {levels[-1]: np.asarray(finest, dtype=object)}
     for upper, lower in zip(reversed(levels[:-1]), reversed(levels[1:]), strict=True):
         parent = dict(
             zip(district.units[lower]["code"], district.units[lower]["parent_code"], strict=True)
         )
         codes[upper] = np.array([parent.get(c) for c in codes[lower]], dtype=object)
     return codes
+
+
+def _unit_of_demand(district: District, demand: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
+    """Return each demand point's unit code at every level (via parent links)."""
+    return _codes_up(district, demand["unit_code"].to_numpy(dtype=object))
+
+
+def _unit_of_facilities(
+    district: District, fac: gpd.GeoDataFrame, metric: pyproj.CRS
+) -> dict[str, np.ndarray]:
+    """Return the unit each facility lies in at every level (None outside the district)."""
+    block = district.units[district.levels[-1]].to_crs(metric)
+    geoms = shapely.make_valid(block.geometry.values)
+    finest = np.full(len(fac), None, dtype=object)
+    if len(fac):
+        f_idx, u_idx = shapely.STRtree(geoms).query(fac.geometry.values, predicate="intersects")
+        first = ~pd.Series(f_idx).duplicated().to_numpy()
+        finest[f_idx[first]] = block["code"].to_numpy(dtype=object)[u_idx[first]]
+    return _codes_up(district, finest)
+
+
+def _unit_names(district: District, level: str) -> dict[Any, Any]:
+    units = district.units[level]
+    return dict(zip(units["code"], units["name"], strict=True))
+
+
+def _top_units(
+    codes: np.ndarray, mask: np.ndarray, pop: np.ndarray, names: Mapping[Any, Any], k: int = 5
+) -> tuple[int, str]:
+    """Return how many units hold ``mask``'s residents and the ``k`` holding most, as text."""
+    per = pd.Series(pop[mask]).groupby(pd.Series(codes[mask], dtype=object)).sum()
+    per = per.sort_values(ascending=False)
+    shown = ", ".join(f"{names.get(c) or c} ({v:,.0f})" for c, v in per.head(k).items())
+    more = f" and {len(per) - k} more" if len(per) > k else ""
+    return len(per), shown + more
+
+
+def check_network_reaches(network: Any, demand: gpd.GeoDataFrame, snap_m: np.ndarray) -> float:
+    """Return the share of residents the network reaches; refuse one that misses the district.
+
+    A resident is reached when the nearest walkable way is within
+    :data:`geo.settings.audit_resident_max_snap_m`.
+
+    Parameters
+    ----------
+    network : geo.network.WalkNetwork
+        The walking network.
+    demand : geopandas.GeoDataFrame
+        Residents as points with a ``population`` column.
+    snap_m : numpy.ndarray
+        Each point's distance to its nearest network node (:meth:`WalkNetwork.snap`).
+
+    Returns
+    -------
+    float
+        The share of residents reached (NaN when there are none).
+
+    Raises
+    ------
+    InputError
+        When the share is below :data:`geo.settings.audit_network_min_reach_share`:
+        the message names both extents and the fix.
+    """
+    pop = pd.to_numeric(demand["population"], errors="coerce").to_numpy(dtype=float)
+    pop = np.where(np.isfinite(pop), pop, 0.0)
+    total = float(pop.sum())
+    if not total > 0:
+        return math.nan
+    max_snap = settings.audit_resident_max_snap_m
+    share = float(pop[snap_m <= max_snap].sum()) / total
+    if share < settings.audit_network_min_reach_share:
+        ll = demand.geometry.to_crs(4326)
+        lon, lat = ll.x.to_numpy(dtype=float), ll.y.to_numpy(dtype=float)
+        nlon, nlat = network.nodes_lonlat()
+        raise InputError(
+            f"The walking network ({network.source}) does not cover the district: only "
+            f"{share:.0%} of its residents live within {max_snap:,.0f} m of a walkable way "
+            f"(the nearest is {float(snap_m.min()) / 1000:,.1f} km away). The network spans "
+            f"lon {nlon.min():.3f}–{nlon.max():.3f}, lat {nlat.min():.3f}–{nlat.max():.3f}; "
+            f"the district's residents lon {lon.min():.3f}–{lon.max():.3f}, lat "
+            f"{lat.min():.3f}–{lat.max():.3f}. Use an OpenStreetMap extract (.osm.pbf) that "
+            "covers the district, or --straight-line for an approximation without a network."
+        )
+    return share
+
+
+def _network_reach(
+    district: District,
+    dem: gpd.GeoDataFrame,
+    network: Any,
+    d_off: np.ndarray,
+    codes: dict[str, np.ndarray],
+) -> list[Finding]:
+    """Refuse a network that misses the district; report partial extent and long snaps.
+
+    Raises
+    ------
+    InputError
+        From :func:`check_network_reaches`.
+    """
+    if math.isnan(check_network_reaches(network, dem, d_off)):
+        return []
+    pop = dem["population"].to_numpy(dtype=float)
+    pop = np.where(np.isfinite(pop), pop, 0.0)
+    total = float(pop.sum())
+    max_snap = settings.audit_resident_max_snap_m
+    ll = dem.geometry.to_crs(4326)
+    lon, lat = ll.x.to_numpy(dtype=float), ll.y.to_numpy(dtype=float)
+    level = "community" if "community" in codes else district.levels[-1]
+    names = _unit_names(district, level)
+    x, y = dem.geometry.x.to_numpy(), dem.geometry.y.to_numpy()
+    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([network.x, network.y])))
+    extent = shapely.buffer(hull, max_snap)
+    outside = ~shapely.contains_xy(extent, x, y)
+    out: list[Finding] = []
+    if outside.any() and pop[outside].sum() > 0:
+        block = district.units[district.levels[-1]].to_crs(network.crs)
+        geoms = shapely.make_valid(block.geometry.values)
+        area = float(shapely.area(geoms).sum())
+        inside = float(shapely.area(shapely.intersection(geoms, extent)).sum())
+        out_pop = float(pop[outside].sum())
+        n_units, shown = _top_units(codes[level], outside, pop, names)
+        w = pop[outside] / out_pop
+        plon, plat = float((lon[outside] * w).sum()), float((lat[outside] * w).sum())
+        out.append(
+            Finding(
+                rule="network.partial",
+                level="district",
+                severity="warning",
+                value=1.0 - out_pop / total,
+                unit="share of residents",
+                lon=plon,
+                lat=plat,
+                message=(
+                    f"The walking network covers {inside / area:.0%} of the district's area and "
+                    f"{1.0 - out_pop / total:.0%} of its residents: {out_pop:,.0f} residents in "
+                    f"{n_units} {level} unit(s) lie outside its extent, most in {shown}. Their "
+                    "distances are counted as straight-line walking to its edge, so they look "
+                    "unserved. Use an extract that covers the whole district."
+                ),
+            )
+        )
+    far = (d_off > max_snap) & ~outside & (pop > 0)
+    if far.any():
+        n_units, shown = _top_units(codes[level], far, pop, names)
+        worst = int(np.flatnonzero(far)[np.argmax(d_off[far])])
+        out.append(
+            Finding(
+                rule="network.long_snap",
+                level="district",
+                severity="warning",
+                value=float(pop[far].sum()),
+                maximum=max_snap,
+                unit="residents",
+                lon=float(lon[worst]),
+                lat=float(lat[worst]),
+                message=(
+                    f"{int(far.sum()):,} resident points ({pop[far].sum():,.0f} residents) lie "
+                    f"more than {max_snap:,.0f} m from the nearest walkable way (up to "
+                    f"{d_off[worst]:,.0f} m), in {n_units} {level} unit(s): {shown}. Their last "
+                    "stretch is counted as straight-line walking. The network may lack footways "
+                    "there: check it, or the buildings' positions."
+                ),
+            )
+        )
+    return out
 
 
 def audit_coverage(
@@ -339,7 +597,7 @@ def audit_coverage(
     facilities: gpd.GeoDataFrame,
     network: Any | None = None,
     types: Sequence[str] | None = None,
-    detour: float = DEFAULT_DETOUR,
+    detour: float | None = None,
     population_source: str = "",
     progress: Progress | None = None,
 ) -> CoverageResult:
@@ -360,6 +618,8 @@ def audit_coverage(
         is used and every output says so.
     types : sequence of str, optional
         Facility types to audit; default all types present in ``facilities``.
+    detour : float, optional
+        Straight-line detour factor (≥ 1); default :data:`geo.settings.audit_detour`.
     population_source : str
         Where the residents come from, for the report.
     progress : callable, optional
@@ -368,7 +628,16 @@ def audit_coverage(
     Returns
     -------
     CoverageResult
+
+    Raises
+    ------
+    InputError
+        When ``detour`` is not a finite number ≥ 1, or the network does not
+        reach the district's residents (see :func:`_network_reach`).
+    RulebookError
+        When no facility has a type from the rulebook.
     """
+    detour = check_detour(settings.audit_detour if detour is None else detour)
     findings: list[Finding] = []
     metric = district.metric_crs if network is None else network.crs
     dem = demand.to_crs(metric)
@@ -377,6 +646,7 @@ def audit_coverage(
     fx, fy = shapely.get_x(fac.geometry.values), shapely.get_y(fac.geometry.values)
     weight_pop = dem["population"].to_numpy(dtype=float)
     weight_hh = dem["households"].to_numpy(dtype=float)
+    codes = _unit_of_demand(district, dem)
     if len(dem) == 0 or not np.nansum(weight_pop) > 0:
         findings.append(
             Finding(
@@ -424,8 +694,9 @@ def audit_coverage(
         d_node, d_off = network.snap(dx, dy)
         f_node, f_off = network.snap(fx, fy)
         labels = network.component_labels()
-        far = f_off > MAX_SNAP_M
-        for j in np.flatnonzero(far):
+        findings.extend(_network_reach(district, dem, network, d_off, codes))
+        max_snap = settings.audit_facility_max_snap_m
+        for j in np.flatnonzero(f_off > max_snap):
             row = fac.iloc[j]
             lon, lat = _lonlat(metric, fx[j], fy[j])
             findings.append(
@@ -436,6 +707,7 @@ def audit_coverage(
                     code=str(j),
                     name=row["name"],
                     value=float(f_off[j]),
+                    maximum=max_snap,
                     unit="m",
                     lon=lon,
                     lat=lat,
@@ -453,12 +725,13 @@ def audit_coverage(
         ftype = rulebook.facility(t)
         idx = np.flatnonzero((fac["type"] == t).to_numpy())
         r = ftype.service_radius_m
-        limit = r * REPORT_FACTOR
+        limit = r * settings.audit_search_factor
         _progress(progress, f"{ftype.name}: walking distances", 0.1 + 0.8 * k / len(audit_types))
         if network is not None:
             node_d = nearest_source_distance(network.graph, f_node[idx], f_off[idx], limit_m=limit)
             dist = node_d[d_node] + d_off
             members = catchments(network.graph, f_node[idx], f_off[idx], d_node, d_off, radius_m=r)
+            connected = np.isin(labels[d_node], np.unique(labels[f_node[idx]]))
         else:
             if len(idx):
                 tree = cKDTree(np.column_stack([fx[idx], fy[idx]]))
@@ -472,21 +745,39 @@ def audit_coverage(
                 radius_m=r,
                 detour=detour,
             )
+            connected = np.full(len(dem), len(idx) > 0)
         dist = np.where(dist > limit, np.inf, dist)
         covered = dist <= r
+        reach = np.select(
+            [covered, np.isfinite(dist), connected],
+            [WITHIN, BEYOND_RADIUS, BEYOND_LIMIT],
+            UNREACHABLE,
+        )
         area = fac["floor_area_m2"].to_numpy(dtype=float)[idx]
+        known = np.isfinite(area)
         provision = None
         load_hh = np.array([weight_hh[m].sum() for m in members]) if members else np.zeros(0)
-        if ftype.m2_per_100_households is not None and np.isfinite(area).any():
-            supply = np.where(np.isfinite(area), area, 0.0)
-            prov, load_hh = two_step_provision(members, supply, weight_hh)
-            provision = prov * 100.0
+        if ftype.m2_per_100_households is not None and known.any():
+            prov, load_hh = two_step_provision(members, np.where(known, area, np.nan), weight_hh)
+            # Residents reached by a facility whose floor area is missing have an
+            # unknown provision, never a smaller one: missing is not zero.
+            unknown_hit = np.zeros(len(dem), dtype=bool)
+            for j in np.flatnonzero(~known):
+                unknown_hit[members[j]] = True
+            provision = np.where(unknown_hit, np.nan, prov * 100.0)
         results[t] = TypeResult(
-            ftype, dist, covered, provision, load_hh, idx, node_d if network is not None else None
+            ftype,
+            dist,
+            covered,
+            provision,
+            load_hh,
+            idx,
+            node_d if network is not None else None,
+            reach,
+            limit,
         )
         if network is not None and len(idx):
-            reach_labels = set(labels[f_node[idx]])
-            island = ~np.isin(labels[d_node], list(reach_labels))
+            island = ~connected
             island_pop = float(weight_pop[island].sum())
             if island_pop > 0:
                 key = (round(island_pop, 3), int(island.sum()))
@@ -510,13 +801,18 @@ def audit_coverage(
             )
         )
     _progress(progress, "tables and findings", 0.92)
-    codes = _unit_of_demand(district, dem)
-    unit_tables = _unit_tables(district, dem, results, codes, findings, metric)
+    fac_codes = _unit_of_facilities(district, fac, metric)
+    incomplete: dict[str, list[str]] = {}
+    unit_tables = _unit_tables(
+        district, dem, results, codes, findings, fac, fac_codes, incomplete, rulebook
+    )
     facility_table = _facility_table(
         fac, results, findings, metric, f_off if network is not None else None
     )
-    type_table = _type_table(results, dem)
+    findings.extend(_missing_floor_area(fac, rulebook, incomplete))
+    type_table = _type_table(results, dem, fac)
     category_table = _category_table(type_table, rulebook)
+    benchmark_table = _benchmark_table(district, fac, fac_codes, rulebook)
     net_text = (
         network.source
         if network is not None
@@ -532,6 +828,17 @@ def audit_coverage(
             "distances are straight-line × detour factor, not walked on the network"
             if approximate
             else "none beyond snapping to the nearest network node (snapping distance counted)"
+        ),
+        "search_limit": (
+            f"{settings.audit_search_factor:g} × each type's service radius; farther "
+            "residents are shown as '> limit', residents with no walk to any facility of a "
+            "type as 'unreachable'"
+        ),
+        "floor_area": (
+            "m² per 100 households = all floor area of the type's community stock in the "
+            "unit ÷ its households (primary); m2_per_100hh_2sfca = floor area shared over "
+            "each facility's walking catchment (two-step floating catchment, second view). "
+            "Facilities without a floor area are left out and named in the findings."
         ),
     }
     _progress(progress, "done", 1.0)
@@ -549,6 +856,7 @@ def audit_coverage(
         provenance=provenance,
         approximate=approximate,
         network=network,
+        benchmark_table=benchmark_table,
     )
 
 
@@ -565,46 +873,141 @@ def _lonlat(crs: pyproj.CRS, x: float, y: float) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
+def _rulebook_entry(rulebook: Rulebook, key: str) -> dict[str, Any]:
+    raw = rulebook.raw.get("facilities", {}) if isinstance(rulebook.raw, dict) else {}
+    entry = raw.get(key, {}) if isinstance(raw, dict) else {}
+    return entry if isinstance(entry, dict) else {}
+
+
+def stock_types(rulebook: Rulebook, key: str) -> tuple[str, ...]:
+    """Return the facility types whose floor area counts towards ``key``'s per-household norm.
+
+    The rulebook's ``stock_includes = [...]`` under ``[facilities.KEY]`` if given,
+    else :data:`geo.settings.audit_stock_types`, else ``key`` alone.
+    """
+    given = _rulebook_entry(rulebook, key).get("stock_includes")
+    if isinstance(given, list) and given:
+        found = tuple(str(v) for v in given)
+    else:
+        found = settings.audit_stock_types.get(key, (key,))
+    return found if key in found else (key, *found)
+
+
+def benchmark_of(rulebook: Rulebook, key: str) -> tuple[float, str] | None:
+    """Return ``(average floor area m², source)`` a type is benchmarked against, or None.
+
+    The rulebook's ``benchmark_floor_area_m2`` and ``benchmark_source`` under
+    ``[facilities.KEY]`` if given, else :data:`geo.settings.audit_benchmark_floor_area_m2`.
+    """
+    entry = _rulebook_entry(rulebook, key)
+    value = entry.get("benchmark_floor_area_m2")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value), str(entry.get("benchmark_source", ""))
+    return settings.audit_benchmark_floor_area_m2.get(key)
+
+
+def _reach_texts(
+    median: pd.Series, farthest: pd.Series, agg: pd.DataFrame, limit: float
+) -> tuple[list[str], list[str]]:
+    """Describe medians and farthest distances honestly: metres, '> limit' or 'unreachable'."""
+    res = agg["residents"].to_numpy(dtype=float)
+    unr = agg["unreachable"].to_numpy(dtype=float)
+    med = median.reindex(agg.index).to_numpy(dtype=float)
+    far = farthest.reindex(agg.index).to_numpy(dtype=float)
+    # residents ordered: distance known < beyond the limit < unreachable
+    unreach_median = (res - unr) < res / 2.0 * (1.0 - 1e-12)
+    med_text = [
+        distance_text(m, limit_m=limit, unreachable=bool(u)) if r > 0 else "—"
+        for m, u, r in zip(med, unreach_median, res, strict=True)
+    ]
+    far_text = [
+        distance_text(f, limit_m=limit, unreachable=bool(u > 0)) if r > 0 else "—"
+        for f, u, r in zip(far, unr, res, strict=True)
+    ]
+    return med_text, far_text
+
+
 def _unit_tables(
     district: District,
     dem: gpd.GeoDataFrame,
     results: dict[str, TypeResult],
     codes: dict[str, np.ndarray],
     findings: list[Finding],
-    metric: pyproj.CRS,
+    fac: gpd.GeoDataFrame,
+    fac_codes: dict[str, np.ndarray],
+    incomplete: dict[str, list[str]],
+    rulebook: Rulebook,
 ) -> dict[str, pd.DataFrame]:
     pop = dem["population"].to_numpy(dtype=float)
     hh = dem["households"].to_numpy(dtype=float)
+    area = fac["floor_area_m2"].to_numpy(dtype=float)
+    short = settings.audit_short_share
+    judged = "community" if "community" in district.levels else district.levels[-1]
+    stock_levels = [lv for lv in district.levels if lv != "grid"] or [district.levels[-1]]
     tables = {}
     local: list[Finding] = []
     for lv in district.levels:
         units = district.units[lv]
         rows = []
         for t, res in results.items():
+            reach = res.reach if res.reach is not None else np.zeros(len(pop), dtype=int)
             frame = pd.DataFrame(
                 {
                     "code": codes[lv],
                     "pop": pop,
                     "hh": hh,
                     "cov": np.where(res.covered, pop, 0.0),
+                    "lim": np.where(reach == BEYOND_LIMIT, pop, 0.0),
+                    "unr": np.where(reach == UNREACHABLE, pop, 0.0),
                     "dist": np.where(pop > 0, res.distance_m, -1.0),
                 }
             )
             if res.provision_m2_per_100hh is not None:
                 frame["prov_hh"] = res.provision_m2_per_100hh * hh
+                frame["prov_nan"] = np.isnan(frame["prov_hh"]) & (hh > 0)
             g = frame.groupby("code", sort=False)
             agg = pd.DataFrame(
                 {
                     "residents": g["pop"].sum(),
                     "households": g["hh"].sum(),
                     "covered": g["cov"].sum(),
-                    "farthest_m": g["dist"].max(),
+                    "beyond_search_limit": g["lim"].sum(),
+                    "unreachable": g["unr"].sum(),
                 }
             )
-            if "prov_hh" in frame:
-                agg["m2_per_100hh"] = g["prov_hh"].sum() / agg["households"].where(
-                    agg["households"] > 0
+            farthest = g["dist"].max().where(lambda s: s >= 0)
+            median = grouped_weighted_median(codes[lv], res.distance_m, pop)
+            med_text, far_text = _reach_texts(median, farthest, agg, res.limit_m)
+            finite = median.reindex(agg.index)
+            agg["median_distance_m"] = finite.where(np.isfinite(finite))
+            agg["median_distance"] = med_text
+            agg["farthest_m"] = farthest.where(np.isfinite(farthest))
+            agg["farthest"] = far_text
+            ratio = res.ftype.m2_per_100_households
+            if ratio is not None and lv in stock_levels:
+                members = np.isin(fac["type"].to_numpy(), stock_types(rulebook, t))
+                fc = pd.Series(fac_codes[lv][members], dtype=object)
+                fa = pd.Series(area[members])
+                stock = pd.DataFrame(
+                    {
+                        "stock_m2": fa.groupby(fc).sum(min_count=1),
+                        "stock_facilities": fa.groupby(fc).size(),
+                        "stock_no_floor_area": fa.isna().groupby(fc).sum(),
+                    }
                 )
+                stock = stock.reindex(agg.index)
+                n_fac = stock["stock_facilities"].fillna(0)
+                n_missing = stock["stock_no_floor_area"].fillna(0)
+                # no facility at all: truly 0 m²; facilities whose area is all missing: unknown
+                m2 = stock["stock_m2"].where(n_fac > n_missing, np.nan)
+                m2 = m2.where(n_fac > 0, 0.0)
+                agg["stock_m2"] = m2
+                agg["stock_facilities"] = n_fac.astype(int)
+                agg["stock_no_floor_area"] = n_missing.astype(int)
+                agg["m2_per_100hh"] = 100.0 * m2 / agg["households"].where(agg["households"] > 0)
+            if "prov_hh" in frame:
+                two = g["prov_hh"].sum() / agg["households"].where(agg["households"] > 0)
+                agg["m2_per_100hh_2sfca"] = two.where(~g["prov_nan"].max().astype(bool))
             agg["type"] = t
             rows.append(agg.reset_index())
         table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
@@ -612,27 +1015,36 @@ def _unit_tables(
             tables[lv] = table
             continue
         table["beyond"] = table["residents"] - table["covered"]
+        for col in ("stock_facilities", "stock_no_floor_area"):
+            if col in table:
+                table[col] = table[col].astype("Int64")
         table["share_covered"] = table["covered"] / table["residents"].where(table["residents"] > 0)
         names = dict(zip(units["code"], units["name"], strict=True))
         table.insert(1, "name", table["code"].map(names))
-        table = table[
-            [
-                "type",
-                "code",
-                "name",
-                "residents",
-                "households",
-                "covered",
-                "share_covered",
-                "beyond",
-                "farthest_m",
-            ]
-            + (["m2_per_100hh"] if "m2_per_100hh" in table else [])
+        order = [
+            "type",
+            "code",
+            "name",
+            "residents",
+            "households",
+            "covered",
+            "share_covered",
+            "beyond",
+            "beyond_search_limit",
+            "unreachable",
+            "median_distance_m",
+            "median_distance",
+            "farthest_m",
+            "farthest",
+            "m2_per_100hh",
+            "stock_m2",
+            "stock_facilities",
+            "stock_no_floor_area",
+            "m2_per_100hh_2sfca",
         ]
+        table = table[[c for c in order if c in table.columns]]
         tables[lv] = table
-        if lv != "community" and not (
-            lv == district.levels[-1] and "community" not in district.levels
-        ):
+        if lv != judged:
             continue
         geoms = dict(zip(units["code"], units.geometry, strict=True))
         for _, row in table.iterrows():
@@ -642,12 +1054,13 @@ def _unit_tables(
             if pt is not None and pt.is_valid and not pt.is_empty:
                 rp = pt.representative_point()
                 lon, lat = float(rp.x), float(rp.y)
-            if row["residents"] > 0 and row["share_covered"] < 0.5:
-                far = (
-                    "beyond the search limit"
-                    if not math.isfinite(row["farthest_m"])
-                    else f"{row['farthest_m']:,.0f} m"
-                )
+            label = row["name"] or row["code"]
+            if row["residents"] > 0 and row["share_covered"] < short:
+                cut = []
+                if row["beyond_search_limit"] > 0:
+                    cut.append(f"{row['beyond_search_limit']:,.0f} beyond the search limit")
+                if row["unreachable"] > 0:
+                    cut.append(f"{row['unreachable']:,.0f} with no walk to any (network cut)")
                 local.append(
                     Finding(
                         rule=f"coverage.{row['type']}",
@@ -656,29 +1069,34 @@ def _unit_tables(
                         code=row["code"],
                         name=row["name"],
                         value=float(row["share_covered"]),
-                        minimum=0.5,
+                        minimum=short,
                         unit="share",
                         lon=lon,
                         lat=lat,
                         source=ftype.radius_source,
                         status=ftype.radius_status,
                         message=(
-                            f"{lv} {row['name'] or row['code']}: only "
-                            f"{row['share_covered']:.0%} of {row['residents']:,.0f} residents "
-                            f"live within {ftype.service_radius_m:,.0f} m walk of "
-                            f"{_a(ftype.name.lower())}; {row['beyond']:,.0f} are beyond reach "
-                            f"(farthest {far}). Consider a facility nearer them."
+                            f"{lv} {label}: only {row['share_covered']:.0%} of "
+                            f"{row['residents']:,.0f} residents live within "
+                            f"{ftype.service_radius_m:,.0f} m walk of "
+                            f"{_a(ftype.name.lower())}; {row['beyond']:,.0f} are beyond reach"
+                            + (f" ({'; '.join(cut)})" if cut else "")
+                            + f" (farthest {row['farthest']}). Consider a facility nearer them."
                         ),
                     )
                 )
             ratio = ftype.m2_per_100_households
-            if (
-                ratio is not None
-                and "m2_per_100hh" in row
-                and row["households"] > 0
-                and np.isfinite(row["m2_per_100hh"])
-                and row["m2_per_100hh"] < ratio
-            ):
+            if ratio is None or "m2_per_100hh" not in row or not row["households"] > 0:
+                continue
+            if row["stock_no_floor_area"] > 0:
+                incomplete.setdefault(row["type"], []).append(str(label))
+                continue
+            value = row["m2_per_100hh"]
+            if np.isfinite(value) and value < ratio:
+                kinds = " and ".join(
+                    results[s].ftype.name.lower() if s in results else s.replace("_", " ")
+                    for s in stock_types(rulebook, row["type"])
+                )
                 local.append(
                     Finding(
                         rule=f"floor_area.{row['type']}",
@@ -686,20 +1104,22 @@ def _unit_tables(
                         severity="warning" if ftype.ratio_status == "unconfirmed" else "error",
                         code=row["code"],
                         name=row["name"],
-                        value=float(row["m2_per_100hh"]),
+                        value=float(value),
                         minimum=ratio,
-                        deviation=float(row["m2_per_100hh"] - ratio),
-                        deviation_pct=float(100 * (row["m2_per_100hh"] - ratio) / ratio),
+                        deviation=float(value - ratio),
+                        deviation_pct=float(100 * (value - ratio) / ratio),
                         unit="m² per 100 households",
                         lon=lon,
                         lat=lat,
                         source=ftype.ratio_source,
                         status=ftype.ratio_status,
                         message=(
-                            f"{lv} {row['name'] or row['code']}: {ftype.name.lower()} floor "
-                            f"area reaching its residents is {row['m2_per_100hh']:,.1f} m² per "
-                            f"100 households, below the norm of {ratio:g} (shared over each "
-                            "facility's catchment)."
+                            f"{lv} {label}: {row['stock_m2']:,.0f} m² of {kinds} space in "
+                            f"{int(row['stock_facilities'])} facilit"
+                            f"{'y' if row['stock_facilities'] == 1 else 'ies'} for "
+                            f"{row['households']:,.0f} households is {value:,.1f} m² per 100 "
+                            f"households, below the norm of {ratio:g} (all such space in the "
+                            f"{lv} ÷ its households)."
                         ),
                     )
                 )
@@ -743,12 +1163,13 @@ def _summarise(
         )
         if rule.startswith("coverage"):
             what = (
-                f"fewer than half of their residents within {ftype.service_radius_m:,.0f} m "
+                f"fewer than {settings.audit_short_share:.0%} of their residents within "
+                f"{ftype.service_radius_m:,.0f} m "
                 f"walk of {_a(ftype.name.lower())}"
             )
         else:
             what = (
-                f"less {ftype.name.lower()} floor area than "
+                f"less {ftype.name.lower()} space than "
                 f"{ftype.m2_per_100_households:g} m² per 100 households"
             )
         out.append(
@@ -781,13 +1202,15 @@ def _facility_table(
     lon, lat = pyproj.Transformer.from_crs(metric, 4326, always_xy=True).transform(
         shapely.get_x(fac.geometry.values), shapely.get_y(fac.geometry.values)
     )
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     table = pd.DataFrame(
         {
             "type": fac["type"],
             "name": fac["name"],
             "floor_area_m2": fac["floor_area_m2"],
-            "lon": lon,
-            "lat": lat,
+            # six decimals of a degree are about 0.1 m: enough to find the door
+            "lon": np.round(lon, 6),
+            "lat": np.round(lat, 6),
         }
     )
     table["min_floor_area_m2"] = np.nan
@@ -795,7 +1218,7 @@ def _facility_table(
     table["m2_per_100hh_in_catchment"] = np.nan
     table["status"] = "not audited"
     if snap is not None:
-        table["snap_m"] = snap
+        table["snap_m"] = np.round(snap, 1)
     for t, res in results.items():
         ftype = res.ftype
         for k, j in enumerate(res.facility_index):
@@ -813,22 +1236,6 @@ def _facility_table(
             table.loc[j, "min_floor_area_m2"] = minimum if minimum is not None else np.nan
             if not np.isfinite(area):
                 table.loc[j, "status"] = "no floor area"
-                findings.append(
-                    Finding(
-                        rule="facility.no_floor_area",
-                        level="facility",
-                        severity="info",
-                        code=str(j),
-                        name=name,
-                        lon=float(lon[j]),
-                        lat=float(lat[j]),
-                        message=(
-                            f"{ftype.name} {name} has no floor area, so it is audited for "
-                            "distance only and left out of floor-area shares. Add floor_area_m2 "
-                            "to the facilities layer."
-                        ),
-                    )
-                )
             elif minimum is not None and area < minimum:
                 table.loc[j, "status"] = "below minimum"
                 findings.append(
@@ -859,13 +1266,88 @@ def _facility_table(
     return table
 
 
-def _type_table(results: dict[str, TypeResult], dem: gpd.GeoDataFrame) -> pd.DataFrame:
+def _floor_area_matters(rulebook: Rulebook, key: str) -> bool:
+    """Return True when some norm or benchmark reads ``key``'s floor area."""
+    ftype = rulebook.facilities.get(key)
+    if ftype is None:
+        return False
+    if ftype.min_floor_area_m2 is not None or ftype.m2_per_100_households is not None:
+        return True
+    if benchmark_of(rulebook, key) is not None:
+        return True
+    return any(
+        key in stock_types(rulebook, other)
+        for other, spec in rulebook.facilities.items()
+        if spec.m2_per_100_households is not None
+    )
+
+
+def _names_text(names: Sequence[str], k: int = 10) -> str:
+    shown = ", ".join(names[:k])
+    return shown + (f" and {len(names) - k} more" if len(names) > k else "")
+
+
+def _missing_floor_area(
+    fac: gpd.GeoDataFrame, rulebook: Rulebook, incomplete: dict[str, list[str]]
+) -> list[Finding]:
+    """One finding per facility type: which facilities have no floor area and what is skipped.
+
+    Missing is not zero: such facilities are left out of every floor-area norm,
+    and units whose stock holds one are not judged against the per-household norm.
+    """
+    out = []
+    area = fac["floor_area_m2"].to_numpy(dtype=float)
+    for key, ftype in rulebook.facilities.items():
+        mine = (fac["type"] == key).to_numpy()
+        missing = mine & ~np.isfinite(area)
+        if not missing.any() or not _floor_area_matters(rulebook, key):
+            continue
+        names = [
+            str(n) if n else f"#{j}"
+            for j, n in zip(np.flatnonzero(missing), fac["name"].to_numpy()[missing], strict=True)
+        ]
+        skipped = [
+            f"{len(units)} unit(s) are not judged against the {other.name.lower()} norm of "
+            f"{other.m2_per_100_households:g} m² per 100 households ({_names_text(units, 5)})"
+            for other_key, units in incomplete.items()
+            if key in stock_types(rulebook, other_key)
+            for other in [rulebook.facility(other_key)]
+        ]
+        out.append(
+            Finding(
+                rule="facility.no_floor_area",
+                level="district",
+                severity="info",
+                value=float(missing.sum()),
+                unit="facilities",
+                related=tuple(str(j) for j in np.flatnonzero(missing)),
+                message=(
+                    f"{ftype.name} ({key}): {int(missing.sum())} of {int(mine.sum())} "
+                    f"facilities have no floor area: {_names_text(names)}. They are audited "
+                    "for distance only and left out of the floor-area norms and benchmarks "
+                    "(not counted as 0 m²)"
+                    + (f"; {'; '.join(skipped)}" if skipped else "")
+                    + ". Add floor_area_m2 to the facilities layer."
+                ),
+            )
+        )
+    return out
+
+
+def _type_table(
+    results: dict[str, TypeResult], dem: gpd.GeoDataFrame, fac: gpd.GeoDataFrame
+) -> pd.DataFrame:
     pop = dem["population"].to_numpy(dtype=float)
+    area = fac["floor_area_m2"].to_numpy(dtype=float)
     rows = []
-    total = float(pop.sum())
+    total = float(np.nansum(pop))
     for t, res in results.items():
         cov = float(pop[res.covered].sum())
-        reach = res.distance_m[pop > 0]
+        reach = res.reach if res.reach is not None else np.zeros(len(pop), dtype=int)
+        unreachable = float(pop[reach == UNREACHABLE].sum())
+        median = weighted_median(res.distance_m, pop)
+        unreach_median = total - unreachable < total / 2.0 * (1.0 - 1e-12)
+        areas = area[res.facility_index]
         rows.append(
             {
                 "type": t,
@@ -873,12 +1355,24 @@ def _type_table(results: dict[str, TypeResult], dem: gpd.GeoDataFrame) -> pd.Dat
                 "name_zh": res.ftype.name_zh,
                 "category": res.ftype.category,
                 "service_radius_m": res.ftype.service_radius_m,
+                "search_limit_m": res.limit_m,
                 "facilities": len(res.facility_index),
+                "facilities_without_floor_area": int((~np.isfinite(areas)).sum()),
+                "mean_floor_area_m2": float(np.nanmean(areas))
+                if np.isfinite(areas).any()
+                else np.nan,
                 "residents": total,
                 "covered": cov,
                 "share_covered": cov / total if total > 0 else np.nan,
                 "beyond": total - cov,
-                "median_distance_m": float(np.median(reach)) if len(reach) else np.nan,
+                "beyond_search_limit": float(pop[reach == BEYOND_LIMIT].sum()),
+                "unreachable": unreachable,
+                "median_distance_m": median if math.isfinite(median) else np.nan,
+                "median_distance": distance_text(
+                    median, limit_m=res.limit_m, unreachable=unreach_median
+                )
+                if total > 0
+                else "—",
             }
         )
     return pd.DataFrame(rows)
@@ -888,18 +1382,75 @@ def _category_table(type_table: pd.DataFrame, rulebook: Rulebook) -> pd.DataFram
     rows = []
     for key, cat in rulebook.categories.items():
         sub = type_table[type_table["category"] == key] if len(type_table) else type_table
-        audited = ", ".join(sub["name"]) if len(sub) else ""
-        worst = float(sub["share_covered"].min()) if len(sub) else np.nan
+        defined = [f.name for f in rulebook.facilities.values() if f.category == key]
+        if len(sub):
+            measured, audited = "by facilities", ", ".join(sub["name"])
+        elif defined:
+            measured = "no facilities of its types in the input"
+            audited = ", ".join(defined)
+        else:
+            measured = "not measured by facilities"
+            audited = (
+                f"not measured by facilities ({cat.examples} are services or records, "
+                "not places a resident walks to)"
+                if cat.examples
+                else "not measured by facilities"
+            )
         rows.append(
             {
                 "category": key,
                 "name": cat.name,
                 "name_zh": cat.name_zh,
                 "responsible": cat.responsible,
+                "measured": measured,
                 "facility_types": audited,
-                "lowest_share_covered": worst,
+                "lowest_share_covered": float(sub["share_covered"].min()) if len(sub) else np.nan,
             }
         )
+    return pd.DataFrame(rows)
+
+
+def _benchmark_table(
+    district: District, fac: gpd.GeoDataFrame, fac_codes: dict[str, np.ndarray], rulebook: Rulebook
+) -> pd.DataFrame:
+    """Average floor area per facility, for the district and each street, against a benchmark.
+
+    A benchmark is an achieved average (such as Qingdao's 800 m², 2017), not a
+    minimum: the table compares, it does not judge. Facilities without a floor
+    area are counted but left out of the average.
+    """
+    rows = []
+    area = fac["floor_area_m2"].to_numpy(dtype=float)
+    top = district.levels[0]
+    names = _unit_names(district, top)
+    for key in rulebook.facilities:
+        bench = benchmark_of(rulebook, key)
+        mine = (fac["type"] == key).to_numpy()
+        if bench is None or not mine.any():
+            continue
+        value, source = bench
+        groups: list[tuple[str, Any, Any, np.ndarray]] = [("district", None, None, mine)]
+        if top != district.levels[-1] or top == "street":
+            for code in district.units[top]["code"]:
+                groups.append((top, code, names.get(code), mine & (fac_codes[top] == code)))
+        for level, code, name, sel in groups:
+            known = sel & np.isfinite(area)
+            mean = float(area[known].mean()) if known.any() else np.nan
+            rows.append(
+                {
+                    "type": key,
+                    "level": level,
+                    "code": code,
+                    "name": name,
+                    "facilities": int(sel.sum()),
+                    "with_floor_area": int(known.sum()),
+                    "mean_floor_area_m2": mean,
+                    "benchmark_floor_area_m2": value,
+                    "difference_m2": mean - value,
+                    "share_of_benchmark": mean / value,
+                    "benchmark_source": source,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -937,6 +1488,8 @@ __all__ = [
     "CoverageResult",
     "audit_coverage",
     "catchments",
+    "check_detour",
+    "check_network_reaches",
     "facilities_from_osm",
     "nearest_source_distance",
     "normalise_facilities",

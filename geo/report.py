@@ -189,6 +189,9 @@ def _html_table(frame: pd.DataFrame, *, digits: int = 1, max_rows: int | None = 
     def count(v: Any) -> str:
         return number(v, 0)
 
+    def degrees(v: Any) -> str:
+        return "—" if pd.isna(v) else f"{v:.6f}"
+
     counts = (
         "residents",
         "covered",
@@ -202,10 +205,19 @@ def _html_table(frame: pd.DataFrame, *, digits: int = 1, max_rows: int | None = 
         "median_distance_m",
         "floor_area_m2",
         "min_floor_area_m2",
+        "beyond_search_limit",
+        "unreachable",
+        "search_limit_m",
+        "stock_m2",
+        "mean_floor_area_m2",
+        "benchmark_floor_area_m2",
+        "difference_m2",
     )
     fmt: dict[str, Any] = {}
     for col in shown.columns:
-        if pd.api.types.is_float_dtype(shown[col]):
+        if col in ("lon", "lat"):
+            fmt[col] = degrees
+        elif pd.api.types.is_float_dtype(shown[col]):
             if col.startswith(("share", "lowest_share")):
                 fmt[col] = share
             else:
@@ -295,6 +307,7 @@ def write_audit_report(result: Any, out_dir: str | Any) -> list[Any]:
         "categories.csv": result.category_table,
         "facilities.csv": result.facility_table,
         "findings.csv": findings_to_frame(result.findings),
+        "benchmark.csv": result.benchmark_table,
     }
     for lv, t in result.unit_tables.items():
         tables[f"coverage_{lv}.csv"] = t
@@ -308,6 +321,7 @@ def write_audit_report(result: Any, out_dir: str | Any) -> list[Any]:
         "types": _records(result.type_table),
         "categories": _records(result.category_table),
         "facilities": _records(result.facility_table),
+        "benchmark": _records(result.benchmark_table),
         "units": {lv: _records(t) for lv, t in result.unit_tables.items()},
         "findings": [f.to_dict() for f in result.findings],
     }
@@ -347,13 +361,33 @@ def _audit_html(result: Any) -> str:
         parts.append(f"<tr><td>{esc(k)}</td><td>{esc(str(v))}</td></tr>")
     parts.append("</table>")
     parts.append("<h2>Map</h2><iframe src='map.html' title='coverage map'></iframe>")
-    parts.append("<h2>By facility type</h2>" + _html_table(result.type_table))
+    numeric_twins = ["median_distance_m", "farthest_m"]  # shown as text: "> limit", "unreachable"
+    parts.append(
+        "<h2>By facility type</h2>"
+        + _html_table(result.type_table.drop(columns=numeric_twins, errors="ignore"))
+    )
     parts.append("<h2>By category of public affairs</h2>" + _html_table(result.category_table))
+    bench = result.benchmark_table
+    if bench is not None and len(bench):
+        parts.append(
+            "<h2>Average floor area against the benchmark</h2><p>A benchmark is an achieved "
+            "average (not a minimum): "
+            + esc("; ".join(dict.fromkeys(str(v) for v in bench["benchmark_source"] if v)))
+            + ". Facilities without a floor area are counted but left out of the average.</p>"
+            + _html_table(bench.drop(columns=["benchmark_source"]))
+        )
+    parts.append(
+        "<p>m² per 100 households: all floor area of the type's community stock in the unit "
+        "÷ its households (the primary figure); <code>m2_per_100hh_2sfca</code> shares each "
+        "facility's floor area over the households within its walking radius (two-step "
+        "floating catchment, a second view). Empty (—) where a facility's floor area is "
+        "missing.</p>"
+    )
     for lv in ("street", "community", "grid"):
         t = result.unit_tables.get(lv)
         if t is None or t.empty:
             continue
-        rows = t.sort_values(["type", "share_covered"])
+        rows = t.sort_values(["type", "share_covered"]).drop(columns=numeric_twins, errors="ignore")
         parts.append(f"<h2>By {lv}</h2>")
         if lv == "grid":
             parts.append(

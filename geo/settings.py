@@ -56,3 +56,57 @@ area_max_distortion: float = 1e-4
 """Largest relative area error accepted from the metric CRS (0.01 %): beyond it an
 equal-area projection fitted to the data is used (a UTM zone distorts areas by up to
 0.08 % even at its central meridian)."""
+
+# --------------------------------------------------------------------------- coverage audit
+
+audit_detour: float = 1.3
+"""Without a walking network, walking distance ≈ straight-line distance × this factor.
+1.3 is the usual circuity of urban street grids (network ÷ straight-line distance is
+about 1.2–1.4 in dense cities); any value must be ≥ 1, as no walk is shorter than the
+straight line."""
+
+audit_search_factor: float = 3.0
+"""Walking distances are searched up to this multiple of a facility type's service
+radius. Residents farther than that are "beyond the search limit": their exact distance
+is not needed to know they are not served, and stopping there keeps a city-wide audit
+fast. Medians and maxima that fall beyond it are shown as "> limit", never as a number."""
+
+audit_short_share: float = 0.5
+"""A unit is reported as short of a facility type when fewer than this share of its
+residents live within the service radius (0.5: most of its residents are not served)."""
+
+audit_facility_max_snap_m: float = 500.0
+"""A facility farther than this (m) from the nearest walkable way is reported as outside
+the network (the gap is still counted as walking)."""
+
+audit_resident_max_snap_m: float = 250.0
+"""Residents farther than this (m) from the nearest walkable way are reported: their last
+stretch is counted as straight-line walking, and beyond about half a 10-minute life
+circle's radius that guess dominates their distance, which usually means missing
+footways or a network that stops short of them."""
+
+audit_network_min_reach_share: float = 0.5
+"""If the walking network reaches (within :data:`audit_resident_max_snap_m`) less than
+this share of the residents, the audit refuses the network as not covering the district:
+a report would describe the network's extent, not the services."""
+
+audit_benchmark_floor_area_m2: dict[str, tuple[float, str]] = {
+    "community_service_centre": (
+        800.0,
+        "Qingdao Party School, 创新青岛社区治理机制的建议 (2017): the three inner urban "
+        "districts' community service facilities averaged 800 m² (an achieved average, "
+        "not a minimum)",
+    ),
+}
+"""Average floor area per facility that a type is compared with, as a benchmark (not a
+norm), with its source; a rulebook's ``benchmark_floor_area_m2`` and
+``benchmark_source`` under ``[facilities.TYPE]`` take precedence."""
+
+audit_stock_types: dict[str, tuple[str, ...]] = {
+    "community_service_centre": ("community_service_centre", "community_service_station"),
+}
+"""Facility types whose floor area counts towards a type's per-100-households norm as
+community stock: the national 30 m² per 100 households target counts all community
+service space in the community (centres and service stations alike). A rulebook's
+``stock_includes = [...]`` under ``[facilities.TYPE]`` takes precedence; a type not
+listed counts only its own floor area."""

@@ -65,6 +65,7 @@ from geo.coverage import (
     MAX_SNAP_M,
     Progress,
     catchments,
+    check_network_reaches,
     nearest_source_distance,
     normalise_facilities,
     straight_line_catchments,
@@ -1545,6 +1546,7 @@ def propose_sites(
     snap_m = np.zeros(n_cand)
     if network is not None:
         d_node, d_off = network.snap(dx, dy)
+        check_network_reaches(network, dem, d_off)  # a network that misses the district: refuse
         c_node, c_off = network.snap(cx, cy)
         if move_to_node:
             cx, cy = network.x[c_node].copy(), network.y[c_node].copy()

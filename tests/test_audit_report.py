@@ -38,7 +38,7 @@ def district_file(tmp_path_factory):
 def report_dir(tmp_path_factory, district_file, pbf):
     out = tmp_path_factory.mktemp("audit")
     r = runner.invoke(app, ["audit", str(district_file), "--osm", str(pbf), "--to", str(out)])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output  # findings: 1 (0 only when clean)
     assert "of residents within" in r.output
     return out
 
@@ -82,7 +82,7 @@ def test_report_renders_with_no_request_to_any_other_host(report_dir, browser):
 def test_straight_line_audit_is_marked(tmp_path, district_file, pbf):
     r = runner.invoke(app, ["audit", str(district_file), "--osm", str(pbf), "--straight-line",
                             "--to", str(tmp_path)])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output
     assert "Approximation" in r.output
     assert "Approximation" in (tmp_path / "index.html").read_text(encoding="utf-8")
 

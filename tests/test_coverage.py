@@ -104,8 +104,12 @@ def test_coverage_shares_agree_with_a_brute_force_recount(audit):
             assert row["covered"] == pytest.approx(covered)
             assert row["share_covered"] == pytest.approx(covered / group["population"].sum())
             farthest = res.distance_m[group.index].max()
-            assert row["farthest_m"] == farthest or (np.isinf(farthest)
-                                                     and np.isinf(row["farthest_m"]))
+            if np.isfinite(farthest):
+                assert row["farthest_m"] == farthest
+                assert row["farthest"] == f"{farthest:,.0f} m"
+            else:  # never "inf": the text says whether the search stopped or the network is cut
+                assert np.isnan(row["farthest_m"])
+                assert row["farthest"].startswith(("> ", "unreachable"))
 
 
 def test_osm_facilities_typed_by_rulebook_tags_and_flagged_for_floor_area(audit):
