@@ -1142,7 +1142,7 @@ def derive_figures(
             child = out[levels[len(levels) - depth]]
             for what in ("population", "households"):
                 sums = child.groupby("parent_code")[what].sum(min_count=1)
-                complete = child.groupby("parent_code")[what].apply(lambda s: s.notna().all())
+                complete = child[what].notna().groupby(child["parent_code"]).all()
                 child_sum = frame["code"].map(sums)
                 child_complete = frame["code"].map(complete).fillna(False).astype(bool)
                 has = frame[what].notna()
@@ -1591,97 +1591,124 @@ def check_nesting(
     findings: list[Finding] = []
     cm = children.to_crs(metric_crs)
     pm = parents.to_crs(metric_crs)
+    n = len(cm)
     shares = containment_shares(cm.geometry, pm.geometry)
-    child_area = cm.geometry.area.to_numpy()
-    valid = shapely.is_valid(cm.geometry.values)
-    pcodes = pm["code"].to_numpy()
-    plabels = [_label(c, n) for c, n in zip(parents["code"], parents["name"], strict=True)]
+    child_geom = np.asarray(cm.geometry.values, dtype=object)
+    child_area = shapely.area(child_geom)
+    valid = shapely.is_valid(child_geom)
+    codes = children["code"].to_numpy(dtype=object)
+    names = children["name"].to_numpy(dtype=object)
+    declared_all = children["parent_code"].to_numpy(dtype=object)
+    pcodes = pm["code"].to_numpy(dtype=object)
+    plabels = [_label(c, nm) for c, nm in zip(parents["code"], parents["name"], strict=True)]
     plabel_of = dict(zip(pcodes, plabels, strict=True))
-    by_child = {int(k): g for k, g in shares.groupby("child")} if len(shares) else {}
-    for i in range(len(cm)):
-        if not valid[i] or child_area[i] <= 0:
-            continue
-        row = children.iloc[i]
-        part = by_child.get(i)
-        lon, lat = _rep_point(row.geometry)
-        inside = 0.0 if part is None else float(part["area_m2"].sum())
-        outside_m2 = child_area[i] - inside
-        if part is None or inside < tol:
+    pcode_set = set(pcodes)
+    # Everything per child comes from one sorted pass over the shares table (largest share
+    # first within each child), so the cost grows with the number of pairs, not n × pairs.
+    ch = shares["child"].to_numpy(dtype=np.int64)
+    par = shares["parent"].to_numpy(dtype=np.int64)
+    area_s = shares["area_m2"].to_numpy(dtype=float)
+    share_s = shares["share"].to_numpy(dtype=float)
+    order = np.lexsort((-area_s, ch))
+    ch, par, area_s, share_s = ch[order], par[order], area_s[order], share_s[order]
+    inside = np.bincount(ch, weights=area_s, minlength=n)
+    first = np.full(n, -1, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, ch[1:] != ch[:-1]]) if len(ch) else np.zeros(0, int)
+    first[ch[starts]] = starts
+    real = (share_s >= share_tol) & (area_s >= tol)
+    n_real = np.bincount(ch[real], minlength=n)
+    outside_m2 = child_area - inside
+    lonlat = {}
+
+    def where(i: int) -> tuple[float | None, float | None]:
+        if i not in lonlat:
+            lonlat[i] = _rep_point(children.geometry.iloc[i])
+        return lonlat[i]
+
+    for i in np.flatnonzero(valid & (child_area > 0)):
+        i = int(i)
+        label = _label(codes[i], names[i])
+        if first[i] < 0 or inside[i] < tol:
+            lon, lat = where(i)
             findings.append(
                 Finding(
                     rule="hierarchy.outside",
                     level=child_level,
                     severity="error",
-                    code=row["code"],
-                    name=row["name"],
+                    code=codes[i],
+                    name=names[i],
                     area_m2=float(child_area[i]),
                     value=float(child_area[i]),
                     unit="m2",
                     lon=lon,
                     lat=lat,
                     message=(
-                        f"{child_level} {_label(row['code'], row['name'])} "
-                        f"({child_area[i]:,.0f} m²) lies in no {parent_level}. Extend a "
-                        f"{parent_level} over it or remove it."
+                        f"{child_level} {label} ({child_area[i]:,.0f} m²) lies in no "
+                        f"{parent_level}. Extend a {parent_level} over it or remove it."
                     ),
                 )
             )
             continue
-        part = part.sort_values("area_m2", ascending=False)
-        main_parent = pcodes[int(part["parent"].iloc[0])]
-        main_share = float(part["share"].iloc[0])
-        # a sliver in a neighbour is digitising noise, not a share worth naming
-        real = part[(part["share"] >= share_tol) & (part["area_m2"] >= tol)]
-        if 1 - main_share >= share_tol and (len(real) > 1 or outside_m2 >= tol):
-            part = real
-            pieces = [
-                f"{plabels[int(p)]} {s:.1%}"
-                for p, s in zip(part["parent"], part["share"], strict=True)
-            ]
-            if outside_m2 >= tol:
-                pieces.append(f"outside every {parent_level} {outside_m2 / child_area[i]:.1%}")
+        k0 = int(first[i])
+        main_parent = pcodes[par[k0]]
+        main_share = float(share_s[k0])
+        if 1 - main_share >= share_tol and (n_real[i] > 1 or outside_m2[i] >= tol):
+            ks = []
+            k = k0
+            while k < len(ch) and ch[k] == i:
+                if real[k]:
+                    ks.append(k)
+                k += 1
+            # a sliver in a neighbour is digitising noise, not a share worth naming
+            pieces = [f"{plabels[par[k]]} {share_s[k]:.1%}" for k in ks]
+            if outside_m2[i] >= tol:
+                pieces.append(
+                    f"outside every {parent_level} {outside_m2[i] / child_area[i]:.1%}"
+                )
+            lon, lat = where(i)
             findings.append(
                 Finding(
                     rule="hierarchy.straddle",
                     level=child_level,
                     severity="error",
-                    code=row["code"],
-                    name=row["name"],
+                    code=codes[i],
+                    name=names[i],
                     value=1 - main_share,
                     area_m2=float(child_area[i] * (1 - main_share)),
                     unit="share",
-                    related=tuple(str(pcodes[int(p)]) for p in part["parent"].iloc[1:]),
+                    related=tuple(str(pcodes[par[k]]) for k in ks[1:]),
                     lon=lon,
                     lat=lat,
                     message=(
-                        f"{child_level} {_label(row['code'], row['name'])} straddles "
-                        f"{len(part)} {parent_level} unit(s): " + ", ".join(pieces) + ". Move "
-                        f"the {parent_level} boundary to follow it, split it, or re-run with "
-                        "--link spatial to assign it by largest overlap."
+                        f"{child_level} {label} straddles {len(ks)} {parent_level} unit(s): "
+                        + ", ".join(pieces)
+                        + f". Move the {parent_level} boundary to follow it, split it, or "
+                        "re-run with --link spatial to assign it by largest overlap."
                     ),
                 )
             )
-        declared = row["parent_code"]
+        declared = declared_all[i]
         if (
             declared is not None
-            and declared in set(pcodes)
+            and declared in pcode_set
             and declared != main_parent
             and main_share > 0.5
         ):
+            lon, lat = where(i)
             findings.append(
                 Finding(
                     rule="hierarchy.parent_mismatch",
                     level=child_level,
                     severity="error",
-                    code=row["code"],
-                    name=row["name"],
+                    code=codes[i],
+                    name=names[i],
                     related=(str(declared), str(main_parent)),
                     value=main_share,
                     unit="share",
                     lon=lon,
                     lat=lat,
                     message=(
-                        f"{child_level} {_label(row['code'], row['name'])} is listed under "
+                        f"{child_level} {label} is listed under "
                         f"{plabel_of.get(declared, declared)} but {main_share:.0%} of it lies "
                         f"in {plabel_of.get(main_parent, main_parent)}. Correct "
                         "its parent code or move the boundary."
@@ -1689,13 +1716,17 @@ def check_nesting(
                 )
             )
     # gaps inside each parent and parents with no children
-    groups = {code: g for code, g in cm.groupby("parent_code")}
+    kids_of: dict[Any, list[int]] = {}
+    for i, pc in enumerate(declared_all):
+        kids_of.setdefault(pc, []).append(i)
+    pvalid = shapely.is_valid(np.asarray(pm.geometry.values, dtype=object))
     for j in range(len(pm)):
-        prow = parents.iloc[j]
-        if not shapely.is_valid(pm.geometry.iloc[j]):
+        if not pvalid[j]:
             continue
-        kids = groups.get(prow["code"])
-        if kids is None or len(kids) == 0:
+        pcode = pcodes[j]
+        rows = kids_of.get(pcode)
+        if not rows:
+            prow = parents.iloc[j]
             lon, lat = _rep_point(prow.geometry)
             findings.append(
                 Finding(
@@ -1707,16 +1738,20 @@ def check_nesting(
                     lon=lon,
                     lat=lat,
                     message=(
-                        f"{parent_level} {_label(prow['code'], prow['name'])} has no "
-                        f"{child_level} units. Add them or check their parent codes."
+                        f"{parent_level} {plabels[j]} has no {child_level} units. Add them or "
+                        "check their parent codes."
                     ),
                 )
             )
             continue
-        for gap in gap_polygons(kids.geometry, within=pm.geometry.iloc[j], min_area_m2=tol):
-            findings.append(
-                _gap_finding(child_level, parent_level, prow, gap, metric_crs, around=kids)
-            )
+        gaps = gap_polygons(child_geom[rows], within=pm.geometry.iloc[j], min_area_m2=tol)
+        if gaps:
+            kids = cm.iloc[rows]
+            prow = parents.iloc[j]
+            for gap in gaps:
+                findings.append(
+                    _gap_finding(child_level, parent_level, prow, gap, metric_crs, around=kids)
+                )
     return findings
 
 

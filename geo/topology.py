@@ -103,7 +103,7 @@ def containment_shares(children: gpd.GeoSeries, parents: gpd.GeoSeries) -> pd.Da
 
 
 def gap_polygons(
-    parts: gpd.GeoSeries,
+    parts: gpd.GeoSeries | np.ndarray,
     *,
     within: shapely.Geometry | None = None,
     min_area_m2: float,
@@ -125,7 +125,7 @@ def gap_polygons(
     list of shapely.Polygon
         Each gap piece, largest first.
     """
-    arr = np.asarray(parts.values, dtype=object)
+    arr = np.asarray(getattr(parts, "values", parts), dtype=object)
     arr = arr[shapely.is_valid(arr) & ~shapely.is_empty(arr)]
     union = shapely.union_all(arr) if len(arr) else shapely.Polygon()
     if within is not None:
