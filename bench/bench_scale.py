@@ -66,7 +66,8 @@ def main() -> None:
     print(f"{'tiles':>5} {'units':>8} {'check s':>8} {'vs linear':>9} {'peak MB':>8}")
     for r in rows:
         linear = base["s"] * r["units"] / base["units"]
-        print(f"{r['k']:>5} {r['units']:>8} {r['s']:>8.2f} {r['s'] / linear:>8.2f}× {r['mb']:>8.0f}")
+        ratio = r["s"] / linear
+        print(f"{r['k']:>5} {r['units']:>8} {r['s']:>8.2f} {ratio:>8.2f}× {r['mb']:>8.0f}")
     x = np.log([r["units"] for r in rows])
     slope = np.polyfit(x, np.log([r["s"] for r in rows]), 1)[0]
     mslope = np.polyfit(x, np.log([r["mb"] for r in rows]), 1)[0]

@@ -1618,15 +1618,14 @@ def check_nesting(
     real = (share_s >= share_tol) & (area_s >= tol)
     n_real = np.bincount(ch[real], minlength=n)
     outside_m2 = child_area - inside
-    lonlat = {}
+    lonlat: dict[int, tuple[float | None, float | None]] = {}
 
     def where(i: int) -> tuple[float | None, float | None]:
         if i not in lonlat:
             lonlat[i] = _rep_point(children.geometry.iloc[i])
         return lonlat[i]
 
-    for i in np.flatnonzero(valid & (child_area > 0)):
-        i = int(i)
+    for i in map(int, np.flatnonzero(valid & (child_area > 0))):
         label = _label(codes[i], names[i])
         if first[i] < 0 or inside[i] < tol:
             lon, lat = where(i)
@@ -1717,7 +1716,7 @@ def check_nesting(
             )
     # gaps inside each parent and parents with no children
     kids_of: dict[Any, list[int]] = {}
-    for i, pc in enumerate(declared_all):
+    for i, pc in enumerate(declared_all.tolist()):
         kids_of.setdefault(pc, []).append(i)
     pvalid = shapely.is_valid(np.asarray(pm.geometry.values, dtype=object))
     for j in range(len(pm)):
