@@ -994,6 +994,31 @@ def propose(
         f"{proposal.plan.base.nouns}, {_fmt_num(s['residents_moved'])} residents; mean "
         f"compactness {s['compactness_mean_before']} → {s['compactness_mean_after']}"
     )
+    bound = s.get("lower_bound")
+    if bound and bound.get("lower_bound") is not None:
+        proven = " — proven optimal" if bound.get("gap") == 0 else ""
+        gap = f", gap {bound['gap']:.0%}" if bound.get("gap") is not None else ""
+        out.print(
+            f"at least {_fmt_num(bound['lower_bound'])} residents must move for every street "
+            f"to be in band{gap}{proven} (a bound that ignores contiguity, so the true "
+            "least is between the two)"
+        )
+    elif bound and bound.get("status") == "infeasible":
+        out.print(f"[yellow]note:[/yellow] {escape(bound['reason'])}.")
+    if s.get("moves"):
+        moves = Table(title="why each community moved", title_justify="left")
+        for col in ("community", "from → to", "residents", "reason"):
+            moves.add_column(col)
+        for m in s["moves"][:40]:
+            moves.add_row(
+                Text(str(m["name"] or m["code"])),
+                Text(f"{m['from_name']} → {m['to_name']}"),
+                _fmt_num(m["population"]),
+                Text(str(m["reason"])),
+            )
+        out.print(moves)
+        if len(s["moves"]) > 40:
+            out.print(f"  … and {len(s['moves']) - 40} more (--format json lists every one)")
     c0, c1 = s["compactness_mean_before"], s["compactness_mean_after"]
     if c0 and c1 is not None and c1 < 0.7 * c0:
         out.print(

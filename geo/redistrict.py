@@ -121,6 +121,7 @@ from geo.bands import Band
 from geo.errors import InputError, PlanError, RulebookError
 from geo.findings import Finding
 from geo.plan import Plan, PlanBase, Street
+from geo.proposal_proof import explain_moves, residents_moved_lower_bound
 from geo.rules import Rulebook, density_envelopes
 
 logger = logging.getLogger(__name__)
@@ -1322,6 +1323,19 @@ def propose_plan(
     summary["compactness_weight"] = kappa
     summary["streets_added"] = added
     summary["streets_removed"] = removed
+    summary["moves"] = explain_moves(plan, result, rulebook).to_dict(orient="records")
+    if mode == "least_change":
+        _log_progress(progress, "bounding the residents that must move", 0.99)
+        n_movable = sum(1 for k in range(m0) if movable[k] and counts[k] > 0)
+        bound = residents_moved_lower_bound(
+            plan,
+            rulebook,
+            max_new_streets=max(hi_n - n_fixed - n_movable, 0),
+            min_streets=max(lo_n - n_fixed, 1),
+            max_streets=max(hi_n - n_fixed, 1),
+            time_limit_s=min(10.0, max(float(time_limit_s) / 4, 1.0)),
+        )
+        summary["lower_bound"] = bound.to_dict(moved=summary["residents_moved"])
     findings = list(analysis)
     if n_streets is not None or min_streets is not None or max_streets is not None:
         findings.extend(_count_findings(street_bands, comps, (lo_n, hi_n), n_fixed, base))

@@ -1,0 +1,250 @@
+"""How good a street proposal is: a lower bound on residents moved, and why each move.
+
+The bound
+---------
+Any plan that puts every street with rules inside its bands must move at least as many
+residents as the optimum of an integer programme that keeps only the bands and drops
+contiguity and compactness (a relaxation, so its optimum can only be lower)::
+
+    minimise    Σ_b pop_b · (1 − x[b, current street of b])
+    subject to  Σ_s x[b, s] = 1                       every community in one street
+                low_m · y_s ≤ Σ_b v[b, m] · x[b, s] ≤ high_m · y_s   every band m of slot s
+                x[b, s] ≤ y_s,   lo_n ≤ Σ_s y_s ≤ hi_n             streets used, their count
+
+over the communities of movable streets and the movable streets plus as many empty slots
+as new streets the count allows. HiGHS (through :func:`scipy.optimize.milp`) solves it,
+within a time limit; when it stops early its dual bound is still a valid lower bound. If
+the programme has no solution, no plan at all can put every street in band — not even
+one with streets in pieces — and the result says so.
+
+Written here: the peers (max-p regions, ReCom chains) report no such bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_matrix, vstack
+
+from geo.bands import Band
+from geo.plan import Plan
+from geo.rules import Rulebook
+
+logger = logging.getLogger(__name__)
+
+_VALUES = ("area_km2", "population", "households")
+
+
+@dataclass(frozen=True)
+class MoveBound:
+    """A lower bound on the residents a plan with every street in band must move.
+
+    Attributes
+    ----------
+    status : {"bound", "optimal", "infeasible", "skipped"}
+        ``optimal``: the relaxation was solved to optimality (``lower_bound`` is
+        its optimum); ``bound``: stopped at the time limit with a valid dual
+        bound; ``infeasible``: no assignment meets every band; ``skipped``:
+        nothing to bound (say why in ``reason``).
+    lower_bound : float or None
+        Residents that must move at least.
+    relaxed_optimum : float or None
+        The best assignment the relaxation found (ignoring contiguity).
+    reason : str
+        Why it was skipped or infeasible, in words.
+    """
+
+    status: str
+    lower_bound: float | None
+    relaxed_optimum: float | None
+    reason: str = ""
+
+    def gap(self, moved: float) -> float | None:
+        """Return how far ``moved`` lies above the bound, as a share of ``moved``."""
+        if self.lower_bound is None or moved <= 0:
+            return None
+        return max(moved - self.lower_bound, 0.0) / moved
+
+    def to_dict(self, moved: float | None = None) -> dict[str, Any]:
+        """Return the bound as JSON-ready data (with the gap to ``moved`` when given)."""
+        out: dict[str, Any] = {
+            "status": self.status,
+            "lower_bound": self.lower_bound,
+            "relaxed_optimum": self.relaxed_optimum,
+            "reason": self.reason,
+        }
+        if moved is not None:
+            out["gap"] = self.gap(moved)
+        return out
+
+
+def residents_moved_lower_bound(
+    plan: Plan,
+    rulebook: Rulebook,
+    *,
+    max_new_streets: int = 2,
+    min_streets: int | None = None,
+    max_streets: int | None = None,
+    time_limit_s: float = 10.0,
+) -> MoveBound:
+    """Return a lower bound on the residents any in-band plan must move (see the module).
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan a proposal starts from; locked streets and streets without
+        rules stay as they are.
+    rulebook : Rulebook
+        The street bands.
+    max_new_streets : int
+        Empty slots offered for new streets (the proposer adds at most as many
+        as its street count range allows).
+    min_streets, max_streets : int, optional
+        Range of the number of movable streets with rules used.
+    time_limit_s : float
+        Budget for HiGHS; past it the dual bound is returned.
+    """
+    base = plan.base
+    streets = plan.streets
+    rules_of = {s.kind: rulebook.for_level("street", s.kind) for s in streets}
+    movable = [bool(rules_of[s.kind]) and not s.locked for s in streets]
+    slots = [k for k, m in enumerate(movable) if m]
+    if not slots:
+        return MoveBound("skipped", None, None, "no street with rules can change")
+    blocks = np.flatnonzero(np.asarray(movable)[plan.assignment])
+    pop = base.population[blocks]
+    if (base.population_missing[blocks]).any():
+        return MoveBound("skipped", None, None, "residents are missing for some communities")
+    kind = streets[slots[0]].kind
+    bands = [Band.of(r) for r in rules_of[kind] if r.measure in _VALUES]
+    if not bands:
+        return MoveBound("skipped", None, None, "no additive band (area, residents, households)")
+    values = {
+        "area_km2": base.area_m2[blocks] / 1e6,
+        "population": pop,
+        "households": base.households[blocks],
+    }
+    n_slots = len(slots) + max(int(max_new_streets), 0)
+    nb = len(blocks)
+    n_x = nb * n_slots
+    n_var = n_x + n_slots
+    slot_pos = {k: i for i, k in enumerate(slots)}
+    current = np.array([slot_pos[int(plan.assignment[b])] for b in blocks])
+    cost = np.zeros(n_var)
+    cost[:n_x] = np.repeat(pop, n_slots)
+    cost[np.arange(nb) * n_slots + current] = 0.0  # staying costs nothing
+    rows: list[Any] = []
+    lo: list[float] = []
+    hi: list[float] = []
+    # every block in exactly one slot
+    r = np.repeat(np.arange(nb), n_slots)
+    rows.append(coo_matrix((np.ones(n_x), (r, np.arange(n_x))), shape=(nb, n_var)))
+    lo += [1.0] * nb
+    hi += [1.0] * nb
+    # bands on every slot, switched by y_s
+    for band in bands:
+        v = values[band.measure]
+        for s in range(n_slots):
+            cols = np.arange(nb) * n_slots + s
+            for bound, sign in ((band.low, 1.0), (band.high, -1.0)):
+                if not math.isfinite(bound):
+                    continue
+                # sign·(Σ v x − bound·y) ≥ 0
+                data = np.r_[sign * v, -sign * bound]
+                idx = np.r_[cols, n_x + s]
+                rows.append(coo_matrix((data, (np.zeros(len(idx)), idx)), shape=(1, n_var)))
+                lo.append(0.0)
+                hi.append(np.inf)
+    # x ≤ y
+    r = np.arange(n_x)
+    y_of = n_x + (np.arange(n_x) % n_slots)
+    rows.append(
+        coo_matrix(
+            (np.r_[np.ones(n_x), -np.ones(n_x)], (np.r_[r, r], np.r_[np.arange(n_x), y_of])),
+            shape=(n_x, n_var),
+        )
+    )
+    lo += [-np.inf] * n_x
+    hi += [0.0] * n_x
+    # how many streets
+    lo_n = 1 if min_streets is None else int(min_streets)
+    hi_n = n_slots if max_streets is None else int(max_streets)
+    rows.append(
+        coo_matrix((np.ones(n_slots), (np.zeros(n_slots), n_x + np.arange(n_slots))),
+                   shape=(1, n_var))
+    )
+    lo.append(float(lo_n))
+    hi.append(float(hi_n))
+    a = vstack(rows).tocsr()
+    res = milp(
+        cost,
+        constraints=LinearConstraint(a, np.array(lo), np.array(hi)),
+        integrality=np.ones(n_var),
+        bounds=Bounds(0, 1),
+        options={"time_limit": float(time_limit_s), "disp": False},
+    )
+    if res.status == 2:
+        return MoveBound(
+            "infeasible", None, None,
+            "no assignment of these communities to streets meets every band, even with "
+            "streets allowed in pieces",
+        )
+    dual = getattr(res, "mip_dual_bound", None)
+    found = float(res.fun) if res.x is not None else None
+    if res.status == 0 and found is not None:
+        return MoveBound("optimal", found, found)
+    if dual is not None and np.isfinite(dual):
+        return MoveBound("bound", max(float(dual), 0.0), found)
+    return MoveBound("skipped", None, found, f"HiGHS stopped without a bound ({res.message})")
+
+
+def explain_moves(before: Plan, after: Plan, rulebook: Rulebook) -> pd.DataFrame:
+    """Return one row per moved community: from where, to where, what it carries and why.
+
+    Columns ``code``, ``name``, ``from``, ``from_name``, ``to``, ``to_name``,
+    ``population``, ``area_km2`` and ``reason``: which band of which street the
+    move works on, judged from the two streets' states before the proposal
+    (a street above a band gives, a street below one takes); a move between two
+    streets both in band is part of a chain (it makes room for another move).
+    """
+    moved, _ = before.compare(after, rulebook=rulebook)
+    if len(moved) == 0:
+        return moved.assign(reason=pd.Series(dtype=object))
+    t0 = before.street_table(rulebook).set_index("code")
+    states = {
+        code: {
+            "area": row["area_status"],
+            "residents": row["population_status"],
+            "households": row["households_status"],
+        }
+        for code, row in t0.iterrows()
+    }
+
+    def why(src: str, dst: str, src_name: str, dst_name: str) -> str:
+        parts = []
+        for what, st in states.get(src, {}).items():
+            if st == "above":
+                parts.append(f"brings {src_name} down towards its {what} band")
+        for what, st in states.get(dst, {}).items():
+            if st == "below":
+                parts.append(f"brings {dst_name} up towards its {what} band")
+        if dst not in states:
+            parts.append(f"forms the new street {dst_name}")
+        return "; ".join(parts) or "part of a chain: makes room for another move"
+
+    moved = moved.copy()
+    moved["reason"] = [
+        why(str(f), str(t), str(fn), str(tn))
+        for f, t, fn, tn in zip(
+            moved["from"], moved["to"], moved["from_name"], moved["to_name"], strict=True
+        )
+    ]
+    cols = ["code", "name", "from", "from_name", "to", "to_name", "population", "area_km2",
+            "reason"]
+    return moved[cols].reset_index(drop=True)

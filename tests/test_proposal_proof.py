@@ -1,0 +1,66 @@
+"""The lower bound on residents moved, and the reasons given for each move.
+
+Tiny district (conftest): two streets of 4 km², each of two 2 km² communities with
+4,000 residents::
+
+    +---------+---------+
+    |   C1    |   C3    |     S1 = C1 + C2, S2 = C3 + C4
+    +---------+---------+
+    |   C2    |   C4    |
+    +---------+---------+
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from geo.hierarchy import build_district
+from geo.plan import Plan
+from geo.proposal_proof import explain_moves, residents_moved_lower_bound
+from geo.redistrict import propose_plan
+from geo.rules import rulebook_from_dict
+
+
+def _rb(lo: float, hi: float):
+    return rulebook_from_dict({"name": "area only", "rules": [
+        {"id": "street.area_km2", "level": "street", "measure": "area_km2", "min": lo,
+         "max": hi, "kinds": ["street"], "title": "area", "source": "test",
+         "status": "confirmed"},
+    ]})
+
+
+@pytest.fixture()
+def plan(tiny):
+    frames = {lv: f for lv, f in tiny.items() if lv != "grid"}
+    frames["community"] = frames["community"].assign(population=4000)
+    return Plan.from_district(build_district(frames))
+
+
+def test_bound_is_zero_when_the_plan_already_fits(plan):
+    b = residents_moved_lower_bound(plan, _rb(3.5, 4.5))
+    assert b.status == "optimal" and b.lower_bound == pytest.approx(0)
+
+
+def test_bound_counts_the_communities_that_must_leave(plan):
+    # streets of one community each: two communities must go to two new streets
+    b = residents_moved_lower_bound(plan, _rb(1.5, 2.5), max_new_streets=2)
+    assert b.status == "optimal" and b.lower_bound == pytest.approx(8000)
+    assert b.gap(8000) == 0 and b.gap(16000) == pytest.approx(0.5)
+
+
+def test_no_plan_can_meet_an_impossible_band(plan):
+    # 8 km² cannot be cut into streets of 5–7 km² from 2 km² communities
+    b = residents_moved_lower_bound(plan, _rb(5, 7), max_new_streets=2)
+    assert b.status == "infeasible" and "every band" in b.reason
+
+
+def test_propose_reports_the_bound_and_explains_each_move(plan):
+    rb = _rb(1.5, 2.5)
+    proposal = propose_plan(plan, rb, time_limit_s=5, seed=3)
+    s = proposal.summary
+    assert s["lower_bound"]["lower_bound"] is not None
+    assert s["lower_bound"]["lower_bound"] <= s["residents_moved"] + 1e-6
+    moves = explain_moves(plan, proposal.plan, rb)
+    assert len(moves) == s["communities_moved"] == len(s["moves"])
+    assert all(isinstance(r, str) and r for r in moves["reason"])
+    assert any("down towards its area band" in r for r in moves["reason"])
