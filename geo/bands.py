@@ -134,6 +134,18 @@ class Band:
         gaps += [b - x for b in (self.maximum,) if b is not None]
         return max(min(gaps), 0.0) / self.scale if gaps else None
 
+    def edge_margin(self, value: Any) -> float | None:
+        """Return how far inside the band a figure lies, as a share of the nearer bound.
+
+        ``None`` outside the band or missing; 0.02 means 2 % of the bound to spare.
+        """
+        if self.state(value) != "ok":
+            return None
+        x = float(value)
+        shares = [(x - b) / abs(b) for b in (self.minimum,) if b]
+        shares += [(b - x) / abs(b) for b in (self.maximum,) if b]
+        return max(min(shares), 0.0) if shares else None
+
     def text(self) -> str:
         """Return the band as text, e.g. ``6–8 km²``."""
         unit = MEASURE_UNITS.get(self.measure, self.measure)

@@ -848,6 +848,14 @@ def propose(
         list[str] | None,
         typer.Option("--lock", help="Keep a street exactly as it is: its code (repeatable)."),
     ] = None,
+    margin: Annotated[
+        float | None,
+        typer.Option(
+            "--margin",
+            help="Prefer streets this share of each bound inside their bands (default 0.02; "
+            "0 switches it off).",
+        ),
+    ] = None,
     name: Annotated[
         str | None,
         typer.Option("--name", help="Name of the saved plan; default proposal-<mode>-<seed>."),
@@ -944,6 +952,7 @@ def propose(
                 seed=seed,
                 time_limit_s=time_limit,
                 compactness_weight=compactness_weight,
+                margin=margin,
                 name=plan_name,
                 progress=progress,
             )
@@ -972,6 +981,7 @@ def propose(
         ("area km² before → after", "right"),
         ("residents before → after", "right"),
         ("status before → after", "left"),
+        ("margin", "right"),
     ):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for row in s["streets"]:
@@ -986,6 +996,7 @@ def propose(
             + Text(" → ")
             + Text(a, style=STATUS_STYLE.get(a, ""))
             + Text(f" ({row['broken_after'].replace(';', ', ')})" if row["broken_after"] else ""),
+            "—" if row.get("margin_after") is None else f"{row['margin_after']:.1%}",
         )
     out.print(table)
     out.print(

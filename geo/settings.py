@@ -110,3 +110,11 @@ community stock: the national 30 m² per 100 households target counts all commun
 service space in the community (centres and service stations alike). A rulebook's
 ``stock_includes = [...]`` under ``[facilities.TYPE]`` takes precedence; a type not
 listed counts only its own floor area."""
+
+propose_margin: float = 0.02
+"""Proposals prefer streets at least this share of each bound inside their bands (2 %:
+6.12–7.84 km² inside 6–8), so that next year's growth does not push them out again."""
+
+propose_margin_weight: float = 0.5
+"""Cost, in band widths, of each band width a street sits inside that margin: about what
+moving one or two communities costs, so the margin is a preference, never a band."""

@@ -64,3 +64,23 @@ def test_propose_reports_the_bound_and_explains_each_move(plan):
     assert len(moves) == s["communities_moved"] == len(s["moves"])
     assert all(isinstance(r, str) and r for r in moves["reason"])
     assert any("down towards its area band" in r for r in moves["reason"])
+
+
+def test_margin_costs_streets_near_the_edges_only():
+    from geo.redistrict import _edge_closeness
+
+    bands = ((0, 6.0, 8.0, 2.0),)
+    assert _edge_closeness(bands, 7.0, 0, 0, 0.02) == 0.0  # well inside
+    assert _edge_closeness(bands, 6.06, 0, 0, 0.02) == pytest.approx((6.12 - 6.06) / 2)
+    assert _edge_closeness(bands, 7.9, 0, 0, 0.02) == pytest.approx((7.9 - 7.84) / 2)
+    assert _edge_closeness(bands, 6.06, 0, 0, 0.0) == 0.0
+
+
+def test_proposal_rows_show_each_streets_margin(plan):
+    proposal = propose_plan(plan, _rb(1.5, 2.5), time_limit_s=5, seed=3, margin=0.1)
+    rows = [r for r in proposal.summary["streets"] if r["status_after"] == "ok"]
+    assert rows and all(r["margin_after"] is not None for r in rows)
+    # 2 km² in 1.5–2.5: 0.5 / 2.5 = 20 % of the upper bound to spare
+    assert all(r["margin_after"] == pytest.approx(0.2, abs=0.01) for r in rows)
+    with pytest.raises(Exception, match="margin must be between"):
+        propose_plan(plan, _rb(1.5, 2.5), margin=0.7)
