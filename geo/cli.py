@@ -29,6 +29,8 @@ from rich.table import Table
 from rich.text import Text
 
 from geo import LEVELS, __version__
+from geo.alternatives import KINDS as ALTERNATIVE_KINDS
+from geo.alternatives import compare_alternatives, propose_alternatives
 from geo.errors import InputError, WanggeError
 from geo.hierarchy import District, build_district, read_district, renumber_units
 from geo.io import atomic_path, read_assignment, write_units
@@ -848,6 +850,14 @@ def propose(
         list[str] | None,
         typer.Option("--lock", help="Keep a street exactly as it is: its code (repeatable)."),
     ] = None,
+    alternatives: Annotated[
+        bool,
+        typer.Option(
+            "--alternatives",
+            help="Propose three plans — fewest moved, balanced, roundest — save each and "
+            "compare them (--mode and --compactness-weight are then set per plan).",
+        ),
+    ] = False,
     margin: Annotated[
         float | None,
         typer.Option(
@@ -936,6 +946,13 @@ def propose(
             )
         for code in lock or []:
             current.set_locked(code, True)
+        if alternatives:
+            _propose_alternatives(
+                current, rulebook, store, seed=seed, time_limit=time_limit, name=name,
+                fmt=fmt, path=path, n_streets=streets, min_streets=min_streets,
+                max_streets=max_streets, margin=margin,
+            )
+            return
         base_name = name or f"proposal-{mode_key}-{seed}"
         plan_name, n = base_name, 1
         while store.has_plan(plan_name):
@@ -1125,6 +1142,74 @@ def rules_show(
     for row in frame.itertuples(index=False):
         table.add_row(*(escape(str(v)) for v in row))
     out.print(table)
+
+
+def _propose_alternatives(
+    current: Any,
+    rulebook: Rulebook,
+    store: Any,
+    *,
+    seed: int,
+    time_limit: float,
+    name: str | None,
+    fmt: OutputFormat,
+    path: Path,
+    **options: Any,
+) -> None:
+    """Run, save and compare the three alternatives (``propose --alternatives``).
+
+    ``current`` is a :class:`geo.plan.Plan` and ``store`` its
+    :class:`geo.plan.PlanStore` (imported where used: the CLI starts faster).
+    """
+    import json
+    stem = name or f"proposal-{seed}"
+    n = 1
+    while any(store.has_plan(f"{stem}-{k}") for k, _, _ in ALTERNATIVE_KINDS):
+        n += 1
+        stem = f"{name or f'proposal-{seed}'}-{n}"
+    with _progress_bar(quiet=fmt == OutputFormat.json) as progress:
+        alts = propose_alternatives(
+            current, rulebook, seed=seed, time_limit_s=time_limit, name=stem,
+            progress=progress, **options,
+        )
+    for alt in alts:
+        s = alt.proposal.summary
+        store.save_plan(
+            alt.proposal.plan,
+            note=f"wangge propose --alternatives ({alt.label}), seed {seed}: "
+            f"{s['in_band_after']}/{s['streets_after']} streets in band",
+        )
+    rows = compare_alternatives(alts)
+    feasible = all(a.proposal.feasible for a in alts)
+    if fmt == OutputFormat.json:
+        doc = {
+            "project": str(path),
+            "alternatives": rows,
+            "proposals": {a.key: a.proposal.to_dict() for a in alts},
+        }
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        raise typer.Exit(0 if feasible else 1)
+    table = Table(title=f"Alternatives against {escape(rulebook.name)}", title_justify="left")
+    for col in ("alternative", "plan", "in band", "residents moved", "× fewest",
+                "communities", "compactness mean / min", "margin min"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            Text(str(r["label"])),
+            Text(str(r["plan"])),
+            Text(str(r["in_band"])),
+            _fmt_num(r["residents_moved"]),
+            "—" if r["moved_vs_fewest"] is None else f"{r['moved_vs_fewest']:.2f}",
+            str(r["communities_moved"]),
+            f"{_fmt_num(r['compactness_mean'], 2)} / {_fmt_num(r['compactness_min'], 2)}",
+            "—" if r["margin_min"] is None else f"{r['margin_min']:.1%}",
+        )
+    out.print(table)
+    out.print(
+        f"saved as {', '.join(escape(r['plan']) for r in rows)} in {escape(str(path))}; "
+        "open one in the app (Compare) or export it with --assign."
+    )
+    raise typer.Exit(0 if feasible else 1)
 
 
 @app.command(name="app")

@@ -118,7 +118,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import connected_components
 
 from geo import settings
-from geo.bands import Band
+from geo.bands import Band, tolerance
 from geo.errors import InputError, PlanError, RulebookError
 from geo.findings import Finding
 from geo.plan import Plan, PlanBase, Street
@@ -138,6 +138,7 @@ NEW_STREET_NAME = "新街道"
 
 _MEASURES = {"area_km2": 0, "population": 1, "households": 2, "density_per_km2": 3}
 _ADDITIVE = (0, 1, 2)
+_MEASURE_NAMES = {v: k for k, v in _MEASURES.items()}
 _W_OUT = 1.0  # penalty per street outside a band (in band widths)
 _C_MIN = 0.45  # compactness below which compactness_weight starts to cost
 DEFAULT_COMPACTNESS_WEIGHT = 0.0
@@ -900,6 +901,7 @@ def _analyse(
                 continue
             v = float(values[m][b])
             if v > hi:
+                hi = hi - tolerance(_MEASURE_NAMES[m])  # the rulebook's figure, for the message
                 what, unit = names[m]
                 out.append(
                     Finding(

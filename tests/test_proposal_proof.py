@@ -84,3 +84,37 @@ def test_proposal_rows_show_each_streets_margin(plan):
     assert all(r["margin_after"] == pytest.approx(0.2, abs=0.01) for r in rows)
     with pytest.raises(Exception, match="margin must be between"):
         propose_plan(plan, _rb(1.5, 2.5), margin=0.7)
+
+
+def test_three_alternatives_along_the_trade_off(plan):
+    from geo.alternatives import compare_alternatives, propose_alternatives
+
+    alts = propose_alternatives(plan, _rb(1.5, 2.5), seed=5, time_limit_s=5, name="x")
+    assert [a.key for a in alts] == ["fewest", "balanced", "roundest"]
+    assert [a.proposal.plan.name for a in alts] == ["x-fewest", "x-balanced", "x-roundest"]
+    rows = compare_alternatives(alts)
+    assert all(r["feasible"] for r in rows)
+    assert rows[0]["moved_vs_fewest"] == pytest.approx(1.0)
+    assert all(r["compactness_mean"] is not None and r["margin_min"] is not None for r in rows)
+
+
+def test_cli_alternatives_saves_three_plans(tiny, tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from geo.cli import app
+
+    monkeypatch.setenv("WANGGE_HOME", str(tmp_path / "home"))
+    frames = {lv: f for lv, f in tiny.items() if lv != "grid"}
+    frames["community"] = frames["community"].assign(population=90_000)
+    for lv, f in frames.items():
+        f.to_file(tmp_path / f"{lv}.geojson")
+    r = CliRunner().invoke(app, [
+        "propose", str(tmp_path / "street.geojson"), str(tmp_path / "community.geojson"),
+        "--alternatives", "--time-limit", "3", "--format", "json",
+    ])
+    assert r.exit_code in (0, 1), r.output
+    doc = json.loads(r.output)
+    assert [a["key"] for a in doc["alternatives"]] == ["fewest", "balanced", "roundest"]
+    assert set(doc["proposals"]) == {"fewest", "balanced", "roundest"}

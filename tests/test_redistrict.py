@@ -307,7 +307,8 @@ def test_oversized_community_is_reported():
     check_invariants(plan, proposal)
     big = [f for f in proposal.findings if f.rule == "propose.oversized_community"]
     assert len(big) == 1 and big[0].code == a[:9] + "001"
-    assert big[0].value == pytest.approx(9.0, rel=1e-3) and big[0].maximum == 8.0
+    # 9 km² drawn in UTM: its true (equal-area) area is within 0.2 % of that
+    assert big[0].value == pytest.approx(9.0, rel=2e-3) and big[0].maximum == pytest.approx(8.0)
     assert "never split" in big[0].message
     assert statuses(proposal.plan)[b] == "ok"
     assert not proposal.summary["feasible"]
