@@ -29,8 +29,6 @@ from rich.table import Table
 from rich.text import Text
 
 from geo import LEVELS, __version__
-from geo.alternatives import KINDS as ALTERNATIVE_KINDS
-from geo.alternatives import compare_alternatives, propose_alternatives
 from geo.errors import InputError, WanggeError
 from geo.hierarchy import District, build_district, read_district, renumber_units
 from geo.io import atomic_path, read_assignment, write_units
@@ -1162,6 +1160,9 @@ def _propose_alternatives(
     :class:`geo.plan.PlanStore` (imported where used: the CLI starts faster).
     """
     import json
+
+    from geo.alternatives import KINDS as ALTERNATIVE_KINDS
+    from geo.alternatives import compare_alternatives, propose_alternatives
     stem = name or f"proposal-{seed}"
     n = 1
     while any(store.has_plan(f"{stem}-{k}") for k, _, _ in ALTERNATIVE_KINDS):
