@@ -2,11 +2,10 @@
 
 No single proposal is the answer a district government signs: moving fewest residents
 draws elongated streets, round streets move more people. :func:`propose_alternatives`
-runs the proposer three ways and compares them:
-
-* **fewest moved** — least change, compactness a mere tie-breaker;
-* **balanced** — least change with a compactness weight (:data:`BALANCED_WEIGHT`);
-* **roundest** — streets grown afresh and annealed for compactness (scratch).
+runs the proposer several ways (:data:`CANDIDATES`), keeps the plans that put every
+street in band, drops any plan another beats on both residents moved and mean
+compactness, and names what is left along the front: **fewest** moved, **balanced**,
+**roundest**. A plan is never called roundest that another alternative beats.
 
 Each is a full :class:`~geo.redistrict.Proposal` (its own plan, summary and findings),
 with the same seed, so the set is reproducible.
@@ -23,15 +22,20 @@ from geo.plan import Plan
 from geo.redistrict import Proposal, propose_plan
 from geo.rules import Rulebook
 
-BALANCED_WEIGHT = 1.0
-"""Compactness weight of the balanced alternative (see ``propose_plan``)."""
-
-KINDS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("fewest", "fewest moved", {"mode": "least_change", "compactness_weight": 0.0}),
-    ("balanced", "balanced", {"mode": "least_change", "compactness_weight": BALANCED_WEIGHT}),
-    ("roundest", "roundest", {"mode": "scratch"}),
+CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("least change", {"mode": "least_change", "compactness_weight": 0.0}),
+    ("least change, rounder", {"mode": "least_change", "compactness_weight": 1.0}),
+    ("least change, roundest", {"mode": "least_change", "compactness_weight": 2.5}),
+    ("drawn afresh", {"mode": "scratch"}),
 )
-"""The alternatives: key, label, arguments to :func:`geo.redistrict.propose_plan`."""
+"""The searches run: a label and the arguments to :func:`geo.redistrict.propose_plan`.
+
+Stronger compactness weights trade residents moved for rounder streets until the bands
+can no longer all be met; growing streets afresh sometimes finds rounder plans still.
+"""
+
+KINDS = ("fewest", "balanced", "roundest")
+"""Keys of the alternatives shown, from fewest residents moved to roundest streets."""
 
 
 @dataclass(frozen=True)
@@ -95,26 +99,68 @@ def propose_alternatives(
         Passed to every :func:`~geo.redistrict.propose_plan` (``n_streets``,
         ``min_streets``, ``max_streets``, ``margin``).
     """
-    out = []
     stem = name or f"proposal-{seed if seed is not None else 'default'}"
-    for i, (key, label, args) in enumerate(KINDS):
+    runs: list[tuple[str, Proposal]] = []
+    for i, (label, args) in enumerate(CANDIDATES):
 
         def step(text: str, frac: float, i: int = i, label: str = label) -> None:
             if progress is not None:
-                progress(f"{label}: {text}", (i + frac) / len(KINDS))
+                progress(f"{label}: {text}", (i + frac) / len(CANDIDATES))
 
         proposal = propose_plan(
             plan,
             rulebook,
             seed=seed,
             time_limit_s=time_limit_s,
-            name=f"{stem}-{key}",
+            name=f"{stem}-{i}",
             progress=step,
             **args,
             **options,
         )
-        out.append(Alternative(key, label, proposal))
+        runs.append((label, proposal))
+    front = pareto_front([p for _, p in runs])
+    out = []
+    for j, k in enumerate(front):
+        label, proposal = runs[k]
+        key = (
+            "fewest" if j == 0 else "roundest" if j == len(front) - 1 else
+            "balanced" if len(front) == 3 else f"balanced-{j}"
+        )
+        proposal.plan.name = f"{stem}-{key}"
+        proposal.summary["plan"] = proposal.plan.name
+        proposal.summary["search"] = label
+        out.append(Alternative(key, f"{_LABELS.get(key.split('-')[0], key)} ({label})", proposal))
     return out
+
+
+_LABELS = {"fewest": "fewest moved", "balanced": "balanced", "roundest": "roundest"}
+
+
+def pareto_front(proposals: list[Proposal]) -> list[int]:
+    """Return the positions of the proposals on the front, fewest residents moved first.
+
+    Only proposals with every street in band count, unless none has; a proposal is
+    dropped when another moves no more residents and is at least as round, and is
+    better in one of the two. With one survivor, it is both fewest and roundest.
+    """
+    feasible = [i for i, p in enumerate(proposals) if p.feasible] or list(range(len(proposals)))
+
+    def figures(i: int) -> tuple[float, float]:
+        s = proposals[i].summary
+        return float(s["residents_moved"]), float(s["compactness_mean_after"] or 0.0)
+
+    keep: list[int] = []
+    for i in feasible:
+        mi, ci = figures(i)
+        beaten = any(
+            (mj <= mi and cj >= ci) and (mj < mi or cj > ci)
+            for j in feasible
+            if j != i
+            for mj, cj in [figures(j)]
+        )
+        if not beaten and all(figures(k) != (mi, ci) for k in keep):
+            keep.append(i)
+    return sorted(keep, key=lambda i: figures(i))
 
 
 def compare_alternatives(alternatives: list[Alternative]) -> list[dict[str, Any]]:

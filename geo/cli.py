@@ -1165,7 +1165,7 @@ def _propose_alternatives(
     from geo.alternatives import compare_alternatives, propose_alternatives
     stem = name or f"proposal-{seed}"
     n = 1
-    while any(store.has_plan(f"{stem}-{k}") for k, _, _ in ALTERNATIVE_KINDS):
+    while any(store.has_plan(f"{stem}-{k}") for k in ALTERNATIVE_KINDS):
         n += 1
         stem = f"{name or f'proposal-{seed}'}-{n}"
     with _progress_bar(quiet=fmt == OutputFormat.json) as progress:
