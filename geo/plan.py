@@ -1431,8 +1431,9 @@ class Plan:
             if st.code in old_rows:
                 row.update(old.iloc[old_rows[st.code]].to_dict())
             members = self._members(k)
-            pop_known = not self._base.population_missing[members].all()
-            hh_known = not self._base.households_missing[members].all()
+            # a total over a community without a figure is missing, never a partial sum
+            pop_known = not self._base.population_missing[members].any()
+            hh_known = not self._base.households_missing[members].any()
             row.update(
                 {
                     "code": st.code,

@@ -189,6 +189,9 @@ def test_missing_population_is_no_data_in_the_editor_not_zero(sample_frames):
     assert d.units["community"].loc[victim, "name"] in msgs[0].message
     assert not [f for f in plan.findings(RULES) if f.code == street and
                 f.rule == "street.population"]
+    # the export carries the missing total as missing, not as the others' sum
+    exported = plan.to_units()["street"].set_index("code")
+    assert math.isnan(exported.loc[street, "population"])
 
 
 # -------------------------------------------------------------------------- band edges
