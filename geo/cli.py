@@ -848,6 +848,14 @@ def propose(
         list[str] | None,
         typer.Option("--lock", help="Keep a street exactly as it is: its code (repeatable)."),
     ] = None,
+    barriers: Annotated[
+        Path | None,
+        typer.Option(
+            "--barriers",
+            help="An OpenStreetMap extract (.osm.pbf): communities across a river, railway "
+            "or expressway with no walkable crossing are not neighbours.",
+        ),
+    ] = None,
     alternatives: Annotated[
         bool,
         typer.Option(
@@ -930,10 +938,27 @@ def propose(
         district = _load(paths, rulebook=rulebook, **_read_options(locals()))
         path = project if project is not None else project_path(district, sample=not paths)
         store = PlanStore(path)
+        walls = None
+        if barriers is not None:
+            from geo.barriers import barriers_from_osm
+
+            walls = barriers_from_osm(barriers)
         if project is not None and store.has_plan("current"):
             current = store.load_plan("current", district)
         else:
-            current = Plan.from_district(district)
+            current = Plan.from_district(district, barriers=walls)
+        if walls is None:
+            err.print(
+                "[dim]Contiguity: plain adjacency (give --barriers EXTRACT.osm.pbf to keep "
+                "streets from spanning rivers, railways and expressways without a crossing)."
+                "[/dim]"
+            )
+        else:
+            cut = current.base.barrier_cuts
+            err.print(
+                f"[dim]Contiguity: neighbours across barriers in {escape(walls.source)} "
+                f"without a crossing are not adjacent ({cut} pair(s) cut).[/dim]"
+            )
         current = current.copy(name=current.name)
         known = {s.code for s in current.streets}
         unknown = [code for code in lock or [] if code not in known]

@@ -67,6 +67,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from geo.bands import Band, breach_message
+from geo.barriers import Barriers, cut_pairs
 from geo.errors import InputError, PlanError
 from geo.findings import Finding
 from geo.hierarchy import District
@@ -288,6 +289,8 @@ class PlanBase:
     rook_graph: csr_matrix = field(repr=False)
     index: dict[str, int] = field(repr=False)
     district: District | None = field(default=None, repr=False)
+    barrier_cuts: int = 0
+    """Neighbour pairs cut apart by barriers (0 without barriers)."""
 
     @property
     def n_blocks(self) -> int:
@@ -335,7 +338,13 @@ class PlanBase:
         return out
 
     @classmethod
-    def from_district(cls, district: District, *, min_shared_m: float | None = None) -> PlanBase:
+    def from_district(
+        cls,
+        district: District,
+        *,
+        min_shared_m: float | None = None,
+        barriers: Barriers | None = None,
+    ) -> PlanBase:
         """Return the shared arrays of a district, computing them on first use.
 
         Parameters
@@ -345,12 +354,15 @@ class PlanBase:
         min_shared_m : float, optional
             Least shared boundary (m) that makes two blocks neighbours for
             contiguity; default :data:`MIN_SHARED_M`.
+        barriers : geo.barriers.Barriers, optional
+            Rivers, railways, expressways: neighbours whose shared boundary runs
+            along one with no crossing are not adjacent (:func:`geo.barriers.cut_pairs`).
 
         Returns
         -------
         PlanBase
-            The same object for the same district (and ``min_shared_m``) as
-            long as the district lives.
+            The same object for the same district (and ``min_shared_m`` and
+            barriers) as long as the district lives.
 
         Raises
         ------
@@ -359,20 +371,20 @@ class PlanBase:
             without a code or a street, or duplicate block codes.
         """
         tol = MIN_SHARED_M if min_shared_m is None else float(min_shared_m)
-        key = (id(district), tol)
+        key = (id(district), tol, id(barriers) if barriers is not None else 0)
         with _BASES_LOCK:
             hit = _BASES.get(key)
             if hit is not None and hit[0]() is district:
                 return hit[1]
             for k in [k for k, (ref, _) in _BASES.items() if ref() is None]:
                 del _BASES[k]
-        base = _build_base(district, min_shared_m=tol)
+        base = _build_base(district, min_shared_m=tol, barriers=barriers)
         with _BASES_LOCK:
             _BASES[key] = (weakref.ref(district), base)
         return base
 
 
-_BASES: dict[tuple[int, float], tuple[weakref.ReferenceType[District], PlanBase]] = {}
+_BASES: dict[tuple[int, float, int], tuple[weakref.ReferenceType[District], PlanBase]] = {}
 _BASES_LOCK = threading.Lock()
 
 
@@ -394,7 +406,9 @@ def district_key(level: str, codes: Sequence[str]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def _build_base(district: District, *, min_shared_m: float) -> PlanBase:
+def _build_base(
+    district: District, *, min_shared_m: float, barriers: Barriers | None = None
+) -> PlanBase:
     started = time.perf_counter()
     if "street" not in district.units:
         raise InputError(
@@ -472,6 +486,13 @@ def _build_base(district: District, *, min_shared_m: float) -> PlanBase:
     rows, cols, weight = rows[order], cols[order], weight[order]
     indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))]).astype(np.int64)
     rook = weight >= min_shared_m
+    if barriers is not None:
+        cut = cut_pairs(metric, rows, cols, barriers, district.metric_crs) & rook
+        n_cut = int(cut.sum()) // 2  # each pair appears in both directions
+        logger.info("%d neighbour pairs cut apart by barriers", n_cut)
+        rook &= ~cut
+    else:
+        n_cut = 0
     rook_graph = csr_matrix(
         (np.ones(int(rook.sum()), dtype=np.int8), (rows[rook], cols[rook])), shape=(n, n)
     )
@@ -518,6 +539,7 @@ def _build_base(district: District, *, min_shared_m: float) -> PlanBase:
         rook_graph=rook_graph,
         index={c: k for k, c in enumerate(code_list)},
         district=district,
+        barrier_cuts=n_cut,
     )
     logger.info(
         "plan base: %d %s, %d streets, %d neighbour pairs in %.2f s",
@@ -613,7 +635,12 @@ class Plan:
 
     @classmethod
     def from_district(
-        cls, district: District, *, name: str = "current", min_shared_m: float | None = None
+        cls,
+        district: District,
+        *,
+        name: str = "current",
+        min_shared_m: float | None = None,
+        barriers: Barriers | None = None,
     ) -> Plan:
         """Start a plan from a district's own assignment of blocks to streets.
 
@@ -623,7 +650,7 @@ class Plan:
             A district with a street level and communities (or grids).
         name : str
             The plan's name.
-        min_shared_m : float, optional
+        min_shared_m, barriers : optional
             See :meth:`PlanBase.from_district`.
 
         Returns
@@ -635,7 +662,8 @@ class Plan:
         InputError
             If the district has no street level or blocks without a street.
         """
-        return cls(PlanBase.from_district(district, min_shared_m=min_shared_m), name=name)
+        base = PlanBase.from_district(district, min_shared_m=min_shared_m, barriers=barriers)
+        return cls(base, name=name)
 
     def copy(self, *, name: str) -> Plan:
         """Return an independent plan with the same streets and assignment and no history."""

@@ -118,3 +118,12 @@ propose_margin: float = 0.02
 propose_margin_weight: float = 0.5
 """Cost, in band widths, of each band width a street sits inside that margin: about what
 moving one or two communities costs, so the margin is a preference, never a band."""
+
+barrier_buffer_m: float = 30.0
+"""A shared boundary counts as running along a barrier where it lies within this distance
+(m) of the barrier line: boundaries are drawn along a river's bank or a railway's fence,
+not on the centre line OpenStreetMap records."""
+
+barrier_min_cover: float = 0.8
+"""Share of a shared boundary that must run along barriers for the two units to be cut
+apart (when no walkable way crosses it)."""
