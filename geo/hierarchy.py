@@ -370,11 +370,11 @@ def guess_level(
     if "code" in mapping:
         codes = layer.frame[mapping["code"]].map(_normalise_code)
         lv, share = _level_from_codes(codes)
-        if lv and share >= 0.6:
+        if lv and share >= settings.level_guess_min_share:
             return lv, f"{share:.0%} of its codes look like {lv} codes"
     if "name" in mapping:
         lv, share = _level_from_names(layer.frame[mapping["name"]])
-        if lv and share >= 0.6:
+        if lv and share >= settings.level_guess_min_share:
             return lv, f"{share:.0%} of its names end like {lv} names"
     lv = _level_from_label(layer.name)
     if lv:
