@@ -39,7 +39,7 @@ lint: setup
 	$(VENV)/bin/mypy geo
 
 pytest: setup browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=10
 
 test: lint pytest
 

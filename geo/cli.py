@@ -1071,7 +1071,7 @@ def propose(
         if len(s["moves"]) > 40:
             out.print(f"  … and {len(s['moves']) - 40} more (--format json lists every one)")
     c0, c1 = s["compactness_mean_before"], s["compactness_mean_after"]
-    if c0 and c1 is not None and c1 < 0.7 * c0:
+    if s["elongated"]:
         out.print(
             f"[yellow]note:[/yellow] mean compactness fell from {c0} to {c1}: the bands were met "
             "with elongated streets. Look at the shapes before adopting it; try "

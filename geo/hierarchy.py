@@ -400,7 +400,7 @@ def guess_level(
     if "code" in mapping:
         codes = layer.frame[mapping["code"]].map(normalise_code)
         lv, share = _level_from_codes(codes)
-        if lv and share >= 0.6:
+        if lv and share >= settings.level_guess_min_share:
             return lv, f"{share:.0%} of its codes look like {lv} codes"
     # names: read each level's own name column (a community layer's 街道名称 names its
     # street, not itself), and keep the level whose names end most like that level's
@@ -413,7 +413,7 @@ def guess_level(
         if len(names):
             share = float(np.mean([kind_from_name(cand, n) is not None for n in names]))
             best = max(best, (share, cand), key=lambda b: b[0])
-    if best[1] and best[0] >= 0.6:
+    if best[1] and best[0] >= settings.level_guess_min_share:
         return best[1], f"{best[0]:.0%} of its names end like {best[1]} names"
     lv = _level_from_label(layer.name)
     if lv:

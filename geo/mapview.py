@@ -2,10 +2,12 @@
 
 folium loads Leaflet, jQuery, Bootstrap, Font Awesome and its plugins from
 public CDNs, which a planning bureau's intranet usually cannot reach: the map
-stays blank. ``scripts/fetch_map_assets.sh`` (``make assets``) copies those
+stays blank. :mod:`geo.assets` (``make assets``) copies those
 files from the npm registry into ``static/vendor/`` and writes
-``static/vendor/manifest.json``, which maps every CDN URL to its local copy.
-This module uses that manifest to
+``static/vendor/manifest.json``, which maps every CDN URL to its local copy; an
+installed ``wangge`` fills a per-user cache instead on first use (see
+:mod:`geo.assets`, which also says where the files are looked for). This
+module uses that manifest to
 
 * point a map's script and stylesheet links at the local copies
   (:func:`make_offline`, for the Streamlit app, which serves ``static/`` at
@@ -43,16 +45,17 @@ import shapely
 from branca.element import Element, MacroElement
 from folium.template import Template
 
+from geo import assets as map_assets
 from geo.errors import ColumnError, CRSError, EmptyInputError, WanggeError
 
 logger = logging.getLogger(__name__)
 
 ElementT = TypeVar("ElementT", bound=Element)
 
-VENDOR_DIR: Path = Path(__file__).resolve().parent.parent / "static" / "vendor"
-"""Folder ``scripts/fetch_map_assets.sh`` fills; holds ``manifest.json``."""
+VENDOR_DIR: Path = map_assets.CHECKOUT_VENDOR_DIR
+"""A checkout's ``static/vendor/`` (``make assets``), which the Streamlit app serves."""
 
-MANIFEST_NAME = "manifest.json"
+MANIFEST_NAME = map_assets.MANIFEST_NAME
 
 STREAMLIT_BASE_URL = "../../app/static/vendor"
 """Base URL of the vendored files as ``st_folium`` needs it in the Streamlit app.
@@ -99,25 +102,27 @@ _SOURCE_MAP = re.compile(r"^[ \t]*(?://[#@] sourceMappingURL=\S*|/\*[#@] sourceM
 
 def _load_manifest(vendor_dir: Path | None) -> tuple[Path, dict[str, str]]:
     """Read ``manifest.json`` and return the vendor folder and its URL → path map."""
-    folder = Path(vendor_dir) if vendor_dir is not None else VENDOR_DIR
+    folder = Path(vendor_dir) if vendor_dir is not None else map_assets.vendor_dir()
     manifest = folder / MANIFEST_NAME
     try:
         raw = json.loads(manifest.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise WanggeError(
-            f"map assets missing: run `make assets` (no {manifest}); without them maps "
-            "stay blank offline"
+            f"map assets missing: no {manifest}. Fill the folder with `python -m geo.assets "
+            f"{folder}` (`make assets` in a checkout); without them maps stay blank offline"
         ) from None
     except (OSError, ValueError) as exc:
         raise WanggeError(
-            f"map assets manifest {manifest} is unreadable ({exc}): run `make assets-force`"
+            f"map assets manifest {manifest} is unreadable ({exc}): run "
+            f"`python -m geo.assets {folder} --force` (`make assets-force` in a checkout)"
         ) from exc
     assets = raw.get("assets") if isinstance(raw, dict) else None
     if not isinstance(assets, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in assets.items()
     ):
         raise WanggeError(
-            f"map assets manifest {manifest} has no valid 'assets' table: run `make assets-force`"
+            f"map assets manifest {manifest} has no valid 'assets' table: run "
+            f"`python -m geo.assets {folder} --force` (`make assets-force` in a checkout)"
         )
     return folder, assets
 
@@ -220,8 +225,8 @@ def _rewrite(root: Element, resolve: Callable[[str], str | None]) -> None:
     if missing:
         listing = "; ".join(f"{url} (needed by {who})" for url, who in missing.items())
         raise WanggeError(
-            f"map assets: no local copy of {listing}. Add the package to "
-            "scripts/fetch_map_assets.sh and run `make assets`, or do not use that map element"
+            f"map assets: no local copy of {listing}. Add the package to geo/assets.py "
+            "(PACKAGES and ASSETS) and run `make assets`, or do not use that map element"
         )
     for el, attr, new_pairs in plan:
         # Assign a new list on the instance: folium's link lists are class

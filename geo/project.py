@@ -1,6 +1,14 @@
 """Where the app keeps its work: project files (GeoPackages holding plans and edits).
 
-The folder is ``$WANGGE_HOME`` when set, else ``.wangge/`` beside the code.
+The folder is, first match wins:
+
+1. ``$WANGGE_HOME``, when set;
+2. ``.wangge/`` in the working folder, when it exists (a planner who keeps one
+   folder per city makes it there, and each city keeps its own plans);
+3. the per-user data folder (``platformdirs.user_data_dir("wangge")``, e.g.
+   ``~/.local/share/wangge`` on Linux), so plans are found again whichever
+   folder ``wangge`` is started from, and never inside the installed package.
+
 The built-in sample's plans live in ``sample.gpkg`` there; an uploaded
 district gets a project file named from the hash of its units, so re-uploading
 the same data brings back its plans.
@@ -14,11 +22,21 @@ from pathlib import Path
 
 from geo.hierarchy import District
 
+LOCAL_HOME = ".wangge"
+"""Name of a working folder's own project folder (used when it exists)."""
+
 
 def home() -> Path:
-    """Return (and create) the folder holding project files."""
+    """Return (and create) the folder holding project files (see the module docstring)."""
     root = os.environ.get("WANGGE_HOME")
-    path = Path(root) if root else Path(__file__).resolve().parent.parent / ".wangge"
+    if root:
+        path = Path(root)
+    elif (Path.cwd() / LOCAL_HOME).is_dir():
+        path = Path.cwd() / LOCAL_HOME
+    else:
+        import platformdirs
+
+        path = Path(platformdirs.user_data_dir("wangge"))
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -31,8 +31,9 @@ twice the boundary they share, so compactness (Polsby-Popper, ``4πA/P²``) is
 incremental too. The cost of a street is its band violation (each band's
 excess in band widths), a fixed penalty for being outside at all, a small
 weight on ``1 − compactness`` and ``compactness_weight`` per unit of compactness
-below 0.45 (so long wedges cost more than a few moved communities, while a
-street out of band still costs more); least change adds a cost per resident and
+below :data:`geo.settings.propose_compactness_floor` (0.45, so long wedges cost
+more than a few moved communities, while a street out of band still costs
+more); least change adds a cost per resident and
 per community moved. The search repeats:
 
 1. **descent**: apply the best improving moves until none is left;
@@ -139,8 +140,6 @@ NEW_STREET_NAME = "新街道"
 _MEASURES = {"area_km2": 0, "population": 1, "households": 2, "density_per_km2": 3}
 _ADDITIVE = (0, 1, 2)
 _MEASURE_NAMES = {v: k for k, v in _MEASURES.items()}
-_W_OUT = 1.0  # penalty per street outside a band (in band widths)
-_C_MIN = 0.45  # compactness below which compactness_weight starts to cost
 DEFAULT_COMPACTNESS_WEIGHT = 0.0
 _EPS = 1e-9
 
@@ -339,7 +338,9 @@ class _Weights:
     alpha: float  # per resident moved
     gamma: float  # per community moved
     beta: float  # per unit of (1 - compactness)
-    kappa: float = 0.0  # per unit of compactness below _C_MIN (compactness_weight)
+    kappa: float = 0.0  # per unit of compactness below c_min (compactness_weight)
+    out: float = field(default_factory=lambda: settings.propose_outside_penalty)
+    c_min: float = field(default_factory=lambda: settings.propose_compactness_floor)
     margin: float = 0.0  # wanted distance from band edges, as a share of the bound
     margin_weight: float = 0.0  # cost per band width of that distance not kept
 
@@ -414,11 +415,11 @@ class _State:
         bands = self.prob.street_bands[k]
         v, side = _violation(bands, area, pop, hh)
         comp = 4 * math.pi * area * 1e6 / (per * per) if per > 0 else 0.0
-        c = (_W_OUT if v > 0 else 0.0) + v + self.w.beta * (1.0 - min(comp, 1.0))
+        c = (self.w.out if v > 0 else 0.0) + v + self.w.beta * (1.0 - min(comp, 1.0))
         if self.w.margin > 0 and v == 0:
             c += self.w.margin_weight * _edge_closeness(bands, area, pop, hh, self.w.margin)
-        if comp < _C_MIN:
-            c += self.w.kappa * (_C_MIN - comp)
+        if comp < self.w.c_min:
+            c += self.w.kappa * (self.w.c_min - comp)
         return c, v, side
 
     def _restreet(self, k: int) -> None:
@@ -585,7 +586,7 @@ class _Random:
 
 def _propose_move(st: _State, rnd: _Random, bad: list[int]) -> tuple[int, int] | None:
     """Return a candidate (block, target street) or None."""
-    if bad and rnd.u() < 0.75:
+    if bad and rnd.u() < settings.propose_bad_street_bias:
         k = rnd.pick(bad)
         side = st.side[k]
         if side == 3:
@@ -1231,7 +1232,8 @@ def propose_plan(
         Wall-clock budget of the search in seconds.
     compactness_weight : float
         Cost per street of each unit of compactness (Polsby-Popper ``4πA/P²``)
-        below 0.45, in band widths (a street out of band costs at least 1), so
+        below :data:`geo.settings.propose_compactness_floor` (0.45), in band widths
+        (a street out of band costs at least 1), so
         the bands still come first. Higher keeps streets rounder at the price of
         moving more residents; 0 leaves compactness a mere tie-breaker. Least
         change only (scratch anneals for compactness anyway).
@@ -1329,13 +1331,18 @@ def propose_plan(
     _log_progress(progress, "preparing", 0.02)
     if mode == "least_change":
         weights = _Weights(
-            alpha=0.02 / mean_pop, gamma=2e-5, beta=0.002, kappa=kappa, margin=edge,
+            alpha=settings.propose_weight_residents / mean_pop,
+            gamma=settings.propose_weight_communities,
+            beta=settings.propose_weight_shape,
+            kappa=kappa,
+            margin=edge,
             margin_weight=settings.propose_margin_weight,
         )
+        shape_only = _Weights(0.0, 0.0, settings.propose_weight_shape_scratch, kappa)
 
         def grow_anew(until: float) -> _State:
             grown, _ = _scratch(
-                prob, orig, alive, _Weights(0.0, 0.0, 0.05, kappa), rnd, comps, street_bands,
+                prob, orig, alive, shape_only, rnd, comps, street_bands,
                 (lo_n, hi_n), n_fixed, until, started, progress, polish=False, max_tries=2,
             )  # fmt: skip
             return grown
@@ -1346,8 +1353,9 @@ def propose_plan(
         )  # fmt: skip
         slot_of_street = list(range(m0))
     else:
-        weights = _Weights(  # scratch anneals for compactness
-            alpha=0.0, gamma=0.0, beta=0.05, margin=edge,
+        # scratch anneals for compactness
+        weights = _Weights(
+            alpha=0.0, gamma=0.0, beta=settings.propose_weight_shape_scratch, margin=edge,
             margin_weight=settings.propose_margin_weight,
         )
         st, stop = _scratch(
@@ -1761,13 +1769,14 @@ def _least_change(
             _ruin_recreate(state, rnd, deadline=deadline, t_kick=t_kick)
         return reason
 
-    stop = run(st, started + 0.25 * budget, kicks=12 if grow_anew is not None else 40)
+    first_phase = started + settings.propose_first_phase_share * budget
+    stop = run(st, first_phase, kicks=12 if grow_anew is not None else 40)
     if st.key()[0] > 0 and grow_anew is not None and time.perf_counter() < deadline:
         # moving communities one by one got stuck: grow the streets anew, give each old
         # street the new one it overlaps most, then move communities back where the
         # bands allow; keep it if it ranks better
         _log_progress(progress, "growing streets anew", (time.perf_counter() - started) / budget)
-        grown = grow_anew(started + 0.7 * budget)
+        grown = grow_anew(started + settings.propose_regrow_share * budget)
         if grown.key()[:2] < st.key()[:2]:
             adopted = _adopt(grown, orig, alive, weights)
             _polish(adopted, rnd, deadline=deadline, t0=0.0)
@@ -2090,6 +2099,16 @@ def _street_margin(rulebook: Rulebook, row: dict[str, Any]) -> float | None:
     return round(min(margins), 4) if margins else None
 
 
+def _elongated(before: float | None, after: float | None) -> bool:
+    """Whether the bands were met with stretched streets.
+
+    That is, mean compactness fell below :data:`geo.settings.elongated_compactness_ratio`
+    of what it was.
+    """
+    return bool(before and after is not None
+                and after < settings.elongated_compactness_ratio * before)
+
+
 def _summarise(
     before: Plan,
     after: Plan,
@@ -2156,6 +2175,7 @@ def _summarise(
         "block_level": before.base.level,
         "compactness_mean_before": mean_comp(ruled0),
         "compactness_mean_after": mean_comp(ruled1),
+        "elongated": _elongated(mean_comp(ruled0), mean_comp(ruled1)),
         "max_pieces_after": int(t1["pieces"].max()) if len(t1) else 0,
         "streets": rows,
     }

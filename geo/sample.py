@@ -104,6 +104,7 @@ is fictional.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -269,9 +270,31 @@ def sample_district(*, seed: int | None = None) -> dict[str, gpd.GeoDataFrame]:
 
     Notes
     -----
-    The construction is described in the module docstring.
+    The construction is described in the module docstring. A district is built
+    once per seed and process; each call returns a fresh copy of it.
     """
-    seed = _resolve_seed(seed)
+    return _copied(_district_of(_resolve_seed(seed)))
+
+
+@functools.lru_cache(maxsize=2)
+def _district_of(seed: int) -> dict[str, gpd.GeoDataFrame]:
+    """Return the district of ``seed``, built once per process (callers get copies)."""
+    return _build_district(seed)
+
+
+@functools.lru_cache(maxsize=2)
+def _services_of(seed: int) -> dict[str, Any]:
+    """Return the services of ``seed``'s district, built once per process (callers get copies)."""
+    return _services(_district_of(seed), seed)
+
+
+def _copied(parts: dict[str, Any]) -> dict[str, Any]:
+    """Return ``parts`` with every frame copied, so a caller cannot change the cached one."""
+    return {k: v.copy() if hasattr(v, "copy") else v for k, v in parts.items()}
+
+
+def _build_district(seed: int) -> dict[str, gpd.GeoDataFrame]:
+    """Build the district of ``seed`` (see :func:`sample_district`)."""
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
     plan = _jittered_plan(rng)
@@ -359,8 +382,7 @@ def sample_services(*, seed: int | None = None) -> dict[str, Any]:
     geo.errors.InputError
         If ``seed`` is not a non-negative integer.
     """
-    seed = _resolve_seed(seed)
-    return _services(sample_district(seed=seed), seed)
+    return _copied(_services_of(_resolve_seed(seed)))
 
 
 def write_sample(out_dir: str | os.PathLike[str], *, seed: int | None = None) -> list[Path]:
@@ -402,8 +424,7 @@ def write_sample(out_dir: str | os.PathLike[str], *, seed: int | None = None) ->
     from geo.network import network_from_tables, save_network
 
     seed = _resolve_seed(seed)
-    layers = sample_district(seed=seed)
-    services = _services(layers, seed)
+    layers, services = _district_of(seed), _services_of(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

@@ -127,3 +127,67 @@ not on the centre line OpenStreetMap records."""
 barrier_min_cover: float = 0.8
 """Share of a shared boundary that must run along barriers for the two units to be cut
 apart (when no walkable way crosses it)."""
+
+# --------------------------------------------------------------------------- level guess
+
+level_guess_min_share: float = 0.6
+"""A layer's level is taken from its codes (or its names' endings) only when at least this
+share of them agree: a clear majority, so a few odd rows do not decide the level."""
+
+# --------------------------------------------------------------------------- proposals
+
+propose_outside_penalty: float = 1.0
+"""Cost of a street outside a band, on top of how far outside it is (in band widths): any
+street out of band costs more than moving every community, so bands come first."""
+
+propose_compactness_floor: float = 0.45
+"""Compactness (Polsby-Popper) below which ``compactness_weight`` starts to cost: long
+wedges score about 0.2-0.3, a square 0.79, so only clearly stretched streets pay."""
+
+propose_weight_residents: float = 0.02
+"""Cost of moving one community of average population (least change): small beside
+:data:`propose_outside_penalty`, so it only ranks plans that meet the bands."""
+
+propose_weight_communities: float = 2e-5
+"""Cost per community moved (least change): a tie-breaker between equal numbers of
+residents moved."""
+
+propose_weight_shape: float = 0.002
+"""Cost per unit of (1 - compactness) in least change: a tie-breaker, so fewer residents
+moved always wins over a rounder street."""
+
+propose_weight_shape_scratch: float = 0.05
+"""Cost per unit of (1 - compactness) when drawing afresh (and when growing streets anew),
+where no one is 'moved' and round streets are what is left to prefer."""
+
+propose_bad_street_bias: float = 0.75
+"""Share of the search's moves aimed at a street out of band (the rest anywhere): focus
+where it helps, while keeping room to make space elsewhere."""
+
+propose_first_phase_share: float = 0.25
+"""Share of the time limit for moving communities one by one before growing streets anew
+(least change); the search usually stops on its own well before it."""
+
+propose_regrow_share: float = 0.7
+"""Share of the time limit by which growing streets anew must be done, leaving the rest to
+move communities back toward the current plan."""
+
+elongated_compactness_ratio: float = 0.7
+"""A proposal is flagged as having elongated streets when its mean compactness falls below
+this share of the plan it started from (a 30 % drop is visible on the map)."""
+
+# --------------------------------------------------------------------------- siting
+
+siting_max_exact_nonzeros: int = 200_000
+"""Largest integer programme (nonzeros after aggregation) solved exactly by default: HiGHS
+solves these within seconds on two cores; larger ones go greedy with a bound."""
+
+siting_max_lp_nonzeros: int = 5_000_000
+"""Largest linear-programming relaxation solved for the greedy bound (memory stays under
+about 2 GB)."""
+
+siting_time_limit_s: float = 60.0
+"""Default time limit of each HiGHS solve, seconds: what a planner waits for at the desk."""
+
+siting_mip_rel_gap: float = 1e-6
+"""Relative optimality gap at which HiGHS stops (1 resident in a million)."""

@@ -59,6 +59,7 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, milp
 from scipy.spatial import cKDTree
 
+from geo import settings
 from geo.coverage import (
     DEFAULT_DETOUR,
     FACILITY_COLUMNS,
@@ -78,17 +79,19 @@ from geo.rules import FacilityType, Rulebook
 
 logger = logging.getLogger(__name__)
 
-MAX_EXACT_NONZEROS = 200_000
-"""Largest integer programme (nonzeros after aggregation) solved exactly by default."""
+MAX_EXACT_NONZEROS = settings.siting_max_exact_nonzeros
+"""Largest integer programme (nonzeros after aggregation) solved exactly by default
+(:data:`geo.settings.siting_max_exact_nonzeros`)."""
 
-MAX_LP_NONZEROS = 5_000_000
-"""Largest linear-programming relaxation solved for the greedy bound."""
+MAX_LP_NONZEROS = settings.siting_max_lp_nonzeros
+"""Largest linear-programming relaxation solved for the greedy bound
+(:data:`geo.settings.siting_max_lp_nonzeros`)."""
 
-TIME_LIMIT_S = 60.0
-"""Default time limit of each HiGHS solve, seconds."""
+TIME_LIMIT_S = settings.siting_time_limit_s
+"""Default time limit of each HiGHS solve, seconds (:data:`geo.settings.siting_time_limit_s`)."""
 
-MIP_REL_GAP = 1e-6
-"""Relative optimality gap at which HiGHS stops (1 resident in a million)."""
+MIP_REL_GAP = settings.siting_mip_rel_gap
+"""Relative optimality gap at which HiGHS stops (:data:`geo.settings.siting_mip_rel_gap`)."""
 
 CANDIDATE_ID_COLUMNS = ("id", "candidate_id", "code", "osm_id", "osmid", "编号", "代码")
 """Columns read as a candidate's identifier in a candidates layer."""

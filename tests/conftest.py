@@ -87,6 +87,37 @@ def tiny() -> dict[str, gpd.GeoDataFrame]:
     return tiny_frames()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_home(tmp_path_factory) -> Iterator[Path]:
+    """Project files of the whole session in a temporary folder, never the user's own.
+
+    Tests that need their own set ``WANGGE_HOME`` again (``monkeypatch.setenv``).
+    """
+    home = tmp_path_factory.mktemp("wangge-session-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WANGGE_HOME", str(home))
+        yield home
+
+
+@pytest.fixture(scope="session")
+def sample_layers() -> dict[str, gpd.GeoDataFrame]:
+    """The built-in sample district's layers, built once per test session.
+
+    Shared by every test that asks for it: read it, or copy a frame before changing it.
+    """
+    from geo.sample import sample_district
+
+    return sample_district()
+
+
+@pytest.fixture(scope="session")
+def sample_built(sample_layers):
+    """The sample as a :class:`geo.hierarchy.District`, built once per test session (read only)."""
+    from geo.hierarchy import build_district
+
+    return build_district(sample_layers)
+
+
 def rules_of(findings, prefix: str = "") -> list[str]:
     return sorted(f.rule for f in findings if f.rule.startswith(prefix))
 

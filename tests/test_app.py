@@ -55,12 +55,10 @@ def _street_rows(at: AppTest):
     return at.session_state["street_rows"].set_index("code")
 
 
-def test_click_select_move_undo_through_session_state(home):
-    from geo.hierarchy import build_district
+def test_click_select_move_undo_through_session_state(home, sample_built):
     from geo.plan import PlanBase
-    from geo.sample import sample_district
 
-    base = PlanBase.from_district(build_district(sample_district()))
+    base = PlanBase.from_district(sample_built)
     k = 40
     code, lon, lat = str(base.codes[k]), float(base.lon[k]), float(base.lat[k])
     at = boundaries().run()
@@ -135,13 +133,11 @@ def test_export_page_offers_every_format(home):
     assert not at.exception
 
 
-def test_compare_page_lists_moved_communities(home):
-    from geo.hierarchy import build_district
+def test_compare_page_lists_moved_communities(home, sample_built):
     from geo.plan import Plan, PlanStore
     from geo.project import project_path
-    from geo.sample import sample_district
 
-    d = build_district(sample_district())
+    d = sample_built
     store = PlanStore(project_path(d, sample=True))
     a = Plan.from_district(d, name="current")
     store.save_plan(a)

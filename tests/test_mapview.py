@@ -144,7 +144,7 @@ def test_make_offline_changes_only_this_map(units: gpd.GeoDataFrame) -> None:
 
 
 def test_make_offline_without_manifest_says_run_make_assets(tmp_path: Path) -> None:
-    with pytest.raises(WanggeError, match=r"map assets missing: run `make assets`"):
+    with pytest.raises(WanggeError, match=r"map assets missing: .* `python -m geo.assets "):
         mapview.make_offline(folium.Map(tiles=None), vendor_dir=tmp_path)
 
 

@@ -7,7 +7,6 @@ offline.
 from __future__ import annotations
 
 import logging
-import time
 import warnings
 from pathlib import Path
 
@@ -515,16 +514,11 @@ def test_synthetic_lengths_and_parallel_edges():
     assert net.n_edges == len(pairs.drop_duplicates())
 
 
-def test_synthetic_250k_is_fast_and_connected():
-    start = time.perf_counter()
+def test_synthetic_250k_is_connected():
+    """The size bench/ uses; how fast it builds is measured in bench/bench_build.py."""
     nodes, edges = synthetic_network(250_000, seed=42)
-    built = time.perf_counter() - start
     assert len(nodes) == 250_000 and len(edges) > 450_000
-    start = time.perf_counter()
     net = network_from_tables(nodes, edges)
-    tabled = time.perf_counter() - start
-    assert built < 5.0, f"synthetic_network took {built:.2f} s"
-    assert tabled < 3.0, f"network_from_tables took {tabled:.2f} s"  # ~0.15 s when idle
     labels = net.component_labels()
     assert np.bincount(labels).max() > 0.9 * len(nodes)
     assert net.n_nodes > 0.99 * len(nodes)

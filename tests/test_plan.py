@@ -38,7 +38,6 @@ from geo.hierarchy import build_district, check_district
 from geo.io import read_layers
 from geo.plan import Edit, Plan, PlanBase, PlanStore, Street, district_key
 from geo.rules import load_rulebook
-from geo.sample import sample_district
 from geo.topology import adjacency_pairs, component_labels
 
 RULES = load_rulebook()
@@ -409,8 +408,8 @@ def naive_recount(plan: Plan, metric: gpd.GeoDataFrame, pairs: pd.DataFrame) -> 
 
 
 @pytest.fixture(scope="module")
-def sample():
-    return build_district(sample_district())
+def sample(sample_built):
+    return sample_built
 
 
 def test_random_walk_totals_equal_a_naive_recount_at_every_step(sample):

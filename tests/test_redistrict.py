@@ -46,11 +46,14 @@ from geo.hierarchy import build_district
 from geo.plan import Plan, PlanStore
 from geo.redistrict import Proposal, propose_plan, street_count_range
 from geo.rules import load_rulebook, rulebook_from_dict
-from geo.sample import sample_district
 
 RULES = load_rulebook()
 W, H = 900.0, 1000.0
 runner = CliRunner()
+
+# A time limit that never binds: every search here stops on its own long before it, so what
+# a test asserts holds on a loaded machine too (speed is measured in bench/, not here).
+NO_LIMIT = 900.0
 
 TWO = ["aaaaabbb", "aaaabbbb"]
 TWO_POP = {(4, 1): 13_000, (3, 0): 11_000}  # (column, row) -> residents; others 12,000
@@ -356,7 +359,7 @@ def test_scratch_grows_new_streets_with_derived_codes():
     """Four TWO strips side by side (64 cells, 57.6 km², 768,000 residents): 8 streets fit."""
     frames = strip_frames(["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"] * 2)
     plan = Plan.from_district(district_of(frames))
-    proposal = propose_plan(plan, RULES, mode="scratch", n_streets=8, time_limit_s=20)
+    proposal = propose_plan(plan, RULES, mode="scratch", n_streets=8, time_limit_s=NO_LIMIT)
     check_invariants(plan, proposal)
     s = proposal.summary
     assert s["feasible"] and s["streets_after"] == 8 and s["in_band_after"] == 8
@@ -373,7 +376,7 @@ def test_least_change_splits_a_street_too_big_for_one():
     """One street over the whole 16 cells: 14.4 km², 192,000 residents make two streets."""
     frames = strip_frames(["aaaaaaaa", "aaaaaaaa"])
     plan = Plan.from_district(district_of(frames))
-    proposal = propose_plan(plan, RULES, time_limit_s=10)
+    proposal = propose_plan(plan, RULES, time_limit_s=NO_LIMIT)
     check_invariants(plan, proposal)
     assert proposal.summary["feasible"] and proposal.summary["streets_after"] == 2
     assert proposal.summary["communities_moved"] == 8
@@ -384,7 +387,7 @@ def test_emptied_streets_are_removed():
     """Three small streets, 4 + 4 + 8 cells, with room for only two."""
     frames = strip_frames(["aabbcccc", "aabbcccc"])
     plan = Plan.from_district(district_of(frames))
-    proposal = propose_plan(plan, RULES, n_streets=2, time_limit_s=10)
+    proposal = propose_plan(plan, RULES, n_streets=2, time_limit_s=NO_LIMIT)
     check_invariants(plan, proposal)
     s = proposal.summary
     assert s["feasible"] and s["streets_after"] == 2 and len(s["streets_removed"]) == 1
@@ -442,32 +445,36 @@ def test_the_loader_refuses_a_band_with_min_above_max(tmp_path: Path):
 
 
 @pytest.fixture(scope="module")
-def sample_plan() -> Plan:
-    return Plan.from_district(build_district(sample_district()))
+def sample_plan(sample_built) -> Plan:
+    return Plan.from_district(sample_built)
 
 
-def test_sample_least_change_puts_every_street_in_band(sample_plan: Plan):
+@pytest.fixture(scope="module")
+def sample_least_change(sample_plan: Plan) -> Proposal:
+    return propose_plan(sample_plan, RULES, time_limit_s=NO_LIMIT)
+
+
+def test_sample_least_change_puts_every_street_in_band(sample_plan: Plan, sample_least_change):
     """The sample's dense core (up to 31,000/km²) only fits in wedges mixed with sparse land.
 
     Least change gets all 9 street offices in band; the town keeps its villages.
     """
-    proposal = propose_plan(sample_plan, RULES, time_limit_s=60)
+    proposal = sample_least_change
     check_invariants(sample_plan, proposal)
     s = proposal.summary
     assert s["in_band_before"] == 4 and s["streets_before"] == 9
     assert s["in_band_after"] >= s["in_band_before"]
     assert s["feasible"], [f.message for f in proposal.findings]
     assert s["in_band_after"] == s["streets_after"] == 9
-    assert s["elapsed_s"] < 30
     town = "370299101000"
     assert proposal.plan.blocks_of(town) == sample_plan.blocks_of(town)
     assert s["residents_moved"] < 0.4 * sample_plan.base.population.sum()
 
 
 def test_sample_scratch_is_feasible_too(sample_plan: Plan):
-    proposal = propose_plan(sample_plan, RULES, mode="scratch", time_limit_s=60)
+    proposal = propose_plan(sample_plan, RULES, mode="scratch", time_limit_s=NO_LIMIT)
     check_invariants(sample_plan, proposal)
-    assert proposal.summary["feasible"] and proposal.summary["elapsed_s"] < 30
+    assert proposal.summary["feasible"]
 
 
 def test_proposal_to_dict_is_json(two: Plan):
@@ -488,32 +495,39 @@ def home(tmp_path: Path, monkeypatch) -> Path:
 
 
 def test_cli_propose_saves_a_new_plan_and_never_overwrites(home: Path):
-    result = runner.invoke(app, ["propose", "--time-limit", "30"])
+    """On TWO written to a file (the sample's proposal is tested above, without the CLI)."""
+    frames = strip_frames(TWO, pop=TWO_POP)
+    src = home / "two.gpkg"
+    for level, rows in frames.items():
+        gpd.GeoDataFrame(rows, crs=UTM).to_crs(4326).to_file(src, layer=level, driver="GPKG")
+    project = home / "two-plans.gpkg"
+    args = ["propose", str(src), "--project", str(project), "--time-limit", str(NO_LIMIT)]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "every street in band" in result.output and "proposal-least-change-20170419" in (
         result.output
     )
-    assert "宁远新区街道" in result.output and "outside → ok" in result.output
-    store = PlanStore(home / "sample.gpkg")
+    assert "001街道" in result.output and "outside → ok" in result.output
+    store = PlanStore(project)
     assert store.has_plan("proposal-least-change-20170419")
-    again = runner.invoke(app, ["propose", "--time-limit", "30", "--format", "json"])
+    again = runner.invoke(app, [*args, "--format", "json"])
     assert again.exit_code == 0, again.output
     doc = json.loads(again.stdout)
     assert doc["saved_as"] == "proposal-least-change-20170419-2"
-    assert doc["feasible"] is True and doc["in_band_after"] == 9
+    assert doc["feasible"] is True and doc["in_band_after"] == 2
     assert set(store.list_plans()["name"]) == {
         "proposal-least-change-20170419",
         "proposal-least-change-20170419-2",
     }
-    district = build_district(sample_district())
+    district = district_of(frames)
     saved = store.load_plan("proposal-least-change-20170419", district)
     table = saved.street_table(RULES)
     assert (table.loc[table["status"] != "no rule", "status"] == "ok").all()
 
 
-def test_cli_propose_starts_from_the_projects_current_plan(home: Path):
+def test_cli_propose_starts_from_the_projects_current_plan(home: Path, sample_built):
     """A street locked in the stored current plan, and one locked with --lock, stay put."""
-    district = build_district(sample_district())
+    district = sample_built
     current = Plan.from_district(district, name="current")
     current.set_locked("370299003000", True)
     project = home / "mine.gpkg"
@@ -568,10 +582,10 @@ def test_cli_propose_exits_1_when_a_band_is_still_broken(home: Path):
     np.testing.assert_equal(doc["streets_after"], 12)
 
 
-def test_compactness_weight_keeps_sample_streets_rounder(sample_plan: Plan):
+def test_compactness_weight_keeps_sample_streets_rounder(sample_plan: Plan, sample_least_change):
     """With compactness at most a tie-breaker, least change cuts long wedges (mean ~0.24)."""
-    plain = propose_plan(sample_plan, RULES, time_limit_s=60)  # default: least change first
-    proposal = propose_plan(sample_plan, RULES, time_limit_s=60, compactness_weight=1.0)
+    plain = sample_least_change  # default: least change first
+    proposal = propose_plan(sample_plan, RULES, time_limit_s=NO_LIMIT, compactness_weight=1.0)
     check_invariants(sample_plan, proposal)
     s, s0 = proposal.summary, plain.summary
     assert s["compactness_weight"] > 0 and s0["compactness_weight"] == 0

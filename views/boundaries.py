@@ -120,9 +120,7 @@ def do_propose() -> None:
         + ("" if sm["feasible"] else t("propose.infeasible"))
         + (f" {t('col.compactness')} {sm['compactness_mean_before']} → "
            f"{sm['compactness_mean_after']}"
-           + (f" — {t('propose.elongated')}"
-              if sm["compactness_mean_after"] is not None and sm["compactness_mean_before"]
-              and sm["compactness_mean_after"] < 0.7 * sm["compactness_mean_before"] else "")))
+           + (f" — {t('propose.elongated')}" if sm["elongated"] else "")))
     st.session_state["proposal_findings"] = [f.message for f in proposal.findings
                                              if f.rule.startswith("propose.")]
 
