@@ -21,6 +21,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -29,9 +30,11 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pyogrio.errors
 import shapely
 
 from geo import LEVELS, settings
+from geo._atomic import atomic_path, write_error
 from geo.crs import check_lonlat, to_wgs84_geometries
 from geo.errors import (
     ColumnError,
@@ -182,25 +185,45 @@ def safe_extract_zip(
         dest_path = Path(dest)
         dest_path.mkdir(parents=True, exist_ok=True)
         out: list[Path] = []
-        for info in infos:
-            if info.is_dir():
-                continue
-            target = dest_path.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            written = 0
-            with archive.open(info) as src, open(target, "wb") as dst:
-                # Count real bytes too: the sizes in the header can lie.
-                while chunk := src.read(1 << 20):
-                    written += len(chunk)
-                    if written > info.file_size or written > max_bytes:
-                        raise UnsafeArchiveError(
-                            f"{name}: entry {info.filename!r} expands past the size its "
-                            "header declares; the archive is corrupt or hostile and was "
-                            "not used."
-                        )
-                    dst.write(chunk)
-            out.append(target)
+        try:
+            for info in infos:
+                if info.is_dir():
+                    continue
+                target = dest_path.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                out.append(target)
+                _extract_member(archive, info, target, name=name, max_bytes=max_bytes)
+        except BaseException:
+            for path in out:  # nothing half-extracted stays behind
+                path.unlink(missing_ok=True)
+            raise
     return out
+
+
+def _extract_member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, *, name: str, max_bytes: int
+) -> None:
+    """Copy one member out, counting real bytes: the sizes in a zip's header can lie."""
+    written = 0
+    try:
+        with archive.open(info) as src, open(target, "wb") as dst:
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > info.file_size or written > max_bytes:
+                    raise UnsafeArchiveError(
+                        f"{name}: entry {info.filename!r} expands past the size its header "
+                        "declares; the archive is corrupt or hostile and was not used. "
+                        "Re-create the archive from the original files."
+                    )
+                dst.write(chunk)
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
+        # A header that lies about sizes shows up as a bad CRC or a stream that ends early;
+        # encrypted or unknown compression methods raise RuntimeError/NotImplementedError.
+        raise UnsafeArchiveError(
+            f"{name}: entry {info.filename!r} does not match what the archive's header says "
+            f"({exc}); the archive is corrupt, encrypted or hostile and was not used. "
+            "Re-create the archive from the original files (without a password)."
+        ) from exc
 
 
 # ----------------------------------------------------------------------- encodings
@@ -527,26 +550,6 @@ def require_polygons(frame: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
 # -------------------------------------------------------------------------- writing
 
 
-@contextlib.contextmanager
-def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; move it into place on success.
-
-    The temporary file or folder is removed if the block raises, so a failed
-    export never leaves a half-written file under the target's name.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    tmp = tmpdir / target.name
-    try:
-        yield tmp
-        if tmp.is_dir() and target.exists() and target.is_dir():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
-
-
 def _export_frame(frame: gpd.GeoDataFrame, *, short_names: bool = False) -> gpd.GeoDataFrame:
     out = frame.copy()
     if out.crs is None or not out.crs.equals(4326):
@@ -598,21 +601,65 @@ def write_units(
     present = [lv for lv in LEVELS if lv in units and units[lv] is not None]
     if not present:
         raise EmptyInputError("There is nothing to export: the district has no units.")
-    out = Path(out)
+    out = _export_target(out)
+    try:
+        return _write_units(units, present, out, fmt=fmt)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise write_error(out, f"GDAL reports: {exc}") from exc
+
+
+def _export_target(out: str | os.PathLike[str]) -> Path:
+    """Check the export target names a file or folder (not ``""``, ``.`` or ``..``)."""
+    text = os.fspath(out)
+    path = Path(text)
+    if not text.strip() or path.name in ("", ".", ".."):
+        raise InputError(
+            f"The export target {text!r} names no file or folder. Give a new name, e.g. "
+            "`--to out` (a folder, for GeoJSON) or `--to plan.gpkg`."
+        )
+    return path
+
+
+_GEOJSON_NAMES = frozenset(f"{name}.geojson" for name in LAYER_FILE_NAMES.values())
+
+
+def _check_geojson_folder(out: Path) -> None:
+    """Refuse a GeoJSON target that is a file or a folder holding anything but an earlier export.
+
+    The export replaces the folder as a whole, so it must not hold files of the user's.
+    """
+    if out.exists() and not out.is_dir():
+        raise InputError(
+            f"{out} is a file, but a GeoJSON export writes a folder (one file per level). "
+            "Give a folder name, or choose another format (gpkg, shp, csv) for a single file."
+        )
+    if out.is_dir():
+        others = sorted(p.name for p in out.iterdir() if p.name not in _GEOJSON_NAMES)
+        if others:
+            shown = ", ".join(others[:3]) + (" …" if len(others) > 3 else "")
+            raise InputError(
+                f"The folder {out} holds other files ({shown}). A GeoJSON export replaces "
+                "the whole folder at once, so give a new or empty folder, or one holding only "
+                "an earlier export (streets/communities/grids.geojson)."
+            )
+
+
+def _write_units(
+    units: dict[str, gpd.GeoDataFrame], present: list[str], out: Path, *, fmt: str
+) -> list[Path]:
     if fmt == "geojson":
-        written = []
-        out.mkdir(parents=True, exist_ok=True)
-        for lv in present:
-            target = out / f"{LAYER_FILE_NAMES[lv]}.geojson"
-            with atomic_path(target) as tmp:
+        _check_geojson_folder(out)
+        names = [f"{LAYER_FILE_NAMES[lv]}.geojson" for lv in present]
+        with atomic_path(out) as tmp:
+            tmp.mkdir()
+            for lv, name in zip(present, names, strict=True):
                 pyogrio.write_dataframe(
                     _orient(_export_frame(units[lv])),
-                    tmp,
+                    tmp / name,
                     driver="GeoJSON",
                     layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"},
                 )
-            written.append(target)
-        return written
+        return [out / name for name in names]
     if fmt == "gpkg":
         if out.suffix.lower() != ".gpkg":
             out = out.with_suffix(".gpkg")
@@ -625,7 +672,9 @@ def write_units(
     if fmt == "shp":
         if out.suffix.lower() != ".zip":
             out = out.with_suffix(".zip")
-        with atomic_path(out) as tmp, _workdir() as work:
+        with atomic_path(out) as tmp:
+            work = tmp.parent / "parts"
+            work.mkdir()
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 for lv in present:
                     shp = work / f"{LAYER_FILE_NAMES[lv]}.shp"
@@ -647,8 +696,46 @@ def write_units(
     table = assignment_table(units)
     with atomic_path(out) as tmp:
         # utf-8-sig so spreadsheet programs show Chinese names correctly.
-        table.to_csv(tmp, index=False, encoding="utf-8-sig")
+        write_csv(table, tmp)
     return [out]
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _neutralise(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of ``frame`` whose text cannot run as a spreadsheet formula.
+
+    Following OWASP's advice on CSV injection, a text cell starting with
+    ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading
+    single quote, so Excel, WPS and LibreOffice show it as text instead of
+    evaluating it. Only text columns are touched: numbers (negative ones
+    included), and text that is just a number such as ``-12.5``, are kept.
+    """
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
+            out[col] = out[col].map(_neutralise, na_action="ignore")
+    return out
+
+
+def write_csv(frame: pd.DataFrame, target: Any, *, encoding: str = "utf-8-sig") -> None:
+    """Write ``frame`` (without its index) as CSV that spreadsheets open safely.
+
+    Text cells go through :func:`csv_safe`; the default encoding has a BOM
+    (``utf-8-sig``) so spreadsheet programs show Chinese names correctly.
+    Lines end in CRLF (RFC 4180), so a line break inside a name is quoted
+    and stays inside its cell. ``target`` is a path or a text buffer (the
+    encoding then does not apply).
+    """
+    csv_safe(frame).to_csv(target, index=False, encoding=encoding, lineterminator="\r\n")
 
 
 def assignment_table(units: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
@@ -685,12 +772,14 @@ __all__ = [
     "Layer",
     "assignment_table",
     "atomic_path",
+    "csv_safe",
     "read_csv_points",
     "read_layers",
     "require_polygons",
     "safe_extract_zip",
     "save_uploads",
     "shapefile_encoding",
+    "write_csv",
     "write_units",
 ]
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 import ui
 from geo.hierarchy import build_district
-from geo.io import write_units
+from geo.io import write_csv, write_units
 from geo.report import check_report
 
 t = ui.t
@@ -36,7 +36,9 @@ def exports(plan_name: str, state_key: str, _plan) -> dict[str, bytes]:
         out["csv"] = write_units(units, d / "plan.csv", fmt="csv")[0].read_bytes()
         report = check_report(build_district(units, household_size=rb.household_size), rb)
         out["report.json"] = report.to_json().encode("utf-8")
-        out["findings.csv"] = report.findings_frame().to_csv(index=False).encode("utf-8-sig")
+        findings = io.StringIO()
+        write_csv(report.findings_frame(), findings)
+        out["findings.csv"] = findings.getvalue().encode("utf-8-sig")
     return out
 
 
