@@ -269,6 +269,65 @@ def shapefile_encoding(shp: str | os.PathLike[str]) -> tuple[str | None, str | N
     )
 
 
+def _sidecar(shp: Path, suffix: str) -> Path | None:
+    for candidate in (shp.with_suffix(suffix.lower()), shp.with_suffix(suffix.upper())):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def shapefile_record_counts(shp: str | os.PathLike[str]) -> dict[str, int]:
+    """Count the records in a Shapefile's ``.shp``, ``.shx`` and ``.dbf`` from their bytes.
+
+    The ``.shp`` is walked record by record (its header's length cannot be
+    trusted alone); the ``.shx`` holds 8 bytes per record after its 100-byte
+    header; the ``.dbf`` count is the smaller of its header's and of the
+    records its size can hold. Parts that are missing are left out.
+    """
+    shp = Path(shp)
+    counts: dict[str, int] = {}
+    raw = shp.read_bytes()
+    n, pos = 0, 100
+    while pos + 8 <= len(raw):
+        length_words = int.from_bytes(raw[pos + 4 : pos + 8], "big")
+        pos += 8 + 2 * length_words
+        if pos > len(raw):
+            break  # a record cut short does not count
+        n += 1
+    counts[".shp"] = n
+    shx = _sidecar(shp, ".shx")
+    if shx is not None:
+        counts[".shx"] = max(0, (shx.stat().st_size - 100) // 8)
+    dbf = _sidecar(shp, ".dbf")
+    if dbf is not None:
+        with open(dbf, "rb") as fh:
+            head = fh.read(12)
+        if len(head) == 12:
+            declared = int.from_bytes(head[4:8], "little")
+            header_len = int.from_bytes(head[8:10], "little")
+            record_len = int.from_bytes(head[10:12], "little") or 1
+            held = max(0, (dbf.stat().st_size - header_len) // record_len)
+            counts[".dbf"] = min(declared, held)
+        else:
+            counts[".dbf"] = 0
+    return counts
+
+
+def _check_shapefile_parts(shp: Path, label: str) -> None:
+    """Refuse a Shapefile whose parts disagree on how many units it holds (no silent drops)."""
+    counts = shapefile_record_counts(shp)
+    shapes = counts[".shp"]
+    short = {k: v for k, v in counts.items() if k != ".shp" and v != shapes}
+    if short:
+        parts = ", ".join(f"{shp.stem}{k} {v}" for k, v in short.items())
+        raise InputError(
+            f"{label}: the Shapefile's parts disagree on how many units it holds: "
+            f"{shp.name} has {shapes} shapes but {parts}, so some units would be lost or "
+            "misnamed. The parts come from different exports or a copy was cut short: export "
+            "the layer again and keep its .shp, .shx and .dbf together."
+        )
+
+
 def _read_csv_table(path: Path) -> tuple[pd.DataFrame, str]:
     for enc in ("utf-8-sig", "gb18030"):
         try:
@@ -441,6 +500,7 @@ def _read_one(path: Path, *, crs: Any, coords: str, label: str | None = None) ->
         notes = []
         kwargs: dict[str, Any] = {}
         if suffix == ".shp":
+            _check_shapefile_parts(path, label)
             enc, note = shapefile_encoding(path)
             if enc:
                 kwargs["encoding"] = enc
@@ -779,6 +839,7 @@ __all__ = [
     "safe_extract_zip",
     "save_uploads",
     "shapefile_encoding",
+    "shapefile_record_counts",
     "write_csv",
     "write_units",
 ]
