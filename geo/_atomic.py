@@ -109,8 +109,27 @@ def _swap_in(tmp: Path, target: Path, scratch: Path) -> None:
     os.replace(tmp, target)
 
 
+def _publish_new(tmp: Path, target: Path) -> None:
+    """Put ``tmp`` at ``target`` only if nothing is there yet (FileExistsError otherwise)."""
+    try:
+        os.link(tmp, target)  # atomic create-if-absent: never replaces a file others hold open
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV):
+            raise
+        # No hard links here (some network or FAT drives): claim the name, then fill it.
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "wb") as out, open(tmp, "rb") as src:
+            shutil.copyfileobj(src, out)
+            out.flush()
+            os.fsync(out.fileno())
+
+
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike[str], *, mode: int | None = 0o644) -> Iterator[Path]:
+def atomic_path(
+    target: str | os.PathLike[str], *, mode: int | None = 0o644, exclusive: bool = False
+) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; swap it into place when the block succeeds.
 
     Write a file or build a folder at the yielded path. On success it
@@ -126,6 +145,11 @@ def atomic_path(target: str | os.PathLike[str], *, mode: int | None = 0o644) -> 
         Permission bits given to a new file (``0o644``: readable by others,
         as a plain write would leave it); ``None`` keeps the temporary
         file's own. Folders keep their own.
+    exclusive : bool
+        Create ``target`` only if it does not exist yet (a file, published
+        with a hard link): when another process got there first, the new
+        file is dropped and :class:`FileExistsError` raised, so a file that
+        others may already hold open is never swapped out from under them.
 
     Raises
     ------
@@ -148,8 +172,11 @@ def atomic_path(target: str | os.PathLike[str], *, mode: int | None = 0o644) -> 
         yield tmp
         if mode is not None and tmp.is_file():
             os.chmod(tmp, mode)
-        _swap_in(tmp, target, scratch)
-    except WriteError:
+        if exclusive:
+            _publish_new(tmp, target)
+        else:
+            _swap_in(tmp, target, scratch)
+    except (WriteError, FileExistsError):
         raise
     except OSError as exc:
         raise write_error(target, exc) from exc
