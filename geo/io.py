@@ -849,35 +849,73 @@ def save_uploads(
     files: Sequence[tuple[str, bytes]],
     dest: str | os.PathLike[str],
     *,
-    max_total_bytes: int = 100 * 1024 * 1024,
+    max_total_bytes: int | None = None,
 ) -> list[Path]:
     """Write uploaded files into ``dest`` under safe names; return their paths.
 
     Only the final name component is kept (no folders, no ``..``), so an
-    upload cannot write outside ``dest``. Zip archives are unpacked later by
-    :func:`read_layers` with :func:`safe_extract_zip`'s checks.
+    upload cannot write outside ``dest``. Two uploads with the same name are
+    both kept: the later one gets `` (2)`` before its suffix. A name longer
+    than the file system allows is shortened, keeping its suffix. Zip
+    archives are unpacked later by :func:`read_layers` with
+    :func:`safe_extract_zip`'s checks.
+
+    Parameters
+    ----------
+    files : sequence of (str, bytes)
+        Each upload's name and content.
+    dest : path-like
+        The folder to write into (created if missing).
+    max_total_bytes : int, optional
+        Cap on the uploads together; default :data:`geo.settings.upload_max_mb` MB.
 
     Raises
     ------
     InputError
-        If the uploads together exceed ``max_total_bytes`` or a name is unusable.
+        If the uploads together exceed the cap or a name is unusable.
     """
+    limit = settings.upload_max_mb * 2**20 if max_total_bytes is None else max_total_bytes
     total = sum(len(data) for _, data in files)
-    if total > max_total_bytes:
+    if total > limit:
         raise InputError(
-            f"The uploads total {total / 1e6:,.1f} MB, more than the limit of "
-            f"{max_total_bytes / 1e6:,.0f} MB. Upload a smaller extract, or use the command "
+            f"The uploads total {total / 2**20:,.1f} MB, more than the limit of "
+            f"{limit / 2**20:,.0f} MB. Upload a smaller extract, or use the command "
             "line (`wangge check PATH`), which has no upload limit."
         )
     out_dir = Path(dest)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    written: list[Path] = []
     for name, data in files:
         safe = PurePosixPath(name.replace("\\", "/")).name.strip()
         safe = re.sub(r"[\x00-\x1f]", "", safe)
         if safe in ("", ".", "..") or safe.startswith("."):
             raise InputError(f"The upload name {name!r} cannot be used; rename the file.")
-        target = out_dir / safe
+        target = _free_name(out_dir, safe, taken={p.name for p in written})
         target.write_bytes(data)
         written.append(target)
     return written
+
+
+_MAX_NAME_BYTES = 200
+"""Longest file name written for an upload (file systems allow 255 bytes)."""
+
+
+def _fit_name(stem: str, suffix: str) -> str:
+    while len((stem + suffix).encode("utf-8")) > _MAX_NAME_BYTES and stem:
+        stem = stem[:-1]
+    return stem + suffix
+
+
+def _free_name(folder: Path, name: str, *, taken: set[str]) -> Path:
+    """Return ``folder/name``, shortened to fit, with `` (2)``, `` (3)``… if already taken."""
+    path = PurePosixPath(name)
+    suffix = "".join(path.suffixes[-1:])[:16]
+    stem = name[: len(name) - len(suffix)] if suffix else name
+    candidate = _fit_name(stem, suffix)
+    n = 1
+    while candidate in taken:
+        n += 1
+        candidate = _fit_name(stem, f" ({n}){suffix}")
+    if candidate != name:
+        logger.info("upload %r saved as %r", name, candidate)
+    return folder / candidate

@@ -40,3 +40,11 @@ zip_max_members: int = 10_000
 
 sample_seed: int = 20170419
 """Seed of the built-in sample district (the guideline paper's date)."""
+
+upload_max_mb: int = 100
+"""Cap on the files uploaded to the app at once, in MB of 1,048,576 bytes (Streamlit's own
+unit; keep ``server.maxUploadSize`` in ``.streamlit/config.toml`` the same)."""
+
+upload_keep_days: float = 1.0
+"""Upload folders in the project folder's ``uploads/`` older than this are removed when
+the next upload arrives (a browser tab gives no sign when it closes)."""

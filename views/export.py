@@ -15,7 +15,7 @@ from geo.report import check_report
 t = ui.t
 plan, store, district = ui.plan()
 rb = ui.rulebook()
-st.title(f"{t('export.title')} · {plan.name}")
+st.title(f"{t('export.title')} · {ui.plain(plan.name)}")
 
 
 @st.cache_data(show_spinner="Preparing the files…", max_entries=8)
