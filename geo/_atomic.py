@@ -83,10 +83,11 @@ def write_error(target: str | os.PathLike[str], reason: str | BaseException) -> 
         why = _REASONS.get(reason.errno or 0) or (reason.strerror or str(reason))
     else:
         why = str(reason).strip() or type(reason).__name__
+    name = Path(target).name  # the name alone: the app never shows a server path
     exc = WriteError(
-        f"Could not write {target}: {why}. Free some space, check that you may write "
-        "there, or write to another folder or disk. Nothing was replaced: an earlier "
-        f"{Path(target).name}, if any, is unchanged."
+        f"Could not write {name}: {why}. Free some space, check that you may write "
+        f"there, or write to another folder or disk. Nothing was replaced: an earlier {name}, "
+        "if any, is unchanged."
     )
     if isinstance(reason, OSError):
         exc.errno = reason.errno

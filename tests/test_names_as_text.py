@@ -39,3 +39,22 @@ def test_a_hostile_plan_name_in_the_url_is_shown_as_text_and_not_stored(tmp_path
     with sqlite3.connect(tmp_path / "sample.gpkg") as con:
         names = [r[0] for r in con.execute("SELECT name FROM wangge_plans")]
     assert HOSTILE not in names  # visiting stored nothing
+
+
+def test_export_page_says_when_the_disk_is_full(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANGGE_HOME", str(tmp_path))
+    at = AppTest.from_file(str(ROOT / "views" / "export.py"), default_timeout=120)
+    at.query_params["plan"] = "current"
+    import errno
+    import os
+
+    import pyogrio
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pyogrio, "write_dataframe", full)
+    at.run()
+    assert not at.exception
+    assert any("disk is full" in e.value for e in at.error)
+    assert all("/" not in e.value for e in at.error)  # no server path

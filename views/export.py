@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 import ui
+from geo.errors import WanggeError
 from geo.hierarchy import build_district
 from geo.io import write_csv, write_units
 from geo.report import check_report
@@ -43,7 +44,11 @@ def exports(plan_name: str, state_key: str, _plan) -> dict[str, bytes]:
 
 
 state_key = f"{len(plan.undo_stack)}-{len(plan.redo_stack)}-{hash(plan.assignment.tobytes())}"
-files = exports(plan.name, state_key, plan)
+try:
+    files = exports(plan.name, state_key, plan)
+except WanggeError as exc:  # e.g. the server's disk is full: say so, no traceback
+    st.error(ui.plain(exc))
+    st.stop()
 stem = f"wangge-{plan.name}"
 st.download_button("GeoJSON (streets, communities, grids) · .zip", files["geojson.zip"],
                    f"{stem}-geojson.zip", "application/zip", key="dl_geojson")
