@@ -20,11 +20,13 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import glob
 import logging
 import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -127,6 +129,32 @@ def _publish_new(tmp: Path, target: Path) -> None:
             os.fsync(out.fileno())
 
 
+STALE_AFTER_S = 3600.0
+"""A temporary folder beside a target is left over from a killed writer when its process is
+gone and it is older than this (seconds); the next write to that target removes it."""
+
+
+def _remove_stale_scratch(target: Path) -> None:
+    """Remove what a killed writer (SIGKILL, power cut) left beside ``target``."""
+    prefix = f".{target.name}."
+    now = time.time()
+    for path in target.parent.glob(glob.escape(prefix) + "*"):
+        pid_text = path.name[len(prefix) :].split(".", 1)[0]
+        if not path.is_dir() or not pid_text.isdigit():
+            continue
+        try:
+            if now - path.stat().st_mtime < STALE_AFTER_S:
+                continue
+            os.kill(int(pid_text), 0)
+            continue  # its writer still runs
+        except ProcessLookupError:
+            pass
+        except OSError:  # gone meanwhile, or a process of another user
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        logger.info("removed %s, left by an interrupted write", path)
+
+
 @contextlib.contextmanager
 def atomic_path(
     target: str | os.PathLike[str], *, mode: int | None = 0o644, exclusive: bool = False
@@ -167,7 +195,8 @@ def atomic_path(
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    _remove_stale_scratch(target)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", dir=target.parent))
     tmp = scratch / target.name
     try:
         yield tmp

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import errno
 import os
+import time
 from pathlib import Path
 
 import pyogrio
@@ -110,3 +111,20 @@ def test_one_atomic_write_helper_in_the_code_base():
             ):
                 found.append(path.name)
     assert set(found) == {"_atomic.py"}
+
+
+def test_what_a_killed_writer_left_is_removed_by_the_next_write(tmp_path):
+    out = tmp_path / "out"
+    write_units(tiny_frames(), out, fmt="geojson")
+    dead = tmp_path / ".out.999999999.abcd1234"  # no such process
+    (dead / "out").mkdir(parents=True)
+    (dead / "out" / "streets.geojson").write_text("{half")
+    live = tmp_path / f".out.{os.getpid()}.efgh5678"  # a writer still running
+    live.mkdir()
+    young = tmp_path / ".out.999999998.ijkl9012"  # too recent to judge
+    young.mkdir()
+    hour_ago = time.time() - 2 * 3600
+    for path in (dead, live):
+        os.utime(path, (hour_ago, hour_ago))
+    write_units(tiny_frames(), out, fmt="geojson")
+    assert _hidden(tmp_path) == sorted([live.name, young.name])
