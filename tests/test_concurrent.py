@@ -200,3 +200,39 @@ def test_three_processes_opening_new_project_files_at_once(tmp_path, base):
         assert done == 3  # each process's move kept
         assert [assignment[c] for c in (C1, C2, C3)] == [S2, S2, S1]
     assert sorted(p.name for p in home.iterdir() if p.name.startswith(".")) == []
+
+
+def test_two_app_sessions_on_one_plan_keep_both_moves_and_say_so(tmp_path, monkeypatch):
+    """Two browser sessions (AppTest) on one plan: the second is told and keeps both moves."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("WANGGE_HOME", str(tmp_path))
+
+    def session() -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.query_params["plan"] = "shared"
+        return at.run()
+
+    a, b = session(), session()
+    plan = a.session_state["plan"]
+    moves, told = [], []
+    for at, k in ((a, 3), (b, 30)):
+        code = str(plan.base.codes[k])
+        target = next(s.code for s in plan.streets if s.code != plan.street_of(code))
+        at.session_state["edit_map"] = {
+            "last_object_clicked": {"lat": float(plan.base.lat[k]), "lng": float(plan.base.lon[k])}
+        }
+        at.run()
+        told += [el.value for el in (*at.toast, *at.success)]
+        assert at.session_state["selection"] == [code]
+        at.selectbox(key="move_target").set_value(target)
+        at.button(key="move_button").click().run()
+        assert not at.exception
+        told += [el.value for el in (*at.toast, *at.success)]
+        moves.append((code, target))
+    assert not a.error and not b.error
+    assert told == ["方案已在其他标签页中修改——已更新。"]  # B, once, on its next step
+    stored = PlanStore(tmp_path / "sample.gpkg").load_plan("shared", plan.base)
+    assert len(stored.undo_stack) == 2
+    assert all(stored.street_of(code) == target for code, target in moves)
+    assert all(b.session_state["plan"].street_of(code) == target for code, target in moves)
