@@ -1529,7 +1529,11 @@ _SYNCED_LOCK = threading.Lock()
 
 
 def _adopt(plan: Plan, fresh: Plan) -> None:
-    """Make ``plan`` (an object others hold) the stored ``fresh`` plan, in place."""
+    """Make ``plan`` (an object others hold) the stored ``fresh`` plan, in place.
+
+    Every attribute is replaced, caches included, so nothing of the old state lingers.
+    """
+    plan.__dict__.clear()
     plan.__dict__.update(fresh.__dict__)
 
 
@@ -1740,8 +1744,23 @@ class PlanStore:
 
     # ---------------------------------------------------------------- writing
 
-    def save_plan(self, plan: Plan, *, note: str | None = None) -> None:
+    def save_plan(self, plan: Plan, *, note: str | None = None, if_absent: bool = False) -> bool:
         """Write a full snapshot of a plan: streets, assignment and edit log (undo and redo).
+
+        Parameters
+        ----------
+        plan : Plan
+            The plan to store under its name.
+        note : str, optional
+            A note kept with it (an earlier note is kept when ``None``).
+        if_absent : bool
+            Store it only if no plan of that name is stored yet (checked in the
+            same transaction), e.g. a plan opened from a URL and not yet edited.
+
+        Returns
+        -------
+        bool
+            Whether the plan was written.
 
         Raises
         ------
@@ -1750,7 +1769,15 @@ class PlanStore:
             or rename it first, or save under another name.
         """
         with self._write() as con:
+            if (
+                if_absent
+                and con.execute(
+                    "SELECT 1 FROM wangge_plans WHERE name = ?", (plan.name,)
+                ).fetchone()
+            ):
+                return False
             self._snapshot(con, plan, note=note)
+        return True
 
     def _bump(self, con: sqlite3.Connection, plan: Plan) -> None:
         """Raise the stored revision after a step and note that ``plan`` is in step with it."""

@@ -236,3 +236,13 @@ def test_two_app_sessions_on_one_plan_keep_both_moves_and_say_so(tmp_path, monke
     assert len(stored.undo_stack) == 2
     assert all(stored.street_of(code) == target for code, target in moves)
     assert all(b.session_state["plan"].street_of(code) == target for code, target in moves)
+
+
+def test_saving_a_plan_if_absent_never_overwrites_stored_steps(tmp_path, base):
+    path, store, a, b = _two_tabs(tmp_path, base)
+    store.record(a, a.move([C1], S2))
+    assert store.save_plan(b, if_absent=True) is False  # b is stale: nothing written
+    assert _stored(path) == (1, {C1: S2, C2: S1, C3: S2, C4: S2})
+    fresh = Plan(base, name="other")
+    assert store.save_plan(fresh, if_absent=True) is True
+    assert store.has_plan("other")

@@ -110,6 +110,7 @@ def do_propose() -> None:
     while name in taken:
         name, n = f"{proposal.plan.name}-{n}", n + 1
     proposal.plan.name = name
+    s.save_plan(p, if_absent=True)  # the plan it started from, if not stored yet
     s.save_plan(proposal.plan)
     st.query_params["plan"] = name
     sm = proposal.summary
@@ -149,6 +150,7 @@ def do_save_as() -> None:
     if s.has_plan(name):
         st.session_state["edit_error"] = f"A plan named {name!r} exists already; choose another."
         return
+    s.save_plan(p, if_absent=True)  # the plan it started from, if not stored yet
     s.save_plan(p.copy(name=name))
     st.query_params["plan"] = name
 
