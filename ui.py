@@ -8,6 +8,7 @@ or a server restart brings the planner back to where they were.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -104,7 +105,8 @@ def open_project(d: District) -> str:
     key = district_key(d)
     path = home() / f"district-{key}.gpkg"
     if not path.exists():
-        write_units(d.units, path, fmt="gpkg")
+        with contextlib.suppress(FileExistsError):  # another tab saved the same data first
+            write_units(d.units, path, fmt="gpkg", exclusive=True)
     st.query_params["project"] = key
     st.query_params["plan"] = "current"
     for name in ("plan", "selection"):

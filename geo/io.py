@@ -637,6 +637,7 @@ def write_units(
     out: str | os.PathLike[str],
     *,
     fmt: str,
+    exclusive: bool = False,
 ) -> list[Path]:
     """Write every level of a district.
 
@@ -650,6 +651,10 @@ def write_units(
         ``.zip`` file (one Shapefile per level, each with a ``.cpg``). For
         ``csv``: the assignment table file.
     fmt : {"geojson", "gpkg", "shp", "csv"}
+    exclusive : bool
+        Create the file only if nothing has that name yet, and raise
+        :class:`FileExistsError` otherwise (``gpkg``, ``shp`` and ``csv``), so
+        a project file that others may hold open is never replaced.
 
     Returns
     -------
@@ -663,7 +668,7 @@ def write_units(
         raise EmptyInputError("There is nothing to export: the district has no units.")
     out = _export_target(out)
     try:
-        return _write_units(units, present, out, fmt=fmt)
+        return _write_units(units, present, out, fmt=fmt, exclusive=exclusive)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise write_error(out, f"GDAL reports: {exc}") from exc
 
@@ -705,7 +710,7 @@ def _check_geojson_folder(out: Path) -> None:
 
 
 def _write_units(
-    units: dict[str, gpd.GeoDataFrame], present: list[str], out: Path, *, fmt: str
+    units: dict[str, gpd.GeoDataFrame], present: list[str], out: Path, *, fmt: str, exclusive: bool
 ) -> list[Path]:
     if fmt == "geojson":
         _check_geojson_folder(out)
@@ -723,7 +728,7 @@ def _write_units(
     if fmt == "gpkg":
         if out.suffix.lower() != ".gpkg":
             out = out.with_suffix(".gpkg")
-        with atomic_path(out) as tmp:
+        with atomic_path(out, exclusive=exclusive) as tmp:
             for lv in present:
                 pyogrio.write_dataframe(
                     _export_frame(units[lv]), tmp, layer=LAYER_FILE_NAMES[lv], driver="GPKG"
@@ -732,7 +737,7 @@ def _write_units(
     if fmt == "shp":
         if out.suffix.lower() != ".zip":
             out = out.with_suffix(".zip")
-        with atomic_path(out) as tmp:
+        with atomic_path(out, exclusive=exclusive) as tmp:
             work = tmp.parent / "parts"
             work.mkdir()
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -754,7 +759,7 @@ def _write_units(
     if out.suffix.lower() != ".csv":
         out = out.with_suffix(".csv")
     table = assignment_table(units)
-    with atomic_path(out) as tmp:
+    with atomic_path(out, exclusive=exclusive) as tmp:
         # utf-8-sig so spreadsheet programs show Chinese names correctly.
         write_csv(table, tmp)
     return [out]
@@ -891,7 +896,11 @@ def save_uploads(
         if safe in ("", ".", "..") or safe.startswith("."):
             raise InputError(f"The upload name {name!r} cannot be used; rename the file.")
         target = _free_name(out_dir, safe, taken={p.name for p in written})
-        target.write_bytes(data)
+        try:
+            target.write_bytes(data)
+        except OSError as exc:  # a full disk, a name the file system refuses
+            target.unlink(missing_ok=True)
+            raise write_error(target, exc) from exc
         written.append(target)
     return written
 

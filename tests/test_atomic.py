@@ -128,3 +128,24 @@ def test_what_a_killed_writer_left_is_removed_by_the_next_write(tmp_path):
         os.utime(path, (hour_ago, hour_ago))
     write_units(tiny_frames(), out, fmt="geojson")
     assert _hidden(tmp_path) == sorted([live.name, young.name])
+
+
+def test_an_exclusive_write_never_replaces_an_existing_file(tmp_path):
+    target = tmp_path / "district.gpkg"
+    write_units(tiny_frames(), target, fmt="gpkg", exclusive=True)
+    before = target.read_bytes()
+    with pytest.raises(FileExistsError):
+        write_units(tiny_frames(grid_population=1), target, fmt="gpkg", exclusive=True)
+    assert target.read_bytes() == before
+    assert _hidden(tmp_path) == []
+
+
+def test_an_upload_hitting_a_full_disk_is_a_write_error(tmp_path, monkeypatch):
+    from geo.io import save_uploads
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(WriteError, match=r"Could not write streets\.geojson: the disk is full"):
+        save_uploads([("streets.geojson", b"{}")], tmp_path)

@@ -95,6 +95,10 @@ if uploads:
         if "street" not in d.units:
             st.warning("The district has no street level, so boundaries cannot be edited yet.")
         elif st.button(t("data.use"), key="use_upload"):
-            key = ui.open_project(d)
+            try:
+                key = ui.open_project(d)
+            except WanggeError as exc:  # e.g. the server's disk is full
+                st.error(ui.plain(exc))
+                st.stop()
             st.switch_page("views/boundaries.py",
                            query_params={"project": key, "plan": "current"})
