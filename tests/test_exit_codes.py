@@ -187,3 +187,24 @@ def test_geojson_export_refuses_a_folder_holding_other_files(tiny_gpkg, tmp_path
     r = runner.invoke(app, ["export", str(tiny_gpkg), "--to", str(folder)])
     _unusable(r, "holds other files", "notes.txt")
     assert (folder / "notes.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check"],
+        ["export", "--to", "x"],
+        ["audit", "--to", "a", "--straight-line"],
+        ["site", "--type", "community_service_centre", "-k", "1"],
+        ["propose"],
+    ],
+)
+def test_every_command_turns_a_bug_into_exit_3(monkeypatch, tmp_path, args):
+    def broken(*a, **k):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(geo.cli, "load_rulebook", broken)
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, args)
+    assert r.exit_code == 3, r.output
+    assert "internal error" in r.output and "Traceback" not in r.output
