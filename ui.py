@@ -8,6 +8,8 @@ or a server restart brings the planner back to where they were.
 
 from __future__ import annotations
 
+import contextlib
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -29,6 +31,20 @@ def lang() -> str:
 def t(key: str) -> str:
     """Return interface text in the chosen language."""
     return text(key, lang())
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def plain(value: object) -> str:
+    """Return text (a name, a message naming units) escaped so Streamlit shows it as typed.
+
+    Streamlit renders Markdown in titles, captions and alerts: a community
+    named ``![i](http://host/t.png)`` would make the browser fetch that URL.
+    Every ASCII punctuation mark is backslash-escaped (CommonMark), which
+    also stops bare URLs becoming links; line breaks become spaces.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
 
 
 def language_picker() -> None:
@@ -74,9 +90,9 @@ def district() -> tuple[District, str, Path]:
             try:
                 return _project_district(str(path)), f"project {key}", path
             except WanggeError as exc:
-                st.error(f"The project file {path.name} could not be opened: {exc}")
+                st.error(plain(f"The project file {path.name} could not be opened: {exc}"))
         else:
-            st.warning(f"Project {key} was not found in {home()}; showing the sample.")
+            st.warning(f"Project {plain(key)} was not found; showing the sample.")
         st.query_params["project"] = "sample"
     d = _sample_district()
     return d, DISTRICT_NAME, project_path(d, sample=True)
@@ -89,7 +105,8 @@ def open_project(d: District) -> str:
     key = district_key(d)
     path = home() / f"district-{key}.gpkg"
     if not path.exists():
-        write_units(d.units, path, fmt="gpkg")
+        with contextlib.suppress(FileExistsError):  # another tab saved the same data first
+            write_units(d.units, path, fmt="gpkg", exclusive=True)
     st.query_params["project"] = key
     st.query_params["plan"] = "current"
     for name in ("plan", "selection"):
@@ -111,13 +128,12 @@ def plan() -> tuple[Plan, PlanStore, District]:
     held_key = st.session_state.get("plan_project")
     s = store(path)
     if held is not None and held.name == name and held_key == key:
+        if s.refresh(held):  # another tab or window changed this plan
+            st.toast(t("plan.updated_elsewhere"))
         return held, s, d
     base = _base(key, d)
-    if s.has_plan(name):
-        p = s.load_plan(name, base)
-    else:
-        p = Plan(base, name=name)
-        s.save_plan(p)
+    # A plan named in the URL is stored by its first edit, never by the visit alone.
+    p = s.load_plan(name, base) if s.has_plan(name) else Plan(base, name=name)
     st.session_state["plan"] = p
     st.session_state["plan_project"] = key
     st.session_state["selection"] = []
@@ -130,7 +146,8 @@ def apply(edit_fn: object) -> None:
     p, s, _ = plan()
     try:
         edit: Edit | None = edit_fn(p)  # type: ignore[operator]
-        s.record(p, edit)
+        if s.record(p, edit):  # other tabs' steps were taken in first
+            st.session_state["edit_note"] = t("plan.updated_elsewhere")
     except WanggeError as exc:
         st.session_state["edit_error"] = str(exc)
 

@@ -5,8 +5,12 @@
 ``wangge export [PATH]``    write every level as GeoJSON, GeoPackage, Shapefile or CSV
 ``wangge app``              start the browser app
 
-Exit codes for ``check``: 0 clean, 1 findings, 2 unusable input. Errors are
-printed as one paragraph without a traceback (``--debug`` shows it).
+Exit codes, the same for every command: 0 clean (or done), 1 findings (a
+check, a proposal or an audit that found something to act on), 2 unusable
+input or options (one paragraph saying what to fix, also for an output that
+cannot be written: a full disk, no permission), 3 an internal error (a bug:
+one line naming the log file that holds the traceback; ``--debug`` prints
+the traceback too).
 """
 
 from __future__ import annotations
@@ -16,12 +20,17 @@ import io
 import logging
 import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
+import typer.exceptions
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -31,11 +40,67 @@ from rich.text import Text
 from geo import LEVELS, __version__
 from geo.errors import InputError, WanggeError
 from geo.hierarchy import District, build_district, read_district, renumber_units
-from geo.io import atomic_path, read_assignment, write_units
+from geo.io import atomic_path, read_assignment, write_csv, write_units
 from geo.report import CheckReport, check_report
 from geo.rules import Rulebook, load_rulebook
 
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNUSABLE, EXIT_INTERNAL = 0, 1, 2, 3
+"""The exit codes of every command."""
+
+_PASS_THROUGH = (typer.Exit, typer.Abort, typer.exceptions.TyperException)
+"""Exceptions click and typer turn into exit codes themselves (usage errors exit 2)."""
+
+
+def _log_dir() -> Path:
+    """Return a writable folder for crash logs: the project's ``logs``, else the temp folder."""
+    from geo.project import home
+
+    for folder in (lambda: home() / "logs", lambda: Path(tempfile.gettempdir()) / "wangge-logs"):
+        try:
+            path = folder()
+            path.mkdir(parents=True, exist_ok=True)
+            if os.access(path, os.W_OK):
+                return path
+        except OSError:
+            continue
+    return Path(tempfile.gettempdir())
+
+
+def _internal_error(exc: BaseException) -> None:
+    """Report a bug: write the traceback to a log file, print one line naming it, exit 3."""
+    text = "".join(traceback.format_exception(exc))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    log = _log_dir() / f"wangge-error-{stamp}-{os.getpid()}.log"
+    try:
+        log.write_text(f"wangge {__version__}\nargs: {sys.argv[1:]!r}\n\n{text}", encoding="utf-8")
+        where = f"details in {log}"
+    except OSError:
+        where = "run again with --debug for details"
+    if DEBUG["on"]:
+        err.print(Text(text.rstrip()))
+    err.print(
+        Text("internal error: ", style="red")
+        + Text(f"{type(exc).__name__} in wangge (not a fault in your data); {where}.")
+    )
+    raise typer.Exit(EXIT_INTERNAL)
+
+
+class _Guarded(typer.core.TyperGroup):
+    """The command group: any exception a command did not handle exits 3 with a log file."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _PASS_THROUGH:
+            raise
+        except (WanggeError, OSError) as exc:
+            _fail(exc)
+        except Exception as exc:
+            _internal_error(exc)
+
+
 app = typer.Typer(
+    cls=_Guarded,
     name="wangge",
     help="Three-level grid management (街道 street / 社区 community / 网格 grid): check, "
     "export and plan boundaries against the sizing guideline.",
@@ -193,11 +258,7 @@ def _load(
     assign: Path | None,
     rulebook: Rulebook,
 ) -> District:
-    assignment = None
-    if assign is not None:
-        if not assign.exists():
-            raise InputError(f"Assignment table {assign} does not exist.")
-        assignment = read_assignment(assign)
+    assignment = read_assignment(assign) if assign is not None else None
     if not paths:
         from geo.sample import sample_district
 
@@ -344,10 +405,20 @@ def _print_text(
 
 
 def _fail(exc: BaseException) -> None:
-    err.print("[red]error:[/red] " + escape(str(exc)))
+    """Print an unusable input's message (one paragraph, no traceback unless --debug); exit 2."""
     if DEBUG["on"]:
-        raise exc
-    raise typer.Exit(2)
+        err.print(Text("".join(traceback.format_exception(exc)).rstrip()))
+    if isinstance(exc, OSError) and not isinstance(exc, WanggeError):
+        what = exc.filename if exc.filename is not None else "a file"
+        reason = exc.strerror or str(exc)
+        message = (
+            f"{reason}: {what}. Check the path exists and that you may read and write "
+            "there, then run the command again."
+        )
+    else:
+        message = str(exc)
+    err.print("[red]error:[/red] " + escape(message))
+    raise typer.Exit(EXIT_UNUSABLE)
 
 
 @app.callback()
@@ -426,7 +497,7 @@ def check(
         sys.stdout.write(report.to_json() + "\n")
     elif fmt == OutputFormat.csv:
         buf = io.StringIO()
-        report.units_frame().to_csv(buf, index=False)
+        write_csv(report.units_frame(), buf)
         sys.stdout.write(buf.getvalue())
     else:
         bad = [lv for lv in show or [] if lv not in LEVELS]
@@ -439,9 +510,9 @@ def check(
 @app.command()
 def export(
     paths: PathsArg = None,
-    to: Annotated[Path, typer.Option("--to", help="Output: a folder (geojson) or a file.")] = Path(
-        "wangge-export"
-    ),
+    to: Annotated[
+        str, typer.Option("--to", help="Output: a folder (geojson) or a file.")
+    ] = "wangge-export",
     fmt: Annotated[
         ExportFormat, typer.Option("--format", help="geojson, gpkg, shp or csv.")
     ] = ExportFormat.geojson,
@@ -478,7 +549,7 @@ def export(
                 f"{to.stem}-renumbering.csv"
             )
             with atomic_path(where) as tmp:
-                table.to_csv(tmp, index=False, encoding="utf-8-sig")
+                write_csv(table, tmp)
             files = [*files, where]
             counts = table["level"].value_counts()
             err.print(
@@ -1255,12 +1326,17 @@ def run_app(
 
 
 def main() -> None:
-    """Entry point of the ``wangge`` console script."""
+    """Entry point of the ``wangge`` console script (exit codes as in the module notes)."""
     try:
         app()
-    except (WanggeError, OSError) as exc:  # pragma: no cover - commands catch their own
+    except (WanggeError, OSError) as exc:  # pragma: no cover - the group catches these
         err.print("[red]error:[/red] " + escape(str(exc)))
-        sys.exit(2)
+        sys.exit(EXIT_UNUSABLE)
+    except Exception as exc:  # pragma: no cover - the group catches these
+        try:
+            _internal_error(exc)
+        except typer.Exit as done:
+            sys.exit(done.exit_code)
 
 
 if __name__ == "__main__":

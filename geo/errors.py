@@ -50,3 +50,11 @@ class LevelError(InputError):
 
 class PlanError(WanggeError, ValueError):
     """An edit a plan cannot make (locked or unknown street, unknown unit) or a plan store clash."""
+
+
+class WriteError(WanggeError, OSError):
+    """An output that could not be written (disk full, no permission, a file-size limit).
+
+    The message names the target, the reason and the fix; the previous
+    target is left unchanged (see :func:`geo._atomic.atomic_path`).
+    """

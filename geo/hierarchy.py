@@ -510,6 +510,7 @@ def _parse_counts(
         raw = raw.map(lambda v: v.strip().replace(",", "") if isinstance(v, str) else v)
         raw = raw.replace("", None)
     nums = pd.to_numeric(raw, errors="coerce").astype(float)
+    nums = nums.where(~np.isinf(nums))  # infinity is no count of anyone: reported below
     not_number = nums.isna() & raw.notna()
     for i in np.flatnonzero(not_number.to_numpy()):
         findings.append(

@@ -24,6 +24,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "compare.after": {"en": "After", "zh": "调整后"},
     "compare.moved": {"en": "Communities moved", "zh": "调整的社区"},
     "street": {"en": "street", "zh": "街道"},
+    "plan.updated_elsewhere": {
+        "en": "Changed in another tab — updated.",
+        "zh": "方案已在其他标签页中修改——已更新。",
+    },
     "propose.title": {"en": "Propose a plan", "zh": "自动调整方案"},
     "propose.mode": {"en": "Mode", "zh": "方式"},
     "propose.least_change": {"en": "least change", "zh": "最小调整"},

@@ -21,6 +21,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -29,9 +30,11 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pyogrio.errors
 import shapely
 
 from geo import LEVELS, settings
+from geo._atomic import atomic_path, write_error
 from geo.crs import check_lonlat, to_wgs84_geometries
 from geo.errors import (
     ColumnError,
@@ -182,25 +185,45 @@ def safe_extract_zip(
         dest_path = Path(dest)
         dest_path.mkdir(parents=True, exist_ok=True)
         out: list[Path] = []
-        for info in infos:
-            if info.is_dir():
-                continue
-            target = dest_path.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            written = 0
-            with archive.open(info) as src, open(target, "wb") as dst:
-                # Count real bytes too: the sizes in the header can lie.
-                while chunk := src.read(1 << 20):
-                    written += len(chunk)
-                    if written > info.file_size or written > max_bytes:
-                        raise UnsafeArchiveError(
-                            f"{name}: entry {info.filename!r} expands past the size its "
-                            "header declares; the archive is corrupt or hostile and was "
-                            "not used."
-                        )
-                    dst.write(chunk)
-            out.append(target)
+        try:
+            for info in infos:
+                if info.is_dir():
+                    continue
+                target = dest_path.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                out.append(target)
+                _extract_member(archive, info, target, name=name, max_bytes=max_bytes)
+        except BaseException:
+            for path in out:  # nothing half-extracted stays behind
+                path.unlink(missing_ok=True)
+            raise
     return out
+
+
+def _extract_member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, *, name: str, max_bytes: int
+) -> None:
+    """Copy one member out, counting real bytes: the sizes in a zip's header can lie."""
+    written = 0
+    try:
+        with archive.open(info) as src, open(target, "wb") as dst:
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > info.file_size or written > max_bytes:
+                    raise UnsafeArchiveError(
+                        f"{name}: entry {info.filename!r} expands past the size its header "
+                        "declares; the archive is corrupt or hostile and was not used. "
+                        "Re-create the archive from the original files."
+                    )
+                dst.write(chunk)
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
+        # A header that lies about sizes shows up as a bad CRC or a stream that ends early;
+        # encrypted or unknown compression methods raise RuntimeError/NotImplementedError.
+        raise UnsafeArchiveError(
+            f"{name}: entry {info.filename!r} does not match what the archive's header says "
+            f"({exc}); the archive is corrupt, encrypted or hostile and was not used. "
+            "Re-create the archive from the original files (without a password)."
+        ) from exc
 
 
 # ----------------------------------------------------------------------- encodings
@@ -246,6 +269,65 @@ def shapefile_encoding(shp: str | os.PathLike[str]) -> tuple[str | None, str | N
     )
 
 
+def _sidecar(shp: Path, suffix: str) -> Path | None:
+    for candidate in (shp.with_suffix(suffix.lower()), shp.with_suffix(suffix.upper())):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def shapefile_record_counts(shp: str | os.PathLike[str]) -> dict[str, int]:
+    """Count the records in a Shapefile's ``.shp``, ``.shx`` and ``.dbf`` from their bytes.
+
+    The ``.shp`` is walked record by record (its header's length cannot be
+    trusted alone); the ``.shx`` holds 8 bytes per record after its 100-byte
+    header; the ``.dbf`` count is the smaller of its header's and of the
+    records its size can hold. Parts that are missing are left out.
+    """
+    shp = Path(shp)
+    counts: dict[str, int] = {}
+    raw = shp.read_bytes()
+    n, pos = 0, 100
+    while pos + 8 <= len(raw):
+        length_words = int.from_bytes(raw[pos + 4 : pos + 8], "big")
+        pos += 8 + 2 * length_words
+        if pos > len(raw):
+            break  # a record cut short does not count
+        n += 1
+    counts[".shp"] = n
+    shx = _sidecar(shp, ".shx")
+    if shx is not None:
+        counts[".shx"] = max(0, (shx.stat().st_size - 100) // 8)
+    dbf = _sidecar(shp, ".dbf")
+    if dbf is not None:
+        with open(dbf, "rb") as fh:
+            head = fh.read(12)
+        if len(head) == 12:
+            declared = int.from_bytes(head[4:8], "little")
+            header_len = int.from_bytes(head[8:10], "little")
+            record_len = int.from_bytes(head[10:12], "little") or 1
+            held = max(0, (dbf.stat().st_size - header_len) // record_len)
+            counts[".dbf"] = min(declared, held)
+        else:
+            counts[".dbf"] = 0
+    return counts
+
+
+def _check_shapefile_parts(shp: Path, label: str) -> None:
+    """Refuse a Shapefile whose parts disagree on how many units it holds (no silent drops)."""
+    counts = shapefile_record_counts(shp)
+    shapes = counts[".shp"]
+    short = {k: v for k, v in counts.items() if k != ".shp" and v != shapes}
+    if short:
+        parts = ", ".join(f"{shp.stem}{k} {v}" for k, v in short.items())
+        raise InputError(
+            f"{label}: the Shapefile's parts disagree on how many units it holds: "
+            f"{shp.name} has {shapes} shapes but {parts}, so some units would be lost or "
+            "misnamed. The parts come from different exports or a copy was cut short: export "
+            "the layer again and keep its .shp, .shx and .dbf together."
+        )
+
+
 def _read_csv_table(path: Path) -> tuple[pd.DataFrame, str]:
     for enc in ("utf-8-sig", "gb18030"):
         try:
@@ -284,6 +366,11 @@ def read_assignment(path: str | os.PathLike[str]) -> pd.DataFrame:
         )
     table, _ = _read_csv_table(path)
     table.columns = [str(c).strip().lower() for c in table.columns]
+    from geo.codes import refuse_mangled
+
+    for col in ("code", "parent_code"):
+        if col in table.columns:
+            refuse_mangled(table[col], column=col, source=f"Assignment table {path.name}")
     missing = {"code", "parent_code"} - set(table.columns)
     if missing:
         cols = ", ".join(table.columns) or "none"
@@ -453,6 +540,7 @@ def _read_one(path: Path, *, crs: Any, coords: str, label: str | None = None) ->
         notes = []
         kwargs: dict[str, Any] = {}
         if suffix == ".shp":
+            _check_shapefile_parts(path, label)
             enc, note = shapefile_encoding(path)
             if enc:
                 kwargs["encoding"] = enc
@@ -562,26 +650,6 @@ def require_polygons(frame: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
 # -------------------------------------------------------------------------- writing
 
 
-@contextlib.contextmanager
-def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; move it into place on success.
-
-    The temporary file or folder is removed if the block raises, so a failed
-    export never leaves a half-written file under the target's name.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    tmp = tmpdir / target.name
-    try:
-        yield tmp
-        if tmp.is_dir() and target.exists() and target.is_dir():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
-
-
 def _export_frame(frame: gpd.GeoDataFrame, *, short_names: bool = False) -> gpd.GeoDataFrame:
     out = frame.copy()
     if out.crs is None or not out.crs.equals(4326):
@@ -609,6 +677,7 @@ def write_units(
     out: str | os.PathLike[str],
     *,
     fmt: str,
+    exclusive: bool = False,
 ) -> list[Path]:
     """Write every level of a district.
 
@@ -622,6 +691,10 @@ def write_units(
         ``.zip`` file (one Shapefile per level, each with a ``.cpg``). For
         ``csv``: the assignment table file.
     fmt : {"geojson", "gpkg", "shp", "csv"}
+    exclusive : bool
+        Create the file only if nothing has that name yet, and raise
+        :class:`FileExistsError` otherwise (``gpkg``, ``shp`` and ``csv``), so
+        a project file that others may hold open is never replaced.
 
     Returns
     -------
@@ -633,25 +706,69 @@ def write_units(
     present = [lv for lv in LEVELS if lv in units and units[lv] is not None]
     if not present:
         raise EmptyInputError("There is nothing to export: the district has no units.")
-    out = Path(out)
+    out = _export_target(out)
+    try:
+        return _write_units(units, present, out, fmt=fmt, exclusive=exclusive)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise write_error(out, f"GDAL reports: {exc}") from exc
+
+
+def _export_target(out: str | os.PathLike[str]) -> Path:
+    """Check the export target names a file or folder (not ``""``, ``.`` or ``..``)."""
+    text = os.fspath(out)
+    path = Path(text)
+    if not text.strip() or path.name in ("", ".", ".."):
+        raise InputError(
+            f"The export target {text!r} names no file or folder. Give a new name, e.g. "
+            "`--to out` (a folder, for GeoJSON) or `--to plan.gpkg`."
+        )
+    return path
+
+
+_GEOJSON_NAMES = frozenset(f"{name}.geojson" for name in LAYER_FILE_NAMES.values())
+
+
+def _check_geojson_folder(out: Path) -> None:
+    """Refuse a GeoJSON target that is a file or a folder holding anything but an earlier export.
+
+    The export replaces the folder as a whole, so it must not hold files of the user's.
+    """
+    if out.exists() and not out.is_dir():
+        raise InputError(
+            f"{out} is a file, but a GeoJSON export writes a folder (one file per level). "
+            "Give a folder name, or choose another format (gpkg, shp, csv) for a single file."
+        )
+    if out.is_dir():
+        others = sorted(p.name for p in out.iterdir() if p.name not in _GEOJSON_NAMES)
+        if others:
+            shown = ", ".join(others[:3]) + (" …" if len(others) > 3 else "")
+            raise InputError(
+                f"The folder {out} holds other files ({shown}). A GeoJSON export replaces "
+                "the whole folder at once, so give a new or empty folder, or one holding only "
+                "an earlier export (streets/communities/grids.geojson)."
+            )
+
+
+def _write_units(
+    units: dict[str, gpd.GeoDataFrame], present: list[str], out: Path, *, fmt: str, exclusive: bool
+) -> list[Path]:
     if fmt == "geojson":
-        written = []
-        out.mkdir(parents=True, exist_ok=True)
-        for lv in present:
-            target = out / f"{LAYER_FILE_NAMES[lv]}.geojson"
-            with atomic_path(target) as tmp:
+        _check_geojson_folder(out)
+        names = [f"{LAYER_FILE_NAMES[lv]}.geojson" for lv in present]
+        with atomic_path(out) as tmp:
+            tmp.mkdir()
+            for lv, name in zip(present, names, strict=True):
                 pyogrio.write_dataframe(
                     _orient(_export_frame(units[lv])),
-                    tmp,
+                    tmp / name,
                     driver="GeoJSON",
                     layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"},
                 )
-            written.append(target)
-        return written
+        return [out / name for name in names]
     if fmt == "gpkg":
         if out.suffix.lower() != ".gpkg":
             out = out.with_suffix(".gpkg")
-        with atomic_path(out) as tmp:
+        with atomic_path(out, exclusive=exclusive) as tmp:
             for lv in present:
                 pyogrio.write_dataframe(
                     _export_frame(units[lv]), tmp, layer=LAYER_FILE_NAMES[lv], driver="GPKG"
@@ -660,7 +777,9 @@ def write_units(
     if fmt == "shp":
         if out.suffix.lower() != ".zip":
             out = out.with_suffix(".zip")
-        with atomic_path(out) as tmp, _workdir() as work:
+        with atomic_path(out, exclusive=exclusive) as tmp:
+            work = tmp.parent / "parts"
+            work.mkdir()
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 for lv in present:
                     shp = work / f"{LAYER_FILE_NAMES[lv]}.shp"
@@ -680,10 +799,48 @@ def write_units(
     if out.suffix.lower() != ".csv":
         out = out.with_suffix(".csv")
     table = assignment_table(units)
-    with atomic_path(out) as tmp:
+    with atomic_path(out, exclusive=exclusive) as tmp:
         # utf-8-sig so spreadsheet programs show Chinese names correctly.
-        table.to_csv(tmp, index=False, encoding="utf-8-sig")
+        write_csv(table, tmp)
     return [out]
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _neutralise(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of ``frame`` whose text cannot run as a spreadsheet formula.
+
+    Following OWASP's advice on CSV injection, a text cell starting with
+    ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading
+    single quote, so Excel, WPS and LibreOffice show it as text instead of
+    evaluating it. Only text columns are touched: numbers (negative ones
+    included), and text that is just a number such as ``-12.5``, are kept.
+    """
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
+            out[col] = out[col].map(_neutralise, na_action="ignore")
+    return out
+
+
+def write_csv(frame: pd.DataFrame, target: Any, *, encoding: str = "utf-8-sig") -> None:
+    """Write ``frame`` (without its index) as CSV that spreadsheets open safely.
+
+    Text cells go through :func:`csv_safe`; the default encoding has a BOM
+    (``utf-8-sig``) so spreadsheet programs show Chinese names correctly.
+    Lines end in CRLF (RFC 4180), so a line break inside a name is quoted
+    and stays inside its cell. ``target`` is a path or a text buffer (the
+    encoding then does not apply).
+    """
+    csv_safe(frame).to_csv(target, index=False, encoding=encoding, lineterminator="\r\n")
 
 
 def assignment_table(units: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
@@ -720,12 +877,15 @@ __all__ = [
     "Layer",
     "assignment_table",
     "atomic_path",
+    "csv_safe",
     "read_csv_points",
     "read_layers",
     "require_polygons",
     "safe_extract_zip",
     "save_uploads",
     "shapefile_encoding",
+    "shapefile_record_counts",
+    "write_csv",
     "write_units",
 ]
 
@@ -734,35 +894,77 @@ def save_uploads(
     files: Sequence[tuple[str, bytes]],
     dest: str | os.PathLike[str],
     *,
-    max_total_bytes: int = 100 * 1024 * 1024,
+    max_total_bytes: int | None = None,
 ) -> list[Path]:
     """Write uploaded files into ``dest`` under safe names; return their paths.
 
     Only the final name component is kept (no folders, no ``..``), so an
-    upload cannot write outside ``dest``. Zip archives are unpacked later by
-    :func:`read_layers` with :func:`safe_extract_zip`'s checks.
+    upload cannot write outside ``dest``. Two uploads with the same name are
+    both kept: the later one gets `` (2)`` before its suffix. A name longer
+    than the file system allows is shortened, keeping its suffix. Zip
+    archives are unpacked later by :func:`read_layers` with
+    :func:`safe_extract_zip`'s checks.
+
+    Parameters
+    ----------
+    files : sequence of (str, bytes)
+        Each upload's name and content.
+    dest : path-like
+        The folder to write into (created if missing).
+    max_total_bytes : int, optional
+        Cap on the uploads together; default :data:`geo.settings.upload_max_mb` MB.
 
     Raises
     ------
     InputError
-        If the uploads together exceed ``max_total_bytes`` or a name is unusable.
+        If the uploads together exceed the cap or a name is unusable.
     """
+    limit = settings.upload_max_mb * 2**20 if max_total_bytes is None else max_total_bytes
     total = sum(len(data) for _, data in files)
-    if total > max_total_bytes:
+    if total > limit:
         raise InputError(
-            f"The uploads total {total / 1e6:,.1f} MB, more than the limit of "
-            f"{max_total_bytes / 1e6:,.0f} MB. Upload a smaller extract, or use the command "
+            f"The uploads total {total / 2**20:,.1f} MB, more than the limit of "
+            f"{limit / 2**20:,.0f} MB. Upload a smaller extract, or use the command "
             "line (`wangge check PATH`), which has no upload limit."
         )
     out_dir = Path(dest)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    written: list[Path] = []
     for name, data in files:
         safe = PurePosixPath(name.replace("\\", "/")).name.strip()
         safe = re.sub(r"[\x00-\x1f]", "", safe)
         if safe in ("", ".", "..") or safe.startswith("."):
             raise InputError(f"The upload name {name!r} cannot be used; rename the file.")
-        target = out_dir / safe
-        target.write_bytes(data)
+        target = _free_name(out_dir, safe, taken={p.name for p in written})
+        try:
+            target.write_bytes(data)
+        except OSError as exc:  # a full disk, a name the file system refuses
+            target.unlink(missing_ok=True)
+            raise write_error(target, exc) from exc
         written.append(target)
     return written
+
+
+_MAX_NAME_BYTES = 200
+"""Longest file name written for an upload (file systems allow 255 bytes)."""
+
+
+def _fit_name(stem: str, suffix: str) -> str:
+    while len((stem + suffix).encode("utf-8")) > _MAX_NAME_BYTES and stem:
+        stem = stem[:-1]
+    return stem + suffix
+
+
+def _free_name(folder: Path, name: str, *, taken: set[str]) -> Path:
+    """Return ``folder/name``, shortened to fit, with `` (2)``, `` (3)``… if already taken."""
+    path = PurePosixPath(name)
+    suffix = "".join(path.suffixes[-1:])[:16]
+    stem = name[: len(name) - len(suffix)] if suffix else name
+    candidate = _fit_name(stem, suffix)
+    n = 1
+    while candidate in taken:
+        n += 1
+        candidate = _fit_name(stem, f" ({n}){suffix}")
+    if candidate != name:
+        logger.info("upload %r saved as %r", name, candidate)
+    return folder / candidate

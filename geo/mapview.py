@@ -29,7 +29,6 @@ import math
 import mimetypes
 import os
 import re
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from html.parser import HTMLParser
@@ -46,6 +45,7 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 
 from geo import assets as map_assets
+from geo._atomic import write_text_atomic
 from geo.errors import ColumnError, CRSError, EmptyInputError, WanggeError
 
 logger = logging.getLogger(__name__)
@@ -356,21 +356,6 @@ def _remote_tiles(m: Element) -> list[str]:
     return urls
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def standalone_html(
     m: Element,
     path: str | os.PathLike[str],
@@ -494,7 +479,7 @@ def standalone_html(
             f"the map HTML still loads {', '.join(leftover)}, so it is not self-contained"
         )
 
-    _write_atomic(out, page)
+    write_text_atomic(out, page)
     logger.info("wrote self-contained map %s (%.0f kB)", out, len(page.encode()) / 1024)
     return out
 

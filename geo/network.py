@@ -29,7 +29,6 @@ import hashlib
 import logging
 import math
 import os
-import tempfile
 import warnings
 import zipfile
 import zlib
@@ -48,6 +47,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from geo._atomic import atomic_path
 from geo.crs import WGS84, is_lonlat_bounds, metric_crs_for
 from geo.errors import EmptyInputError, InputError, NotGeodataError
 
@@ -828,26 +828,20 @@ def save_network(net: WalkNetwork, path: str | os.PathLike[str]) -> Path:
         ``path``.
     """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(
-                fh,
-                format=np.array(NETWORK_FORMAT),
-                version=np.array(NETWORK_FORMAT_VERSION),
-                node_ids=net.node_ids,
-                x=net.x,
-                y=net.y,
-                data=net.graph.data,
-                indices=net.graph.indices,
-                indptr=net.graph.indptr,
-                crs_wkt=np.array(net.crs.to_wkt()),
-                source=np.array(net.source),
-            )
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(
+            fh,
+            format=np.array(NETWORK_FORMAT),
+            version=np.array(NETWORK_FORMAT_VERSION),
+            node_ids=net.node_ids,
+            x=net.x,
+            y=net.y,
+            data=net.graph.data,
+            indices=net.graph.indices,
+            indptr=net.graph.indptr,
+            crs_wkt=np.array(net.crs.to_wkt()),
+            source=np.array(net.source),
+        )
     logger.debug("saved %r to %s", net, target)
     return target
 

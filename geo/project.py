@@ -17,13 +17,20 @@ the same data brings back its plans.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import shutil
+import time
+import uuid
 from pathlib import Path
 
+from geo import settings
 from geo.hierarchy import District
 
 LOCAL_HOME = ".wangge"
 """Name of a working folder's own project folder (used when it exists)."""
+
+logger = logging.getLogger(__name__)
 
 
 def home() -> Path:
@@ -56,3 +63,26 @@ def district_key(district: District) -> str:
 def project_path(district: District, *, sample: bool = False) -> Path:
     """Return the project GeoPackage for a district."""
     return home() / ("sample.gpkg" if sample else f"district-{district_key(district)}.gpkg")
+
+
+def new_upload_dir() -> Path:
+    """Return a new, empty folder for one browser session's uploads, inside the project folder.
+
+    Uploads stay with the project's other files (``uploads/`` in :func:`home`),
+    never in the system's temporary folder. Folders older than
+    :data:`geo.settings.upload_keep_days` are removed first, since a browser
+    tab gives no sign when it closes.
+    """
+    root = home() / "uploads"
+    root.mkdir(exist_ok=True)
+    cutoff = time.time() - settings.upload_keep_days * 86400
+    for old in root.iterdir():
+        try:
+            if old.is_dir() and old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
+                logger.info("removed the old upload folder %s", old.name)
+        except OSError:  # another session removed it first
+            continue
+    path = root / uuid.uuid4().hex
+    path.mkdir()
+    return path

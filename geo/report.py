@@ -296,7 +296,7 @@ def write_audit_report(result: Any, out_dir: str | Any) -> list[Any]:
     """
     from pathlib import Path
 
-    from geo.io import atomic_path
+    from geo.io import atomic_path, write_csv
     from geo.mapview import standalone_html
 
     out = Path(out_dir)
@@ -313,7 +313,7 @@ def write_audit_report(result: Any, out_dir: str | Any) -> list[Any]:
         tables[f"coverage_{lv}.csv"] = t
     for name, frame in tables.items():
         with atomic_path(out / name) as tmp:
-            frame.to_csv(tmp, index=False, encoding="utf-8-sig")
+            write_csv(frame, tmp)
         written.append(out / name)
     doc = {
         "provenance": result.provenance,

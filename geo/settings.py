@@ -191,3 +191,11 @@ siting_time_limit_s: float = 60.0
 
 siting_mip_rel_gap: float = 1e-6
 """Relative optimality gap at which HiGHS stops (1 resident in a million)."""
+
+upload_max_mb: int = 100
+"""Cap on the files uploaded to the app at once, in MB of 1,048,576 bytes (Streamlit's own
+unit; keep ``server.maxUploadSize`` in ``.streamlit/config.toml`` the same)."""
+
+upload_keep_days: float = 1.0
+"""Upload folders in the project folder's ``uploads/`` older than this are removed when
+the next upload arrives (a browser tab gives no sign when it closes)."""

@@ -21,7 +21,7 @@ rb = ui.rulebook()
 STATUS_LINE = {"ok": "#15803d", "outside": "#dc2626", "no rule": "#475569"}
 started = time.perf_counter()
 
-st.title(f"{t('nav.boundaries')} · {plan.name}")
+st.title(f"{t('nav.boundaries')} · {ui.plain(plan.name)}")
 st.caption(t("select.hint") + " " + t("plan.saved"))
 
 # ---------------------------------------------------------------- map interactions
@@ -110,6 +110,7 @@ def do_propose() -> None:
     while name in taken:
         name, n = f"{proposal.plan.name}-{n}", n + 1
     proposal.plan.name = name
+    s.save_plan(p, if_absent=True)  # the plan it started from, if not stored yet
     s.save_plan(proposal.plan)
     st.query_params["plan"] = name
     sm = proposal.summary
@@ -147,14 +148,15 @@ def do_save_as() -> None:
     if s.has_plan(name):
         st.session_state["edit_error"] = f"A plan named {name!r} exists already; choose another."
         return
+    s.save_plan(p, if_absent=True)  # the plan it started from, if not stored yet
     s.save_plan(p.copy(name=name))
     st.query_params["plan"] = name
 
 
 if msg := st.session_state.pop("edit_error", None):
-    st.error(msg)
+    st.error(ui.plain(msg))
 if note := st.session_state.pop("edit_note", None):
-    st.success(note)
+    st.success(ui.plain(note))
 
 # ------------------------------------------------------------------------- layout
 table = plan.street_table(rb)
@@ -195,7 +197,7 @@ with st.sidebar:
     st.checkbox(t("propose.round"), key="propose_round")
     st.button(t("propose.button"), on_click=do_propose, key="propose_button")
     for msg in st.session_state.get("proposal_findings", [])[:5]:
-        st.caption(msg)
+        st.caption(ui.plain(msg))
     show_grids = st.checkbox(t("grids.show"), key="show_grids")
     tile_url = st.text_input(t("basemap"), key="tile_url",
                              help="e.g. an intranet tile server; none by default (offline)")
@@ -223,7 +225,7 @@ with right:
     st.markdown(f"**{t('select.count')}: {n_sel}** · {sel_pop:,.0f} "
                 f"{t('col.population')}")
     if n_sel:
-        st.caption(", ".join(str(base.names[base.index[c]] or c) for c in selection[:12])
+        st.caption(ui.plain(", ".join(str(base.names[base.index[c]] or c) for c in selection[:12]))
                    + (" …" if n_sel > 12 else ""))
     street_codes = list(table["code"])
     st.selectbox(t("move.to"), street_codes, key="move_target",
@@ -244,7 +246,7 @@ with right:
         st.button(t("split.button"), on_click=do_split, key="split_button",
                   disabled=not (n_sel == 1 and has_line))
     if plan.last_edit is not None:
-        st.caption(plan.last_edit.describe(base.noun, base.nouns))
+        st.caption(ui.plain(plan.last_edit.describe(base.noun, base.nouns)))
 
     rows = table[["code", "name", "status", "area_km2", "population", "households",
                   "change_area_km2", "change_population", "compactness", "pieces",

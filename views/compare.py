@@ -25,7 +25,7 @@ try:
     after = plan if after_name == plan.name else store.load_plan(after_name, plan.base)
     moved, streets = before.compare(after, rulebook=ui.rulebook())
 except WanggeError as exc:
-    st.error(str(exc))
+    st.error(ui.plain(exc))
     st.stop()
 
 st.metric(t("compare.moved"), f"{len(moved)}",
@@ -53,4 +53,4 @@ add_outlines(m, before.street_geometries(), name=before_name, color="#dc2626", w
              dash="6 4")
 make_offline(m)
 st_folium(m, key="compare_map", height=560, use_container_width=True, returned_objects=[])
-st.caption(f"— {after_name}   - - {before_name}")
+st.caption(f"— {ui.plain(after_name)}   \\- \\- {ui.plain(before_name)}")

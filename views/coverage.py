@@ -1,8 +1,5 @@
 """Coverage: who lives within walking reach of each service, and floor area against the norms."""
 
-import tempfile
-from pathlib import Path
-
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -13,6 +10,7 @@ from geo.errors import WanggeError
 from geo.hierarchy import build_district
 from geo.io import save_uploads
 from geo.mapview import make_offline
+from geo.project import new_upload_dir
 from geo.report import coverage_map
 from geo.rules import load_rulebook
 
@@ -40,7 +38,7 @@ else:
                               type=["pbf", "npz"])
     if st.button("Run the audit", key="run_audit", disabled=fac_up is None):
         try:
-            work = Path(tempfile.mkdtemp(prefix="wg-audit-"))
+            work = new_upload_dir()
             uploads = [(fac_up.name, fac_up.getvalue())]
             if net_up is not None:
                 uploads.append((net_up.name, net_up.getvalue()))
@@ -50,7 +48,7 @@ else:
                 network=saved[1] if net_up is not None else None,
                 straight_line=net_up is None)
         except WanggeError as exc:
-            st.error(str(exc))
+            st.error(ui.plain(exc))
     result = st.session_state.get("audit_result")
     if result is None:
         st.stop()
@@ -109,7 +107,7 @@ if st.button("Propose sites", key="propose_sites"):
                 capacity=capacity, network=result.network, demand=result.demand,
                 facilities=result.facilities)
     except WanggeError as exc:
-        st.error(str(exc))
+        st.error(ui.plain(exc))
 siting = st.session_state.get("siting")
 if siting is not None and siting.summary.get("facility_type") != site_type:
     siting = None  # a result for another type is not shown under this one

@@ -1,19 +1,18 @@
 """Data: use the built-in sample or upload a district, map its layers and columns, check it."""
 
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 import ui
-from geo import LEVELS
+from geo import LEVELS, settings
 from geo.errors import WanggeError
 from geo.hierarchy import FIELDS, assign_levels, build_district, guess_columns, guess_level
 from geo.io import read_layers, save_uploads
+from geo.project import new_upload_dir
 from geo.report import check_report
 
-MAX_UPLOAD_MB = 100
 t = ui.t
 st.title(t("nav.data"))
 
@@ -26,7 +25,7 @@ if st.button(t("data.sample"), key="use_sample"):
 
 st.subheader(t("data.upload"))
 st.caption(f"GeoJSON, GeoPackage, Shapefile (.shp with .dbf/.shx/.prj/.cpg, or zipped), CSV with "
-           f"lon/lat or WKT. Up to {MAX_UPLOAD_MB} MB in all.")
+           f"lon/lat or WKT. Up to {settings.upload_max_mb} MB in all.")
 uploads = st.file_uploader("files", accept_multiple_files=True, key="uploads",
                            label_visibility="collapsed")
 coords = st.radio("coordinates", ["wgs84", "gcj02", "bd09"], horizontal=True, key="coords",
@@ -40,15 +39,17 @@ spatial = o3.checkbox("Link parents by largest overlap", key="upload_spatial",
                       help="When there is no parent code column and codes do not nest.")
 if uploads:
     try:
-        workdir = Path(st.session_state.setdefault("upload_dir", tempfile.mkdtemp(prefix="wg-")))
+        workdir = Path(st.session_state.get("upload_dir") or new_upload_dir())
+        if not workdir.is_dir():  # removed as stale while the tab stood idle
+            workdir = new_upload_dir()
+        st.session_state["upload_dir"] = str(workdir)
         for old in workdir.glob("*"):
             if old.is_file():
                 old.unlink()
-        save_uploads([(u.name, u.getvalue()) for u in uploads], workdir,
-                     max_total_bytes=MAX_UPLOAD_MB * 1024 * 1024)
+        save_uploads([(u.name, u.getvalue()) for u in uploads], workdir)
         layers = read_layers(workdir, coords=coords, crs=crs_text.strip() or None)
     except WanggeError as exc:
-        st.error(str(exc))
+        st.error(ui.plain(exc))
         st.stop()
     st.markdown(f"**{len(layers)} layer(s) found.** Check each layer's level and columns.")
     chosen: dict[str, str] = {}
@@ -81,7 +82,7 @@ if uploads:
                                household_size=ui.rulebook().household_size)
             st.session_state["upload_district"] = d
         except WanggeError as exc:
-            st.error(str(exc))
+            st.error(ui.plain(exc))
     d = st.session_state.get("upload_district")
     if d is not None:
         report = check_report(d, ui.rulebook())
@@ -94,6 +95,10 @@ if uploads:
         if "street" not in d.units:
             st.warning("The district has no street level, so boundaries cannot be edited yet.")
         elif st.button(t("data.use"), key="use_upload"):
-            key = ui.open_project(d)
+            try:
+                key = ui.open_project(d)
+            except WanggeError as exc:  # e.g. the server's disk is full
+                st.error(ui.plain(exc))
+                st.stop()
             st.switch_page("views/boundaries.py",
                            query_params={"project": key, "plan": "current"})

@@ -8,14 +8,15 @@ from pathlib import Path
 import streamlit as st
 
 import ui
+from geo.errors import WanggeError
 from geo.hierarchy import build_district
-from geo.io import write_units
+from geo.io import write_csv, write_units
 from geo.report import check_report
 
 t = ui.t
 plan, store, district = ui.plan()
 rb = ui.rulebook()
-st.title(f"{t('export.title')} · {plan.name}")
+st.title(f"{t('export.title')} · {ui.plain(plan.name)}")
 
 
 @st.cache_data(show_spinner="Preparing the files…", max_entries=8)
@@ -36,12 +37,18 @@ def exports(plan_name: str, state_key: str, _plan) -> dict[str, bytes]:
         out["csv"] = write_units(units, d / "plan.csv", fmt="csv")[0].read_bytes()
         report = check_report(build_district(units, household_size=rb.household_size), rb)
         out["report.json"] = report.to_json().encode("utf-8")
-        out["findings.csv"] = report.findings_frame().to_csv(index=False).encode("utf-8-sig")
+        findings = io.StringIO()
+        write_csv(report.findings_frame(), findings)
+        out["findings.csv"] = findings.getvalue().encode("utf-8-sig")
     return out
 
 
 state_key = f"{len(plan.undo_stack)}-{len(plan.redo_stack)}-{hash(plan.assignment.tobytes())}"
-files = exports(plan.name, state_key, plan)
+try:
+    files = exports(plan.name, state_key, plan)
+except WanggeError as exc:  # e.g. the server's disk is full: say so, no traceback
+    st.error(ui.plain(exc))
+    st.stop()
 stem = f"wangge-{plan.name}"
 st.download_button("GeoJSON (streets, communities, grids) · .zip", files["geojson.zip"],
                    f"{stem}-geojson.zip", "application/zip", key="dl_geojson")

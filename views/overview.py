@@ -29,8 +29,8 @@ state = f"{path}|{plan.name}|{hash(plan.assignment.tobytes())}|{len(plan.streets
 report = plan_report(state, plan)
 streets = report.level_frame("street")
 
-st.title(f"{ui.t('nav.check')} · {plan.name}")
-st.caption(f"{label} · rulebook: {report.rulebook.name}")
+st.title(f"{ui.t('nav.check')} · {ui.plain(plan.name)}")
+st.caption(ui.plain(f"{label} · rulebook: {report.rulebook.name}"))
 
 in_band = int((streets["status"] == "ok").sum())
 judged = int(streets["status"].isin(["ok", "outside"]).sum())
