@@ -545,8 +545,9 @@ def export(
             units, table = renumber_units(units)
         files = write_units(units, to, fmt=fmt.value)
         if table is not None:
-            where = to / "renumbering.csv" if to.is_dir() else to.with_name(
-                f"{to.stem}-renumbering.csv"
+            target = Path(to)
+            where = target / "renumbering.csv" if target.is_dir() else target.with_name(
+                f"{target.stem}-renumbering.csv"
             )
             with atomic_path(where) as tmp:
                 write_csv(table, tmp)
