@@ -119,6 +119,7 @@ def propose_alternatives(
         )
         runs.append((label, proposal))
     front = pareto_front([p for _, p in runs])
+    none_in_band = not any(p.feasible for _, p in runs)
     out = []
     for j, k in enumerate(front):
         label, proposal = runs[k]
@@ -129,7 +130,10 @@ def propose_alternatives(
         proposal.plan.name = f"{stem}-{key}"
         proposal.summary["plan"] = proposal.plan.name
         proposal.summary["search"] = label
-        out.append(Alternative(key, f"{_LABELS.get(key.split('-')[0], key)} ({label})", proposal))
+        text = f"{_LABELS.get(key.split('-')[0], key)} ({label})"
+        if none_in_band:
+            text += " — no search put every street in band"
+        out.append(Alternative(key, text, proposal))
     return out
 
 

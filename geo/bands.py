@@ -89,7 +89,8 @@ class Band:
         if lo is not None and hi is not None and hi > lo:
             return float(hi - lo)
         bound = lo if lo is not None else hi
-        return max(abs(float(bound or 0.0)) * 0.25, 1e-9)
+        quarter = abs(float(bound or 0.0)) * 0.25
+        return quarter if quarter > 0 else 1.0  # "≥ 0": cost in the measure's own units
 
     def state(self, value: Any) -> str:
         """Return ``"ok"``, ``"below"``, ``"above"`` or ``"no data"``."""
@@ -113,7 +114,7 @@ class Band:
         x = float(value)
         bound = float(self.minimum if state == "below" else self.maximum)  # type: ignore[arg-type]
         dev = x - bound
-        pct = (100.0 * dev / bound) if bound else math.copysign(math.inf, dev)
+        pct = (100.0 * dev / bound) if bound else math.nan  # no percentage of a zero bound
         return dev, pct
 
     def violation(self, value: float) -> float:
@@ -184,8 +185,9 @@ def breach_message(
     after = "" if unit in title else f" {unit}"  # "residents 166,360", not "... residents"
     return (
         f"{level} {label}: {title} {shown(value, rule.measure)}{after} is {side} "
-        f"the band {band.text()} by {shown(abs(deviation[0]), rule.measure)}{after} "
-        f"({abs(deviation[1]):.1f}%){tail}."
+        f"the band {band.text()} by {shown(abs(deviation[0]), rule.measure)}{after}"
+        + (f" ({abs(deviation[1]):.1f}%)" if math.isfinite(deviation[1]) else "")
+        + f"{tail}."
     )
 
 

@@ -932,8 +932,10 @@ def propose(
         bool,
         typer.Option(
             "--alternatives",
-            help="Propose three plans — fewest moved, balanced, roundest — save each and "
-            "compare them (--mode and --compactness-weight are then set per plan).",
+            help="Run four searches (each within --time-limit) and keep the plans on the "
+            "trade-off between residents moved and compactness — fewest moved, balanced, "
+            "roundest — save each and compare them (--mode and --compactness-weight are set "
+            "per search).",
         ),
     ] = False,
     margin: Annotated[

@@ -155,6 +155,8 @@ def generate_street_codes(frame: Any) -> tuple[list[str | None], int]:
     """Return codes for a street level's uncoded units (given codes kept) and how many spilled."""
     codes = list(frame["code"])
     taken = {c for c in codes if c}
+    # a given 9-digit township code holds its township digits as much as a 12-digit one
+    taken |= {c[:9] + "000" for c in codes if c and _DIGITS.match(c) and len(c) in (9, 12)}
     prefix = county_prefix(codes)
     missing = np.flatnonzero(pd.isna(pd.Series(codes, dtype=object)).to_numpy())
     spilled = 0

@@ -402,6 +402,16 @@ def guess_level(
         lv, share = _level_from_codes(codes)
         if lv and share >= settings.level_guess_min_share:
             return lv, f"{share:.0%} of its codes look like {lv} codes"
+    # columns: a layer naming units of two levels (社区名称 and 街道名称) holds the finer
+    # one, the coarser being its parents'
+    lowered = {str(c).strip().lower() for c in layer.frame.columns}
+    named = [
+        lv
+        for lv in LEVELS
+        if any(c in lowered for c in (*LEVEL_COLUMNS[lv]["name"], *LEVEL_COLUMNS[lv]["code"]))
+    ]
+    if len(named) >= 2:
+        return named[-1], f"its columns name {named[-1]} units and their {named[-2]}"
     # names: read each level's own name column (a community layer's 街道名称 names its
     # street, not itself), and keep the level whose names end most like that level's
     best: tuple[float, str | None] = (0.0, None)
@@ -481,9 +491,12 @@ def assign_levels(
             unknown.append(lay.source)
             continue
         if lv in chosen:
+            free = [x for x in LEVELS if x not in chosen] or ["grid"]
+            near = min(free, key=lambda x: (abs(LEVELS.index(x) - LEVELS.index(lv)),
+                                            -LEVELS.index(x)))
             raise LevelError(
                 f"Both {chosen[lv].source} and {lay.source} look like {lv} layers. Say which "
-                f"is which with --layer NAME=LEVEL (e.g. --layer {lay.name}=grid)."
+                f"is which with --layer NAME=LEVEL (e.g. --layer {lay.name}={near})."
             )
         chosen[lv] = lay
         notes.append(f"{lay.source}: read as the {lv} level ({reason}).")
@@ -813,14 +826,27 @@ def link_parents(
     pcodes = set(parents["code"].dropna())
     by_name = _parent_codes_by_name(parents)
     named = out["parent_code"].notna() & ~out["parent_code"].isin(pcodes)
-    named &= out["parent_code"].map(lambda v: v in by_name)
+    named &= out["parent_code"].map(lambda v: _name_key(v) in by_name)
     if named.any():
-        out.loc[named, "parent_code"] = out.loc[named, "parent_code"].map(by_name)
+        out.loc[named, "parent_code"] = out.loc[named, "parent_code"].map(
+            lambda v: by_name[_name_key(v)]
+        )
         notes.append(
             f"{child_level}: {int(named.sum())} parent link(s) given by the {parent_level}'s "
             "name rather than its code; matched by name."
         )
     if link == "auto":
+        # a parent given by a name that matches no single parent (a variant spelling, two
+        # parents of one name) is not an unknown code: fall back to the largest overlap
+        unresolved = out["parent_code"].notna() & ~out["parent_code"].isin(pcodes)
+        unresolved &= ~out["parent_code"].astype(str).str.fullmatch(r"[0-9A-Za-z_.-]+")
+        if unresolved.any():
+            shown = ", ".join(dict.fromkeys(out.loc[unresolved, "parent_code"].astype(str)))
+            notes.append(
+                f"{child_level}: {int(unresolved.sum())} parent name(s) match no single "
+                f"{parent_level} ({shown[:200]}); those units were linked by largest overlap."
+            )
+            out.loc[unresolved, "parent_code"] = None
         unlinked = out["parent_code"].isna()
         if unlinked.any():
             spatial = _spatial_parents(out[unlinked], parents, metric_crs)
@@ -880,12 +906,37 @@ def link_parents(
     return out, findings, notes
 
 
+_NAME_TAILS = (
+    ("街道办事处", "街道"),
+    ("办事处", ""),
+    ("社区居民委员会", "社区"),
+    ("社区居委会", "社区"),
+    ("居民委员会", "社区"),
+    ("村民委员会", "村"),
+    ("村委会", "村"),
+)
+"""Official-body endings and the everyday name they shorten to."""
+
+
+def _name_key(value: Any) -> str:
+    """Return a name as matched across files: without spaces and office suffixes.
+
+    ``宁远新区街道办事处`` and ``宁远新区街道`` name the same street office.
+    """
+    text = re.sub(r"\s+", "", str(value))
+    for tail, short in _NAME_TAILS:
+        if text.endswith(tail) and len(text) > len(tail):
+            return text[: -len(tail)] + short
+    return text
+
+
 def _parent_codes_by_name(parents: gpd.GeoDataFrame) -> dict[str, str]:
-    """Return ``name -> code`` for parents whose name is unique (a parent column may hold names)."""
+    """Return ``name key -> code`` for parents whose name is unique (a column may hold names)."""
     named = parents[parents["name"].notna() & parents["code"].notna()]
-    counts = named["name"].value_counts()
-    unique = named[named["name"].map(counts) == 1]
-    return dict(zip(unique["name"].astype(str), unique["code"].astype(str), strict=True))
+    keys = named["name"].map(_name_key)
+    counts = keys.value_counts()
+    unique = keys.map(counts) == 1
+    return dict(zip(keys[unique], named.loc[unique, "code"].astype(str), strict=True))
 
 
 def _spatial_parents(
@@ -1316,15 +1367,20 @@ def _code_mismatches(children: gpd.GeoDataFrame, child_level: str) -> pd.Index:
         return linked.index
     codes, pcodes = linked["code"].astype(str), linked["parent_code"].astype(str)
     if child_level == "community":
+        # statistical codes nest by definition, however many communities have moved
         stat = codes.str.fullmatch(r"\d{12}") & pcodes.str.fullmatch(r"\d{9}|\d{12}")
         agree = codes.str[:9] == pcodes.str[:9]
-    else:
-        stat = codes.str.fullmatch(r"\d+") & pcodes.str.fullmatch(r"\d+")
-        agree = pd.Series(
-            [c.startswith(p) for c, p in zip(codes, pcodes, strict=True)], index=codes.index
-        )
-    if stat.sum() == 0 or (agree[stat]).mean() < 0.5:
-        return linked.index[:0]  # this data does not use nested codes
+        return linked.index[stat & ~agree]
+    stat = codes.str.fullmatch(r"\d+") & pcodes.str.fullmatch(r"\d+")
+    stat &= codes.str.len() > pcodes.str.len()
+    agree = pd.Series(
+        [c.startswith(p) for c, p in zip(codes, pcodes, strict=True)], index=codes.index
+    )
+    statistical = pcodes.str.fullmatch(r"\d{12}")
+    # grid codes under 12-digit community codes extend them (CJ/T 213); other numeric
+    # schemes count as nested only where most of them already do
+    if not (stat & statistical).any() and (stat.sum() == 0 or agree[stat].mean() < 0.5):
+        return linked.index[:0]
     return linked.index[stat & ~agree]
 
 

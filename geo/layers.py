@@ -84,8 +84,16 @@ def split_admin_levels(layer: Layer) -> tuple[list[Layer], list[str]]:
         return [layer], []
     levels = pd.to_numeric(frame[col], errors="coerce")
     found = sorted({int(v) for v in levels.dropna()})
-    if len(found) <= 1 and levels.notna().all():
-        return [layer], []
+    if len(found) == 1 and levels.notna().all():
+        if found[0] in ADMIN_LEVELS:
+            return [layer], []
+        raise LevelError(
+            f"{layer.source} holds admin_level {found[0]} only "
+            f"({'coarser than street offices' if found[0] < 8 else 'finer than communities'}: "
+            f"{_names(frame, frame.index)}). Load the street-office (admin_level 8) or "
+            "community (10) boundaries, or give the level with --level to check these as "
+            "such anyway."
+        )
     notes: list[str] = []
     admin = frame["boundary"] if "boundary" in frame.columns else None
     not_admin = levels.isna()

@@ -1403,8 +1403,9 @@ class Plan:
                 "from_name": mine["street_name"].to_numpy()[diff],
                 "to": to_code[diff],
                 "to_name": to_name[diff],
-                "population": base.population[diff],
-                "households": base.households[diff],
+                # missing figures stay missing (NaN), never the 0 the totals carry
+                "population": np.where(base.population_missing, np.nan, base.population)[diff],
+                "households": np.where(base.households_missing, np.nan, base.households)[diff],
                 "area_km2": base.area_m2[diff] / 1e6,
             }
         )

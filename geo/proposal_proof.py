@@ -65,11 +65,14 @@ class MoveBound:
     relaxed_optimum: float | None
     reason: str = ""
 
-    def gap(self, moved: float) -> float | None:
-        """Return how far ``moved`` lies above the bound, as a share of ``moved``."""
-        if self.lower_bound is None or moved <= 0:
+    def gap(self, moved: float | None) -> float | None:
+        """Return how far ``moved`` lies above the bound, as a share of ``moved``.
+
+        Never clipped: a negative gap would mean the bound is wrong, and shows.
+        """
+        if self.lower_bound is None or moved is None or not moved > 0:
             return None
-        return max(moved - self.lower_bound, 0.0) / moved
+        return (moved - self.lower_bound) / moved
 
     def to_dict(self, moved: float | None = None) -> dict[str, Any]:
         """Return the bound as JSON-ready data (with the gap to ``moved`` when given)."""
@@ -121,16 +124,22 @@ def residents_moved_lower_bound(
     pop = base.population[blocks]
     if (base.population_missing[blocks]).any():
         return MoveBound("skipped", None, None, "residents are missing for some communities")
-    kind = streets[slots[0]].kind
-    bands = [Band.of(r) for r in rules_of[kind] if r.measure in _VALUES]
-    if not bands:
+    # each slot keeps its own street's bands (a town's differ from a street office's);
+    # slots for new streets take the street office's
+    new_rules = rulebook.for_level("street", "street")
+    n_slots = len(slots) + max(int(max_new_streets), 0)
+    slot_bands = [
+        [Band.of(r) for r in (rules_of[streets[k].kind] if s < len(slots) else new_rules)
+         if r.measure in _VALUES]
+        for s, k in enumerate([*slots, *([slots[0]] * (n_slots - len(slots)))])
+    ]
+    if not any(slot_bands):
         return MoveBound("skipped", None, None, "no additive band (area, residents, households)")
     values = {
         "area_km2": base.area_m2[blocks] / 1e6,
         "population": pop,
         "households": base.households[blocks],
     }
-    n_slots = len(slots) + max(int(max_new_streets), 0)
     nb = len(blocks)
     n_x = nb * n_slots
     n_var = n_x + n_slots
@@ -148,10 +157,10 @@ def residents_moved_lower_bound(
     lo += [1.0] * nb
     hi += [1.0] * nb
     # bands on every slot, switched by y_s
-    for band in bands:
-        v = values[band.measure]
-        for s in range(n_slots):
-            cols = np.arange(nb) * n_slots + s
+    for s in range(n_slots):
+        cols = np.arange(nb) * n_slots + s
+        for band in slot_bands[s]:
+            v = values[band.measure]
             for bound, sign in ((band.low, 1.0), (band.high, -1.0)):
                 if not math.isfinite(bound):
                     continue
@@ -187,7 +196,7 @@ def residents_moved_lower_bound(
         constraints=LinearConstraint(a, np.array(lo), np.array(hi)),
         integrality=np.ones(n_var),
         bounds=Bounds(0, 1),
-        options={"time_limit": float(time_limit_s), "disp": False},
+        options={"time_limit": float(time_limit_s), "disp": False, "mip_rel_gap": 0.0},
     )
     if res.status == 2:
         return MoveBound(
@@ -198,7 +207,9 @@ def residents_moved_lower_bound(
     dual = getattr(res, "mip_dual_bound", None)
     found = float(res.fun) if res.x is not None else None
     if res.status == 0 and found is not None:
-        return MoveBound("optimal", found, found)
+        # solved to a zero gap; the dual bound, where given, is the safe figure still
+        safe = float(dual) if dual is not None and np.isfinite(dual) else found
+        return MoveBound("optimal", max(min(safe, found), 0.0), found)
     if dual is not None and np.isfinite(dual):
         return MoveBound("bound", max(float(dual), 0.0), found)
     return MoveBound("skipped", None, found, f"HiGHS stopped without a bound ({res.message})")

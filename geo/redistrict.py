@@ -1171,8 +1171,9 @@ def _refuse_missing_figures(
     in_play = np.asarray(movable, dtype=bool)[plan.assignment]
     needs = {m for s in streets for (m, *_rest) in kind_bands.get(s.kind, ())}
     problems = []
+    # residents are always needed: a proposal is judged by the residents it moves
     for what, idxs, missing in (
-        ("residents (population)", {1, 3}, base.population_missing),
+        ("residents (population)", {0, 1, 2, 3}, base.population_missing),
         ("households", {2}, base.households_missing),
     ):
         if not needs & idxs:
@@ -1186,11 +1187,12 @@ def _refuse_missing_figures(
             )
     if problems:
         raise InputError(
-            "Cannot propose a plan: the street bands need figures that are missing — "
+            "Cannot propose a plan: figures it needs are missing — "
             + "; ".join(problems)
-            + ". A missing figure is not zero, and a plan built on it would move units for "
-            "nothing. Add the population column (CLI: --column population=COLUMN) or the "
-            "figures for those units, or lock the streets that hold them."
+            + ". A missing figure is not zero: a plan built on it would move units for "
+            "nothing and could not say how many residents it moves. Add the population "
+            "column (CLI: --column population=COLUMN) or the figures for those units, or "
+            "lock the streets that hold them."
         )
 
 

@@ -138,6 +138,23 @@ def test_cli_alternatives_saves_three_plans(tiny, tmp_path, monkeypatch):
         "--alternatives", "--time-limit", "3", "--format", "json",
     ])
     assert r.exit_code in (0, 1), r.output
-    doc = json.loads(r.output)
+    doc = json.loads(r.stdout)  # notes go to stderr
     keys = [a["key"] for a in doc["alternatives"]]
     assert keys and keys[0] == "fewest" and set(doc["proposals"]) == set(keys)
+
+
+def test_bound_uses_each_streets_own_bands(sample_built):
+    """Towns have bands of their own: a plan already in band needs no move at all."""
+    d = sample_built
+    rb = rulebook_from_dict({"name": "by kind", "rules": [
+        {"id": "street.area_km2", "level": "street", "measure": "area_km2", "min": 4,
+         "max": 11, "kinds": ["street"], "title": "area", "source": "test",
+         "status": "confirmed"},
+        {"id": "town.area_km2", "level": "street", "measure": "area_km2", "min": 10,
+         "max": 20, "kinds": ["town"], "title": "area", "source": "test",
+         "status": "confirmed"},
+    ]})
+    plan = Plan.from_district(d)
+    assert set(plan.street_table(rb)["status"]) == {"ok"}
+    b = residents_moved_lower_bound(plan, rb)
+    assert b.status == "optimal" and b.lower_bound == pytest.approx(0)

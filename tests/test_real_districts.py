@@ -415,3 +415,79 @@ def test_areas_within_a_ten_thousandth_of_the_ellipsoid_across_a_province():
     truth = geodesic_area_m2(d.units["street"]).to_numpy() / 1e6
     err = np.abs(d.units["street"]["area_km2"].to_numpy() / truth - 1)
     assert err.max() < 1e-4, err.max()
+
+
+# ------------------------------------------------- from a fresh-eyes review of this code
+
+
+def test_parent_names_with_office_suffixes_and_duplicates(sample_frames):
+    st, cm = _uncoded(sample_frames)
+    truth = sample_frames["community"].set_index("name")["parent_code"]
+    street_names = sample_frames["street"].set_index("code")["name"]
+    cm["街道名称"] = [street_names[truth[n]] + "办事处" for n in cm["社区名称"]]
+    d = build_district({"street": st, "community": cm})
+    comm, streets = d.units["community"], d.units["street"].set_index("code")
+    assert [streets.loc[p, "name"] + "办事处" for p in comm["parent_code"]] == list(cm["街道名称"])
+    assert "hierarchy.unknown_parent" not in [f.rule for f in d.findings]
+    # two streets of one name: their communities fall back to the largest overlap
+    st2 = st.copy()
+    st2.loc[1, "街道名称"] = st2.loc[0, "街道名称"]
+    d = build_district({"street": st2, "community": cm})
+    rules = [f.rule for f in d.findings]
+    assert "hierarchy.unknown_parent" not in rules and "code.malformed" not in rules
+    assert d.units["community"]["code"].str.fullmatch(r"\d{12}").all()
+    assert any("match no single street" in n for n in d.notes)
+
+
+def test_a_community_layer_without_suffixes_is_told_by_its_columns(sample_frames, tmp_path):
+    st, cm = _uncoded(sample_frames)
+    truth = sample_frames["community"].set_index("name")["parent_code"]
+    street_names = sample_frames["street"].set_index("code")["name"]
+    cm["街道名称"] = [street_names[truth[n]] for n in cm["社区名称"]]
+    cm["社区名称"] = cm["社区名称"].str.replace("社区", "", regex=False)
+    st.to_file(tmp_path / "jd.geojson")
+    cm.to_file(tmp_path / "sq.geojson")
+    d = read_district(tmp_path)
+    assert d.levels == ["street", "community"] and len(d.units["community"]) == len(cm)
+
+
+def test_generated_street_codes_never_repeat_given_township_digits(tiny):
+    st = tiny["street"].assign(code=["370299001", None])
+    d = build_district({"street": st})
+    codes = list(d.units["street"]["code"])
+    assert codes[0] == "370299001" and codes[1][:9] != "370299001"
+
+
+def test_moves_of_most_communities_are_still_renumbered(sample_frames):
+    comm = sample_frames["community"].copy()
+    streets = sorted(comm["parent_code"].unique())
+    # every street office's communities go to the next one: ~110 of 127 moved
+    urban = [s for s in streets if s[6:9] < "100"]
+    nxt = dict(zip(urban, urban[1:] + urban[:1], strict=True))
+    moved = comm["parent_code"].isin(urban)
+    comm.loc[moved, "parent_code"] = comm.loc[moved, "parent_code"].map(nxt)
+    d = build_district({"street": _streets_from(comm), "community": comm,
+                        "grid": sample_frames["grid"]})
+    found = [f for f in d.findings if f.rule == "code.parent_mismatch"]
+    assert len(found) == int(moved.sum()) > 100
+    units, table = renumber_units(d.units)
+    assert "code.parent_mismatch" not in [f.rule for f in build_district(units).findings]
+
+
+def test_mangled_codes_in_an_assignment_table_are_refused(tiny, tmp_path):
+    src = tmp_path / "d"
+    src.mkdir()
+    tiny["street"].to_file(src / "streets.geojson")
+    tiny["community"].to_file(src / "communities.geojson")
+    path = tmp_path / "plan.csv"
+    path.write_text("level,code,parent_code\ncommunity,3.70299E+11,370299001000\n")
+    r = runner.invoke(app, ["check", str(src), "--assign", str(path)])
+    assert r.exit_code == 2 and "scientific notation" in r.output
+
+
+def test_an_admin_level_6_file_alone_is_named(tmp_path, tiny):
+    city = tiny["street"].dissolve().assign(name="示例区", admin_level="6")
+    path = tmp_path / "osm.geojson"
+    city[["name", "admin_level", "geometry"]].to_file(path)
+    with pytest.raises(Exception, match="admin_level 6"):
+        read_district(path)
