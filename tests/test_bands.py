@@ -18,9 +18,14 @@ from geo.redistrict import _bands, _violation
 from geo.rules import rulebook_from_dict, status_table
 
 
-def _rulebook(area_band, pop_band):
+def _rulebook(area_band, pop_band, hh_band=None, density_band=None):
     rules = []
-    for measure, (lo, hi) in (("area_km2", area_band), ("population", pop_band)):
+    bands = [("area_km2", area_band), ("population", pop_band)]
+    if hh_band is not None:
+        bands.append(("households", hh_band))
+    if density_band is not None:
+        bands.append(("density_per_km2", density_band))
+    for measure, (lo, hi) in bands:
         rules.append({
             "id": f"street.{measure}", "level": "street", "measure": measure, "min": lo,
             "max": hi, "kinds": ["street"], "title": measure, "source": "test",
@@ -29,7 +34,7 @@ def _rulebook(area_band, pop_band):
     return rulebook_from_dict({"name": "random bands", "rules": rules})
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(partitions(), st.data())
 def test_check_editor_and_proposer_agree_on_every_street(p, data):
     d = build_district(frames_from(*p))
@@ -45,7 +50,12 @@ def test_check_editor_and_proposer_agree_on_every_street(p, data):
         a_lo, a_hi = a_hi, a_lo
     if p_lo > p_hi:
         p_lo, p_hi = p_hi, p_lo
-    rb = _rulebook((a_lo, a_hi), (p_lo, p_hi))
+    hhs = sorted(float(x) for x in streets["households"])
+    dens = sorted(float(p_ / a_) for p_, a_ in zip(streets["population"],
+                                                   streets["area_km2"], strict=True))
+    hh_band = data.draw(st.sampled_from([None, (hhs[0], hhs[-1]), (hhs[len(hhs) // 2], None)]))
+    d_band = data.draw(st.sampled_from([None, (dens[len(dens) // 2], None), (0.0, dens[0])]))
+    rb = _rulebook((a_lo, a_hi), (p_lo, p_hi), hh_band, d_band)
 
     check = dict(zip(streets["code"], status_table(d, rb, "street")["status"], strict=True))
     plan = Plan.from_district(d)
@@ -60,3 +70,22 @@ def test_check_editor_and_proposer_agree_on_every_street(p, data):
         for code, row in totals.iterrows()
     }
     assert check == editor == proposer, (a_lo, a_hi, p_lo, p_hi)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(partitions(), st.data())
+def test_missing_residents_are_no_data_in_check_and_editor(p, data):
+    frames = frames_from(*p)
+    grids = frames["grid"]
+    gone = data.draw(st.lists(st.sampled_from(list(grids.index)), min_size=1, max_size=3))
+    grids.loc[gone, "population"] = float("nan")
+    d = build_district(frames)
+    rb = _rulebook((0.0, 1e9), (0.0, 1e12))
+    check = dict(zip(d.units["street"]["code"], status_table(d, rb, "street")["status"],
+                     strict=True))
+    table = Plan.from_district(d).street_table(rb)
+    editor = dict(zip(table["code"], table["status"], strict=True))
+    lacking = set(d.units["community"].loc[d.units["community"]["population"].isna(),
+                                           "parent_code"])
+    assert check == editor
+    assert {c for c, s in check.items() if s == "no data"} == lacking
