@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import typer.core
@@ -39,10 +39,11 @@ from rich.text import Text
 
 from geo import LEVELS, __version__
 from geo.errors import InputError, WanggeError
-from geo.hierarchy import District, build_district, read_district, renumber_units
-from geo.io import atomic_path, read_assignment, write_csv, write_units
-from geo.report import CheckReport, check_report
-from geo.rules import Rulebook, load_rulebook
+
+if TYPE_CHECKING:  # the library is imported where a command uses it: `wangge --help` is fast
+    from geo.hierarchy import District
+    from geo.report import CheckReport
+    from geo.rules import Rulebook
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNUSABLE, EXIT_INTERNAL = 0, 1, 2, 3
 """The exit codes of every command."""
@@ -245,6 +246,13 @@ def _read_options(scope: dict[str, Any]) -> dict[str, Any]:
     return {name: scope.get(name) for name in READ_OPTIONS}
 
 
+def load_rulebook(name: Any = None) -> Rulebook:
+    """Load a rulebook (imported on use, so the command starts fast)."""
+    from geo.rules import load_rulebook as load
+
+    return load(name)
+
+
 def _load(
     paths: list[Path] | None,
     *,
@@ -258,6 +266,9 @@ def _load(
     assign: Path | None,
     rulebook: Rulebook,
 ) -> District:
+    from geo.hierarchy import build_district, read_district
+    from geo.io import read_assignment
+
     assignment = read_assignment(assign) if assign is not None else None
     if not paths:
         from geo.sample import sample_district
@@ -489,6 +500,8 @@ def check(
     try:
         rulebook = load_rulebook(rules)
         district = _load(paths, rulebook=rulebook, **_read_options(locals()))
+        from geo.report import check_report
+
         report = check_report(district, rulebook)
     except (WanggeError, OSError) as exc:
         _fail(exc)
@@ -496,6 +509,8 @@ def check(
     if fmt == OutputFormat.json:
         sys.stdout.write(report.to_json() + "\n")
     elif fmt == OutputFormat.csv:
+        from geo.io import write_csv
+
         buf = io.StringIO()
         write_csv(report.units_frame(), buf)
         sys.stdout.write(buf.getvalue())
@@ -539,6 +554,9 @@ def export(
         rulebook = load_rulebook(rules)
         options = _read_options(locals())
         district = _load(paths, rulebook=rulebook, **options)
+        from geo.hierarchy import renumber_units
+        from geo.io import atomic_path, write_csv, write_units
+
         units = district.units
         table = None
         if renumber:

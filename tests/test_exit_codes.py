@@ -22,6 +22,7 @@ from conftest import ROOT, tiny_frames
 from typer.testing import CliRunner
 
 import geo.cli
+import geo.report
 from geo.cli import app
 from geo.io import write_units
 
@@ -154,7 +155,7 @@ def test_internal_error_exits_3_with_one_line_naming_the_log(tiny_gpkg, tmp_path
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(geo.cli, "check_report", broken)
+    monkeypatch.setattr(geo.report, "check_report", broken)
     r = runner.invoke(app, ["check", str(tiny_gpkg)])
     assert r.exit_code == 3, r.output
     assert "Traceback" not in r.output
