@@ -492,11 +492,34 @@ def check(
             "default: every level).",
         ),
     ] = None,
+    each: Annotated[
+        bool,
+        typer.Option(
+            "--each",
+            help="Many districts: each file given, and each sub-folder or file of each folder "
+            "given, is checked as a district of its own, as Dask tasks; one merged report.",
+        ),
+    ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="With --each: address of a Dask scheduler (tcp://host:8786); default a "
+            "local cluster on this machine.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", help="With --each: workers of the local cluster.")
+    ] = 2,
 ) -> None:
     """Check a district: each unit's figures and status, hierarchy findings, a summary.
 
     Exit code 0 when clean, 1 when there are findings, 2 when the input is unusable.
     """
+    if each:
+        _check_each(paths, rules=None if rules is None else str(rules), scheduler=scheduler,
+                    workers=workers, fmt=fmt)
+        return
     try:
         rulebook = load_rulebook(rules)
         district = _load(paths, rulebook=rulebook, **_read_options(locals()))
@@ -1257,6 +1280,60 @@ def rules_show(
     for row in frame.itertuples(index=False):
         table.add_row(*(escape(str(v)) for v in row))
     out.print(table)
+
+
+def _check_each(
+    paths: list[Path] | None,
+    *,
+    rules: str | None,
+    scheduler: str | None,
+    workers: int,
+    fmt: OutputFormat,
+) -> None:
+    """``check --each``: many districts as Dask tasks, one merged report."""
+    import json
+
+    from geo.batch import check_districts, district_sources
+
+    try:
+        if not paths:
+            raise InputError("--each needs folders or files of districts to check.")
+        if workers < 1:
+            raise InputError(f"--workers must be 1 or more, not {workers}.")
+        load_rulebook(rules)  # a bad rulebook is one message, not one per district
+        sources = district_sources(paths)
+        with _progress_bar(quiet=fmt != OutputFormat.text) as progress:
+            report = check_districts(
+                sources, rules=rules, scheduler=scheduler, workers=workers, progress=progress
+            )
+    except (WanggeError, OSError) as exc:
+        _fail(exc)
+        return
+    doc = report.to_dict()
+    if fmt == OutputFormat.json:
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    else:
+        table = Table(title=f"{len(report.results)} districts", title_justify="left")
+        for col in ("district", "units", "residents", "errors", "warnings", "status"):
+            table.add_column(col)
+        for r in report.results:
+            if "error" in r:
+                table.add_row(Text(r["district"]), "—", "—", "—", "—",
+                              Text("unusable: " + r["error"], style="red"))
+                continue
+            s = r["summary"]
+            units = " / ".join(f"{v['units']}" for v in s["levels"].values())
+            top = next(iter(s["levels"].values()))
+            table.add_row(
+                Text(r["district"]), units, _fmt_num(top["population"]),
+                str(s["findings"]["error"]), str(s["findings"]["warning"]),
+                Text("clean" if not r["findings"] else "findings"),
+            )
+        out.print(table)
+        out.print(f"{report.n_findings} finding(s) in all; --format json lists every one.")
+    if report.errors:
+        raise typer.Exit(2)
+    raise typer.Exit(1 if report.n_findings else 0)
 
 
 def _propose_alternatives(

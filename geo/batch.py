@@ -1,0 +1,168 @@
+"""Many districts at once — every city of a province, every province of the nation — on Dask.
+
+Each district is checked on its own, as ``wangge check`` would, as one Dask task; the
+results come back as plain data and are merged into one report. Scheduling, retries,
+spilling and workers on other machines are Dask's (``dask.distributed``): by default a
+``LocalCluster`` on this machine, or any scheduler given by address
+(``tcp://host:8786``), started with ``dask scheduler`` / ``dask worker`` on a cluster.
+
+A district that cannot be read is reported with its message; the others go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from geo.errors import InputError, WanggeError
+
+logger = logging.getLogger(__name__)
+
+_DISTRICT_FILES = (".gpkg", ".geojson", ".json", ".shp", ".zip")
+"""Files that hold a district of their own when found in a folder of districts."""
+
+
+def district_sources(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """Return one source per district: each file given, and each entry of each folder given.
+
+    A folder's entries are its sub-folders (one district's layers each) and its
+    GeoPackage, GeoJSON, Shapefile and zip files (one district each).
+
+    Raises
+    ------
+    InputError
+        If nothing is found.
+    """
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            raise InputError(f"{p} does not exist. Give folders or files of districts.")
+        if p.is_dir():
+            for entry in sorted(p.iterdir()):
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir() or entry.suffix.lower() in _DISTRICT_FILES:
+                    out.append(entry)
+        else:
+            out.append(p)
+    if not out:
+        raise InputError(
+            "No district was found: give a folder holding one sub-folder or file per "
+            "district (GeoPackage, GeoJSON, Shapefile or zip)."
+        )
+    return out
+
+
+def check_one(source: str, rules: str | None = None) -> dict[str, Any]:
+    """Check one district as ``wangge check`` does; return plain, picklable data.
+
+    Returns
+    -------
+    dict
+        ``district`` (the source's name), ``source``, and either ``summary``
+        and ``findings`` (JSON-ready, as in the check report) or ``error``.
+    """
+    from geo.hierarchy import read_district
+    from geo.report import check_report
+    from geo.rules import load_rulebook
+
+    name = Path(source).stem if Path(source).is_file() else Path(source).name
+    try:
+        rulebook = load_rulebook(rules)
+        district = read_district(source, household_size=rulebook.household_size)
+        doc = check_report(district, rulebook).to_dict()
+    except WanggeError as exc:
+        return {"district": name, "source": str(source), "error": str(exc)}
+    return {
+        "district": name,
+        "source": str(source),
+        "summary": doc["summary"],
+        "findings": doc["findings"],
+    }
+
+
+@dataclass
+class BatchReport:
+    """The merged result of checking many districts."""
+
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """Districts that could not be checked, with their messages."""
+        return [r for r in self.results if "error" in r]
+
+    @property
+    def n_findings(self) -> int:
+        """Findings over every district checked."""
+        return sum(len(r.get("findings", [])) for r in self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the merged report: per district its summary, and every finding tagged."""
+        findings = [
+            {**f, "district": r["district"]} for r in self.results for f in r.get("findings", [])
+        ]
+        return {
+            "districts": [
+                {k: v for k, v in r.items() if k != "findings"} for r in self.results
+            ],
+            "findings": findings,
+            "n_districts": len(self.results),
+            "n_unusable": len(self.errors),
+        }
+
+
+def check_districts(
+    sources: Sequence[str | os.PathLike[str]],
+    *,
+    rules: str | None = None,
+    scheduler: str | None = None,
+    workers: int = 2,
+    progress: Callable[[str, float], None] | None = None,
+) -> BatchReport:
+    """Check every district as a Dask task and merge the results (in the sources' order).
+
+    Parameters
+    ----------
+    sources : sequence of path-like
+        One per district (see :func:`district_sources`).
+    rules : str, optional
+        Rulebook preset name or path, as ``--rules``.
+    scheduler : str, optional
+        Address of a running Dask scheduler; default a ``LocalCluster`` with
+        ``workers`` single-threaded worker processes on this machine.
+    workers : int
+        Workers of the local cluster.
+    progress : callable, optional
+        ``progress(text, fraction)`` as districts finish.
+    """
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    paths = [str(s) for s in sources]
+    if scheduler:
+        client = Client(scheduler)
+        cluster = None
+    else:
+        cluster = LocalCluster(
+            n_workers=max(int(workers), 1), threads_per_worker=1, processes=True,
+            dashboard_address=None,
+        )
+        client = Client(cluster)
+    try:
+        futures = client.map(check_one, paths, rules=rules, pure=False)
+        done: dict[str, dict[str, Any]] = {}
+        for k, fut in enumerate(as_completed(futures), start=1):
+            result = fut.result()
+            done[result["source"]] = result
+            if progress is not None:
+                progress(f"{result['district']} checked", k / len(paths))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return BatchReport([done[p] for p in paths])

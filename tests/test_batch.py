@@ -1,0 +1,54 @@
+"""Many districts at once on Dask: the merged report equals the one-by-one runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from geo.batch import check_districts, check_one, district_sources
+from geo.cli import app
+from geo.errors import InputError
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture()
+def districts(tiny, tmp_path):
+    root = tmp_path / "province"
+    root.mkdir()
+    for name, pop in (("cityA", 2000), ("cityB", 40_000)):
+        d = root / name
+        d.mkdir()
+        for lv in ("street", "community", "grid"):
+            frame = tiny[lv]
+            if lv == "grid":
+                frame = frame.assign(population=pop)
+            frame.to_file(d / f"{lv}.geojson")
+    (root / "broken.geojson").write_text("{not json", encoding="utf-8")
+    return root
+
+
+def test_dask_local_cluster_gives_the_one_by_one_answers(districts):
+    sources = district_sources([districts])
+    assert [s.name for s in sources] == ["broken.geojson", "cityA", "cityB"]
+    merged = check_districts(sources, workers=2)
+    alone = [check_one(str(s)) for s in sources]
+    assert merged.results == alone
+    assert [r["district"] for r in merged.errors] == ["broken"]
+    doc = merged.to_dict()
+    assert doc["n_districts"] == 3 and doc["n_unusable"] == 1
+    assert {f["district"] for f in doc["findings"]} == {"cityA", "cityB"}
+
+
+def test_cli_check_each_merges_and_exits_2_on_an_unusable_district(districts):
+    r = CliRunner().invoke(app, ["check", "--each", str(districts), "--format", "json",
+                                 "--workers", "2"])
+    assert r.exit_code == 2, r.output
+    doc = json.loads(r.stdout)
+    assert [d["district"] for d in doc["districts"]] == ["broken", "cityA", "cityB"]
+    empty = districts.parent / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match="No district"):
+        district_sources([empty])
