@@ -38,21 +38,28 @@ LEVEL_NAMES = {"street": N_("streets"), "community": N_("communities"), "grid": 
 
 
 # ------------------------------------------------------------------------ language
+_last_lang = ["zh"]  # for labels formatted outside a script run (AppTest's widget setters)
+
+
 def lang() -> str:
     """Return the interface language: the URL's ``lang``, else the session's, else Chinese."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return _last_lang[0]
     code = st.query_params.get("lang")
-    if code in LANGUAGES:
-        return str(code)
-    code = st.session_state.get("lang")
-    return str(code) if code in LANGUAGES else "zh"
+    if code not in LANGUAGES:
+        code = st.session_state.get("lang")
+    _last_lang[0] = str(code) if code in LANGUAGES else "zh"
+    return _last_lang[0]
 
 
-def _(message: str, **fields: Any) -> str:
+def _(message: str, /, **fields: Any) -> str:
     """Return ``message`` in the chosen language, ``{fields}`` filled in."""
     return text(message, lang(), **fields)
 
 
-def t(message: str, **fields: Any) -> str:
+def t(message: str, /, **fields: Any) -> str:
     """Alias of :func:`_` for pages that bind ``_`` to something else."""
     return _(message, **fields)
 
@@ -578,3 +585,20 @@ def progress_bar(title: str) -> Callable[[str, float], None]:
 
 FIELD_TEXT = {"code": N_("code"), "name": N_("name"), "parent_code": N_("parent code"),
               "population": N_("residents"), "households": N_("households")}
+
+
+PROPOSAL_MODES = {"least_change": N_("least change"), "scratch": N_("from scratch")}
+
+
+def proposal_mode(value: Any) -> str:
+    """Return the proposal mode a widget holds: a key, or a label in any language.
+
+    A radio drawn in one language and read after switching to another can hold
+    the label (``least change``, ``最小调整``) instead of the key.
+    """
+    if value in PROPOSAL_MODES:
+        return str(value)
+    for mode, label in PROPOSAL_MODES.items():
+        if value in (label, *(text(label, code) for code in LANGUAGES)):
+            return mode
+    return "least_change"

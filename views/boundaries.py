@@ -10,7 +10,6 @@ from streamlit_folium import st_folium
 
 import ui
 from geo.crs import wgs84_to_gcj02
-from geo.i18n import N_
 from geo.mapview import (
     CATEGORICAL_PALETTE,
     STATUS_LINE,
@@ -23,7 +22,7 @@ from geo.mapview import (
 from geo.selection import block_at, blocks_within, clicked_point, drawn_geometry, toggle
 
 MAP_KEY = "edit_map"
-MODES = {"least_change": N_("least change"), "scratch": N_("from scratch")}
+MODES = ui.PROPOSAL_MODES
 _ = ui._
 log = logging.getLogger("wangge.app")
 started = time.perf_counter()
@@ -133,13 +132,7 @@ def do_split() -> None:
 
 def chosen_mode() -> str:
     """The proposal mode the radio holds, whatever language its label was drawn in."""
-    value = st.session_state.get("propose_mode", "least_change")
-    if value in MODES:
-        return str(value)
-    for mode, label in MODES.items():  # a label stored by an older Streamlit or language
-        if value in (label, _(label)):
-            return mode
-    return "least_change"
+    return ui.proposal_mode(st.session_state.get("propose_mode"))
 
 
 @ui.callback

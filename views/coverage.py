@@ -16,6 +16,7 @@ from geo.report import coverage_map
 from geo.rules import load_rulebook
 
 _ = ui._
+LANG = ui.lang()
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -27,7 +28,7 @@ def sample_audit(key: str, _plan) -> CoverageResult:
 
 def type_name(ftype: str) -> str:
     spec = result.rulebook.facility(ftype)
-    return spec.name_zh if ui.lang() == "zh" and spec.name_zh else spec.name
+    return spec.name_zh if LANG == "zh" and spec.name_zh else spec.name
 
 
 def pct(v) -> str:
@@ -96,7 +97,7 @@ st.dataframe({
 st.subheader(_("By category of public affairs"))
 cats = result.category_table
 st.dataframe({
-    _("category"): cats["name_zh"] if ui.lang() == "zh" else cats["name"],
+    _("category"): cats["name_zh"] if LANG == "zh" else cats["name"],
     _("facility types"): cats["facility_types"].astype(str),
     _("lowest share covered"): cats["lowest_share_covered"].map(pct),
 }, hide_index=True, width="stretch")
