@@ -11,9 +11,21 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8501
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: setup run test lint pytest browser clean sample
+.PHONY: setup run test lint pytest browser clean sample catalogues messages
 
-setup: $(VENV)/.installed assets
+setup: $(VENV)/.installed assets catalogues
+
+# The interface's Chinese: geo/locale/zh/LC_MESSAGES/wangge.po compiled to .mo with Babel.
+catalogues: $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -D wangge -d geo/locale --statistics
+
+# After changing interface text: gather the marked strings, merge them into the .po files
+# (then translate the new entries and run `make catalogues`).
+messages: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F geo/locale/babel.cfg -k _ -k N_ -k t --no-location \
+	  --sort-output --project wangge -o geo/locale/wangge.pot app.py ui.py views
+	$(VENV)/bin/pybabel update -D wangge -i geo/locale/wangge.pot -d geo/locale \
+	  --omit-header --no-fuzzy-matching
 
 $(VENV)/.installed: pyproject.toml
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv

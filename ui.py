@@ -1,36 +1,69 @@
-"""Session glue shared by the app's pages: language, the open district and plan.
+"""Session glue shared by the app's pages: language, navigation, the open district and plan.
 
 No GIS here: everything computed comes from ``geo``. Each browser session
 holds its own :class:`geo.plan.Plan`; every edit is written to the project's
-GeoPackage as it happens, and the plan's name is kept in the URL, so a reload
-or a server restart brings the planner back to where they were.
+GeoPackage as it happens. The project, the plan and the language are kept in
+the URL (``?project=KEY&plan=NAME&lang=zh``) and carried by every link, so a
+reload, a new tab or a server restart brings the planner back to where they
+were. Every page runs inside :func:`run_page`: a :class:`WanggeError` shows its
+message (which names the fix), anything else is logged and shown as one line.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
-from geo.errors import WanggeError
+from geo.errors import InputError, PlanError, WanggeError
 from geo.hierarchy import District, build_district, read_district
-from geo.i18n import LANGUAGES, text
+from geo.i18n import LANGUAGES, N_, text
 from geo.plan import Edit, Plan, PlanBase, PlanStore
 from geo.project import district_key, home, project_path
 from geo.rules import Rulebook, load_rulebook
-from geo.sample import DISTRICT_NAME, sample_district
+from geo.sample import sample_district
+
+logger = logging.getLogger("wangge.app")
+
+ORIGINAL = "original"
+"""The plan holding the district as loaded: kept read-only, the default "before" on Compare."""
+CARRIED = ("project", "plan", "lang")
+"""Query parameters every link carries."""
+
+LEVEL_NAMES = {"street": N_("streets"), "community": N_("communities"), "grid": N_("grids")}
+
+
+# ------------------------------------------------------------------------ language
+_last_lang = ["zh"]  # for labels formatted outside a script run (AppTest's widget setters)
 
 
 def lang() -> str:
-    """Return the interface language chosen in the sidebar (``zh`` by default)."""
-    return st.session_state.get("lang", "zh")
+    """Return the interface language: the URL's ``lang``, else the session's, else Chinese."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return _last_lang[0]
+    code = st.query_params.get("lang")
+    if code not in LANGUAGES:
+        code = st.session_state.get("lang")
+    _last_lang[0] = str(code) if code in LANGUAGES else "zh"
+    return _last_lang[0]
 
 
-def t(key: str) -> str:
-    """Return interface text in the chosen language."""
-    return text(key, lang())
+def _(message: str, /, **fields: Any) -> str:
+    """Return ``message`` in the chosen language, ``{fields}`` filled in."""
+    return text(message, lang(), **fields)
+
+
+def t(message: str, /, **fields: Any) -> str:
+    """Alias of :func:`_` for pages that bind ``_`` to something else."""
+    return _(message, **fields)
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
@@ -48,26 +81,88 @@ def plain(value: object) -> str:
 
 
 def language_picker() -> None:
-    """Draw the language switch in the sidebar."""
+    """Draw the language switch in the sidebar; the choice goes into the URL."""
     codes = list(LANGUAGES)
-    st.sidebar.radio(text("lang", lang()), codes, key="lang", horizontal=True,
-                     format_func=lambda c: LANGUAGES[c], index=codes.index(lang()))
+    st.session_state["lang"] = lang()
+
+    def keep() -> None:
+        st.query_params["lang"] = st.session_state["lang"]
+
+    st.sidebar.radio(_("Language"), codes, key="lang", horizontal=True,
+                     format_func=lambda c: LANGUAGES[c], on_change=keep)
+    st.query_params["lang"] = lang()
 
 
+def carried() -> dict[str, str]:
+    """The query parameters every link carries (project, plan, language)."""
+    return {k: str(st.query_params[k]) for k in CARRIED if st.query_params.get(k)}
+
+
+# --------------------------------------------------------------------- page guard
+def friendly(exc: BaseException) -> str:
+    """Return what the planner reads for an error: the message of ours, one line otherwise."""
+    if isinstance(exc, WanggeError):  # escaped: messages name units, and names are text
+        return plain(_("This could not be done: {message}", message=str(exc)))
+    return _("Something went wrong here and it has been logged. Reload the page or go back "
+             "one step; your plan is saved after every step.")
+
+
+def run_page(page: Any) -> None:
+    """Run a page (anything with ``run()``, or a callable); never show a traceback.
+
+    A :class:`WanggeError` is shown as its message (it names the fix); any other
+    exception is logged with its traceback and shown as one friendly line.
+    Streamlit's own control flow (``st.stop``, ``st.rerun``, page switches)
+    derives from ``BaseException`` and passes through.
+    """
+    try:
+        page.run() if hasattr(page, "run") else page()
+    except WanggeError as exc:
+        st.error(friendly(exc))
+    except Exception as exc:  # noqa: BLE001 - the one place the app catches everything
+        logger.exception("The page %s failed", getattr(page, "url_path", page))
+        st.error(friendly(exc))
+
+
+def callback(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a widget callback so an error becomes a message on the page, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - shown by show_messages()
+            if not isinstance(exc, WanggeError):
+                logger.exception("The action %s failed", fn.__name__)
+            st.session_state["edit_error"] = friendly(exc)
+            return None
+
+    return wrapped
+
+
+def show_messages() -> None:
+    """Show (once) the error and the note the last action left."""
+    if msg := st.session_state.pop("edit_error", None):
+        st.error(plain(msg))
+    if note := st.session_state.pop("edit_note", None):
+        st.success(plain(note))
+
+
+# ------------------------------------------------------------------ district, plan
 @st.cache_resource(show_spinner=False)
 def rulebook() -> Rulebook:
     """The default rulebook (read-only, shared)."""
     return load_rulebook()
 
 
-@st.cache_resource(show_spinner="Loading the sample district…")
+@st.cache_resource(show_spinner=False)
 def _sample_district() -> District:
     rb = rulebook()
     return build_district(sample_district(), household_size=rb.household_size,
                           notes=["Built-in sample district (fictional)."])
 
 
-@st.cache_resource(show_spinner="Opening the project…")
+@st.cache_resource(show_spinner=False)
 def _project_district(path: str) -> District:
     return read_district(path, household_size=rulebook().household_size)
 
@@ -88,14 +183,36 @@ def district() -> tuple[District, str, Path]:
         path = home() / f"district-{key}.gpkg"
         if path.exists():
             try:
-                return _project_district(str(path)), f"project {key}", path
+                return _project_district(str(path)), _("project {key}", key=key), path
             except WanggeError as exc:
-                st.error(plain(f"The project file {path.name} could not be opened: {exc}"))
+                st.error(plain(_("The project file {file} could not be opened: {message}",
+                                 file=path.name, message=str(exc))))
         else:
-            st.warning(f"Project {plain(key)} was not found; showing the sample.")
+            st.warning(plain(_("Project {key} was not found; showing the sample.", key=key)))
         st.query_params["project"] = "sample"
     d = _sample_district()
-    return d, DISTRICT_NAME, project_path(d, sample=True)
+    return d, _("Built-in sample district (fictional)"), project_path(d, sample=True)
+
+
+def edit_problem(d: District) -> str | None:
+    """Return why ``d`` cannot be edited (in the chosen language), or None when it can.
+
+    Editing moves communities (or grids) between streets, so it needs a street
+    level and a finer one.
+    """
+    levels = d.levels
+    if "street" in levels and len(levels) > 1:
+        return None
+    have = "、".join(_(LEVEL_NAMES[lv]) for lv in levels) if lang() == "zh" else \
+        ", ".join(_(LEVEL_NAMES[lv]) for lv in levels)
+    if "street" not in levels:
+        return _("This district has {levels} but no streets, so there are no streets to move "
+                 "units between. Load its street layer (or a street code column on the "
+                 "communities) on the Data page to edit. You can view, check and export it as "
+                 "it is.", levels=have)
+    return _("This district has only {levels}. Editing moves communities between streets, so "
+             "it needs the finer level: load the communities (or grids) on the Data page. You "
+             "can view, check and export it as it is.", levels=have)
 
 
 def open_project(d: District) -> str:
@@ -119,19 +236,41 @@ def store(path: Path) -> PlanStore:
     return PlanStore(path)
 
 
+def plan_label(name: str) -> str:
+    """The name a planner reads for a plan (the original plan in the chosen language)."""
+    return _("original (as loaded, read-only)") if name == ORIGINAL else name
+
+
 def plan() -> tuple[Plan, PlanStore, District]:
-    """Return this session's plan (loaded from the project file, or started fresh)."""
-    d, _, path = district()
+    """Return this session's plan (loaded from the project file, or started fresh).
+
+    The plan is the one the URL names; without one, the one this session had
+    open, else ``current``. The project also keeps an ``original`` plan: the
+    district as loaded, read-only.
+
+    Raises
+    ------
+    InputError
+        If the district cannot be edited (see :func:`edit_problem`).
+    """
+    d, _label, path = district()
+    problem = edit_problem(d)
+    if problem is not None:
+        raise InputError(problem)
     key = str(path)
-    name = st.query_params.get("plan", "current")
     held: Plan | None = st.session_state.get("plan")
     held_key = st.session_state.get("plan_project")
+    name = st.query_params.get("plan") or (
+        held.name if held is not None and held_key == key else "current")
     s = store(path)
     if held is not None and held.name == name and held_key == key:
         if s.refresh(held):  # another tab or window changed this plan
-            st.toast(t("plan.updated_elsewhere"))
+            st.toast(_("Changed in another tab — updated."))
+        st.query_params["plan"] = name
         return held, s, d
     base = _base(key, d)
+    if not s.has_plan(ORIGINAL):
+        s.save_plan(Plan(base, name=ORIGINAL))
     # A plan named in the URL is stored by its first edit, never by the visit alone.
     p = s.load_plan(name, base) if s.has_plan(name) else Plan(base, name=name)
     st.session_state["plan"] = p
@@ -141,13 +280,36 @@ def plan() -> tuple[Plan, PlanStore, District]:
     return p, s, d
 
 
-def apply(edit_fn: object) -> None:
+def plan_names(s: PlanStore) -> list[str]:
+    """The plans of a store, the original first."""
+    names = [str(n) for n in s.list_plans()["name"]]
+    return sorted(names, key=lambda n: (n != ORIGINAL, names.index(n)))
+
+
+def plan_picker(p: Plan, s: PlanStore) -> None:
+    """Draw the plan picker in the sidebar; the choice goes into the URL."""
+    options = plan_names(s)
+    if p.name not in options:
+        options.append(p.name)
+    st.session_state["plan_picker"] = p.name  # follow the plan the URL names
+
+    def pick() -> None:
+        st.query_params["plan"] = st.session_state["plan_picker"]
+
+    st.sidebar.selectbox(_("Plan"), options, key="plan_picker", on_change=pick,
+                         format_func=plan_label)
+
+
+def apply(edit_fn: Callable[[Plan], Edit | None]) -> None:
     """Run an edit on this session's plan and record it at once; errors go to the page."""
-    p, s, _ = plan()
+    p, s, _d = plan()
     try:
-        edit: Edit | None = edit_fn(p)  # type: ignore[operator]
+        if p.name == ORIGINAL:
+            raise PlanError(_("The original plan is kept as it was loaded. Save it under a new "
+                              "name (sidebar) and edit that plan."))
+        edit: Edit | None = edit_fn(p)
         if s.record(p, edit):  # other tabs' steps were taken in first
-            st.session_state["edit_note"] = t("plan.updated_elsewhere")
+            st.session_state["edit_note"] = _("Changed in another tab — updated.")
     except WanggeError as exc:
         st.session_state["edit_error"] = str(exc)
 
@@ -176,7 +338,7 @@ def split_and_reopen(code: str, line: dict) -> dict:
     from geo.hierarchy import split_community
     from geo.io import write_units
 
-    d, _, path = district()
+    d, _label, path = district()
     new, info = split_community(d, code, line)
     key = district_key(new)
     new_path = home() / f"district-{key}.gpkg"
@@ -200,3 +362,259 @@ def split_and_reopen(code: str, line: dict) -> dict:
     for k in ("plan", "selection", "split_line"):
         st.session_state.pop(k, None)
     return info
+
+
+# ---------------------------------------------------------------------- navigation
+PAGES = (
+    # (script, title, icon, url path)
+    ("views/boundaries.py", N_("Boundaries"), "🗺️", "boundaries"),
+    ("views/compare.py", N_("Compare plans"), "⚖️", "compare"),
+    ("views/overview.py", N_("Check"), "🏙️", "check"),
+    ("views/coverage.py", N_("Coverage"), "🏥", "coverage"),
+    ("views/export.py", N_("Export"), "📦", "export"),
+    ("views/data.py", N_("Data"), "📂", "data"),
+)
+
+
+def app() -> None:
+    """The whole app: pages, a sidebar whose links carry project, plan and language, guarded.
+
+    Streamlit's own page menu drops the query string, so it is hidden and the
+    links are drawn with :func:`streamlit.page_link` after the page has run
+    (so they carry what the page changed, such as a new plan or project).
+    """
+    pages = [st.Page(script, title=_(title), icon=icon, url_path=path, default=k == 0)
+             for k, (script, title, icon, path) in enumerate(PAGES)]
+    current = st.navigation(pages, position="hidden")
+    links = st.sidebar.container()
+    language_picker()
+    try:
+        run_page(sidebar_plan)
+        run_page(current)
+    finally:
+        params = carried()
+        with links:
+            for page in pages:
+                st.page_link(page, query_params=params)
+
+
+def sidebar_plan() -> None:
+    """Draw the plan picker when the open district can be edited (every page)."""
+    d, _label, _path = district()
+    if edit_problem(d) is not None:
+        return
+    p, s, _d = plan()
+    plan_picker(p, s)
+
+
+# ------------------------------------------------------------------ what is shown
+def number(value: Any, digits: int = 0) -> str:
+    """Format a figure for reading: thousands separators, ``digits`` decimals, "—" when missing."""
+    import math
+
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "—"
+    if not math.isfinite(v):
+        return "—"
+    return f"{v:,.{digits}f}"
+
+
+STATUS_TEXT = {
+    "ok": N_("✅ within both bands"),
+    "outside": N_("❌ outside a band"),
+    "no rule": N_("— no rule for its kind"),
+    "no data": N_("— figure missing"),
+}
+UNIT_TEXT = {"km2": N_("km²"), "km²": N_("km²"), "residents": N_("residents"),
+             "households": N_("households"), "m2": N_("m²"), "m²": N_("m²"),
+             "residents/km2": N_("residents/km²"), "residents/km²": N_("residents/km²"),
+             "pieces": N_("pieces")}
+MEASURE_TEXT = {"km2": N_("area"), "km²": N_("area"), "residents": N_("residents"),
+                "households": N_("households"), "residents/km2": N_("density"),
+                "residents/km²": N_("density")}
+LEVEL_TEXT = {"street": N_("street"), "community": N_("community"), "grid": N_("grid"),
+              "district": N_("district")}
+SEVERITY_TEXT = {"error": N_("error"), "warning": N_("warning"), "info": N_("info")}
+
+
+def status_text(status: Any) -> str:
+    """A unit's status against its bands, in the chosen language."""
+    return _(STATUS_TEXT[status]) if status in STATUS_TEXT else number(None)
+
+
+def finding_message(f: Any) -> str:
+    """A finding's message in the chosen language.
+
+    English is the library's own message. Other languages are written here
+    from the finding's rule id and figures (value, band, deviation); a finding
+    no template covers keeps the library's message.
+    """
+    if lang() == "en":
+        return str(f.message)
+    unit = _(UNIT_TEXT.get(f.unit, f.unit)) if f.unit else ""
+    who = " ".join(p for p in (_(LEVEL_TEXT.get(f.level, f.level)), f.name or "",
+                               f"({f.code})" if f.code else "") if p)
+    rule = str(f.rule)
+    if rule == "plan.empty_street":
+        return _("{who} has no communities. Move communities into it, or undo creating it; an "
+                 "empty street is left out of exports.", who=who)
+    if rule == "plan.noncontiguous":
+        return _("{who} is in {n} pieces. The smallest ({area} km²) is cut off from the rest: "
+                 "move it to a neighbouring street, or move the communities between the pieces "
+                 "into this street.", who=who, n=number(f.value),
+                 area=number((f.area_m2 or 0) / 1e6, 2))
+    if rule.endswith("density_envelope") and f.value is not None:
+        return _("{who} has {value} residents/km²: at this density no street can meet both the "
+                 "area and the population band (possible only at {low}–{high} residents/km²). "
+                 "Trade communities with sparser or denser neighbours, or accept it.", who=who,
+                 value=number(f.value), low=number(f.minimum), high=number(f.maximum))
+    if f.value is not None and f.deviation is not None and (f.minimum is not None
+                                                            or f.maximum is not None):
+        digits = 2 if f.unit in ("km2", "km²") else 0
+        band = f"{number(f.minimum, digits)}–{number(f.maximum, digits)}"
+        text_ = _("{who}: {measure} {value} {unit} is {side} the band {band} {unit} by "
+                  "{deviation} {unit} ({pct}%).", who=who,
+                  measure=_(MEASURE_TEXT.get(f.unit, f.unit)), value=number(f.value, digits),
+                  unit=unit, side=_("below") if f.deviation < 0 else _("above"), band=band,
+                  deviation=number(abs(f.deviation), digits),
+                  pct=number(abs(f.deviation_pct or 0), 1))
+        if f.status == "unconfirmed":
+            text_ += " " + _("The band is an unconfirmed default.")
+        return text_
+    return str(f.message)
+
+
+def describe_edit(edit: Edit, noun: str = "community") -> str:
+    """The last step in words, for the caption under the undo button."""
+    if edit.op == "move":
+        n = len(edit.blocks)
+        what = _("community") if noun == "community" else _("grid")
+        return _("Last step: moved {n} {what} to {street}", n=n, what=what, street=edit.street)
+    if edit.op == "new_street":
+        return _("Last step: new street {name} ({code})", name=edit.name, code=edit.street)
+    if edit.op == "lock":
+        return (_("Last step: locked {street}", street=edit.street) if edit.locked
+                else _("Last step: unlocked {street}", street=edit.street))
+    return _("Last step: renamed {street} to {name}", street=edit.street, name=edit.name)
+
+
+STREET_COLUMNS = ("name", "code", "status", "area_km2", "population", "households",
+                  "change_area_km2", "change_population", "compactness", "pieces")
+
+
+def street_rows(table: Any) -> Any:
+    """The street table as a planner reads it: statuses in words, figures formatted, lock shown."""
+    import pandas as pd
+
+    rows = pd.DataFrame({
+        "name": [("🔒 " if lk else "") + str(n) for n, lk in zip(table["name"], table["locked"],
+                                                                strict=True)],
+        "code": table["code"].astype(str),
+        "status": table["status"].map(status_text),
+        "area_km2": table["area_km2"].map(lambda v: number(v, 2)),
+        "population": table["population"].map(number),
+        "households": table["households"].map(number),
+        "change_area_km2": table["change_area_km2"].map(
+            lambda v: "—" if not v == v else f"{v:+,.2f}"),
+        "change_population": table["change_population"].map(
+            lambda v: "—" if not v == v else f"{v:+,.0f}"),
+        "compactness": table["compactness"].map(lambda v: number(v, 2)),
+        "pieces": table["pieces"].map(number),
+    })
+    return rows
+
+
+def street_columns() -> dict[str, Any]:
+    """Column headings of :func:`street_rows` in the chosen language."""
+    return {"name": st.column_config.TextColumn(_("name"), pinned=True),
+            "code": _("code"), "status": _("status"), "area_km2": _("area km²"),
+            "population": _("residents"), "households": _("households"),
+            "change_area_km2": _("Δ km²"), "change_population": _("Δ residents"),
+            "compactness": _("compactness"), "pieces": _("pieces")}
+
+
+def editor_legend(table: Any, colour: dict[str, str]) -> list[tuple[str, str, str]]:
+    """Legend rows of the editor's map: street fills, status outlines, locked, selected."""
+    from geo.mapview import STATUS_LINE
+
+    rows = [(colour[c], str(n), "fill") for c, n in zip(table["code"][:10], table["name"][:10],
+                                                         strict=True)]
+    if len(table) > 10:
+        rows.append(("transparent", _("… {n} more streets", n=len(table) - 10), "fill"))
+    rows += [(STATUS_LINE["ok"], _("outline: within both bands"), "line"),
+             (STATUS_LINE["outside"], _("outline: outside a band"), "line"),
+             (STATUS_LINE["no rule"], _("outline: no rule"), "line"),
+             ("#111827", _("dashed: locked street"), "dash"),
+             ("#facc15", _("yellow: selected"), "fill")]
+    return rows
+
+
+def plan_state(p: Plan) -> str:
+    """A key that changes with every change of the plan (assignment, streets' names and locks).
+
+    Heavy results (the check, the audit, the export files) are cached under it,
+    so a rename, an undo or a redo never serves results of another state.
+    """
+    return (f"{p.base.district_key}|{p.name}|{len(p.undo_stack)}|{len(p.redo_stack)}|"
+            f"{hash(p.assignment.tobytes())}|{hash(tuple(p.streets))}")
+
+
+def open_units() -> tuple[str, Any, District]:
+    """What the Check and Export pages show: the open plan, or the district as loaded.
+
+    Returns ``(state key, plan or None, district)``; a district that cannot be
+    edited (one level, no streets) is shown as it is.
+    """
+    d, _label, path = district()
+    if edit_problem(d) is not None:
+        return f"{path}|as-loaded", None, d
+    p, _s, _d = plan()
+    return plan_state(p), p, d
+
+FACILITY_STATUS = {"ok": N_("✅ meets the norm"), "below minimum": N_("❌ below the minimum"),
+                   "no floor area": N_("? floor area missing"),
+                   "not audited": N_("— not audited")}
+
+PROGRESS_STAGES = (
+    # the stage names geo reports through its progress callbacks, for extraction
+    N_("preparing"), N_("writing the proposal"), N_("done"), N_("growing streets anew"),
+    N_("placing residents"), N_("reading candidates"), N_("existing coverage"),
+    N_("walking reach of each candidate"), N_("choosing sites"), N_("writing up"),
+    N_("reading facilities"), N_("loading the walking network"),
+    N_("snapping residents and facilities to the network"), N_("walking distances"),
+    N_("tables and findings"),
+)
+
+
+def progress_bar(title: str) -> Callable[[str, float], None]:
+    """Return a ``progress(stage, fraction)`` callback drawing a bar with the stage in words."""
+    bar = st.progress(0.0, text=title)
+
+    def report(stage: str, fraction: float) -> None:
+        head, sep, tail = str(stage).rpartition(": ")
+        words = f"{head}{sep}{_(tail)}" if sep else _(str(stage))
+        bar.progress(min(1.0, max(0.0, float(fraction))), text=f"{title} · {words}")
+
+    return report
+
+FIELD_TEXT = {"code": N_("code"), "name": N_("name"), "parent_code": N_("parent code"),
+              "population": N_("residents"), "households": N_("households")}
+
+
+PROPOSAL_MODES = {"least_change": N_("least change"), "scratch": N_("from scratch")}
+
+
+def proposal_mode(value: Any) -> str:
+    """Return the proposal mode a widget holds: a key, or a label in any language.
+
+    A radio drawn in one language and read after switching to another can hold
+    the label (``least change``, ``最小调整``) instead of the key.
+    """
+    if value in PROPOSAL_MODES:
+        return str(value)
+    for mode, label in PROPOSAL_MODES.items():
+        if value in (label, *(text(label, code) for code in LANGUAGES)):
+            return mode
+    return "least_change"

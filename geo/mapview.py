@@ -83,10 +83,17 @@ SEQUENTIAL_PALETTE: tuple[str, ...] = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20
 """Colours for numeric values, low to high (ColorBrewer YlOrRd)."""
 
 CATEGORICAL_PALETTE: tuple[str, ...] = (
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+    "#77aadd", "#ee8866", "#99ddff", "#44bb99", "#ffaabb",
+    "#bbcc33", "#aaaa00", "#dddddd",
 )  # fmt: skip
-"""Colours for categories, reused in turn when there are more categories (Tableau 10)."""
+"""Colours for categories, reused in turn when there are more (Paul Tol's "light" scheme
+without its yellow, which marks the selection): distinct under the common colour-vision
+deficiencies and light enough that dark outlines and labels read on top of them."""
+
+STATUS_LINE: dict[str, str] = {"ok": "#004488", "outside": "#a50026", "no rule": "#555555",
+                               "unknown": "#555555"}
+"""Street outline colours by status: dark blue and dark red (told apart with any common
+colour-vision deficiency) and grey, all dark enough to stand out against the light fills."""
 
 _MAX_LEGEND_CATEGORIES = 12
 _FONT_EXTENSIONS = frozenset({".woff2", ".woff", ".ttf", ".otf", ".eot"})
@@ -532,9 +539,17 @@ class _Legend(MacroElement):
                 items.forEach(function (item) {
                     var row = L.DomUtil.create("div", "", div);
                     var swatch = L.DomUtil.create("span", "", row);
-                    swatch.style.cssText = "display:inline-block;width:12px;height:12px;"
-                        + "margin-right:6px;vertical-align:-1px;border:1px solid #666";
-                    swatch.style.background = item[0];
+                    var kind = item[2] || "fill";
+                    if (kind === "fill") {
+                        swatch.style.cssText = "display:inline-block;width:12px;height:12px;"
+                            + "margin-right:6px;vertical-align:-1px;border:1px solid #666";
+                        swatch.style.background = item[0];
+                    } else {
+                        swatch.style.cssText = "display:inline-block;width:18px;height:0;"
+                            + "margin-right:6px;vertical-align:3px;border-top-width:3px";
+                        swatch.style.borderTopStyle = kind === "dash" ? "dashed" : "solid";
+                        swatch.style.borderTopColor = item[0];
+                    }
                     var label = L.DomUtil.create("span", "", row);
                     label.textContent = item[1];
                 });
@@ -546,11 +561,79 @@ class _Legend(MacroElement):
         """
     )
 
-    def __init__(self, title: str, items: Sequence[tuple[str, str]]) -> None:
+    def __init__(self, title: str, items: Sequence[Sequence[str]]) -> None:
         super().__init__()
         self._name = "Legend"
         self.title = title
         self.items = [list(item) for item in items]
+
+
+class _MetricScale(MacroElement):
+    """A metric-only scale bar (Leaflet's default also shows miles and feet)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, metric: true, position: "bottomleft"})
+            .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
+
+
+def add_legend(m: folium.Map, title: str, items: Sequence[Sequence[str]]) -> folium.Map:
+    """Add a legend to a map; labels are set as text, never as HTML.
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map; returned for chaining.
+    title : str
+        The legend's heading (may be empty).
+    items : sequence of (colour, label) or (colour, label, kind)
+        ``kind`` is ``fill`` (a square, the default), ``line`` or ``dash`` (a
+        solid or dashed line of the colour).
+    """
+    _Legend(title, items).add_to(m)
+    return m
+
+
+def add_labels(m: Element, gdf: gpd.GeoDataFrame, *, column: str,
+               name: str = "labels") -> Element:
+    """Write each unit's ``column`` at a point inside it (escaped; clicks pass through).
+
+    Parameters
+    ----------
+    m : folium.Map or folium.FeatureGroup
+        Where to add the labels; returned for chaining.
+    gdf : geopandas.GeoDataFrame
+        Polygons (converted to EPSG:4326).
+    column : str
+        The text to write.
+    name : str
+        Layer name (escaped).
+    """
+    units = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    if units.crs is not None and not units.crs.equals("EPSG:4326"):
+        units = units.to_crs(4326)
+    group = folium.FeatureGroup(name=html.escape(name))
+    style = ("pointer-events:none;white-space:nowrap;transform:translate(-50%,-50%);"
+             "font:600 12px/1.2 sans-serif;color:#111827;text-shadow:0 0 3px #fff,"
+             "0 0 3px #fff,0 0 3px #fff")
+    for geom, text in zip(units.geometry.representative_point(), units[column], strict=True):
+        folium.Marker(
+            location=[geom.y, geom.x],
+            icon=folium.DivIcon(html=f'<div class="wangge-label" style="{style}">'
+                                     f"{html.escape(_format_value(text))}</div>",
+                                icon_size=(0, 0)),
+            interactive=False,
+        ).add_to(group)
+    group.add_to(m)
+    return m
 
 
 def _format_value(value: Any) -> str:
@@ -816,9 +899,10 @@ def unit_map(
         zoom_start=12,
         tiles=None,
         height=height,
-        control_scale=True,
+        control_scale=False,
     )
     _MapLook(background, "Leaflet").add_to(m)
+    _MetricScale().add_to(m)
     if tile_url:
         folium.TileLayer(
             tiles=tile_url, attr=attribution, name="basemap", overlay=False, control=True
@@ -1017,9 +1101,10 @@ def base_map(
         zoom_start=13,
         tiles=None,
         height=height,
-        control_scale=True,
+        control_scale=False,
     )
     _MapLook(background, "Leaflet").add_to(m)
+    _MetricScale().add_to(m)
     if tile_url:
         folium.TileLayer(tiles=tile_url, attr=attribution, name="basemap").add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
@@ -1037,13 +1122,16 @@ def editor_layers(
     selected: Sequence[bool] | None = None,
     extra_outlines: gpd.GeoDataFrame | None = None,
     name: str = "plan",
+    label_column: str | None = None,
 ) -> folium.FeatureGroup:
     """Return the editor's layers as one feature group.
 
     Blocks are filled with ``fill_column`` (a colour per block, e.g. its
     street's), streets are outlined with ``street_color_column`` (e.g. red
-    when outside a band, dashed when locked via a ``dash`` column), selected
-    blocks are drawn on top in yellow. Tooltip values are HTML-escaped.
+    when outside a band, dashed when locked via a ``dash`` column; locked
+    streets are drawn last, so their neighbours' lines never hide the dash),
+    selected blocks are drawn on top in yellow. With ``label_column`` each
+    street's text is written inside it. Tooltip values are HTML-escaped.
     """
     group = folium.FeatureGroup(name=html.escape(name))
     b = blocks.to_crs(4326) if blocks.crs is not None and not blocks.crs.equals(4326) else blocks
@@ -1062,7 +1150,7 @@ def editor_layers(
         sel = feature["properties"]["_sel"]
         return {
             "fillColor": "#facc15" if sel else feature["properties"]["_fill"],
-            "color": "#a16207" if sel else "#64748b",
+            "color": "#111827" if sel else "#94a3b8",
             "weight": 3 if sel else 0.6,
             "fillOpacity": 0.75 if sel else 0.45,
         }
@@ -1099,17 +1187,20 @@ def editor_layers(
             "_dash": str(s["dash"].iloc[i]) if "dash" in s.columns else "",
         }
         sfeats.append({"type": "Feature", "properties": props, "geometry": feat["geometry"]})
+    sfeats.sort(key=lambda f: bool(f["properties"]["_dash"]))  # locked (dashed) on top
     folium.GeoJson(
         {"type": "FeatureCollection", "features": sfeats},
         name="streets",
         interactive=False,
         style_function=lambda f: {
             "color": f["properties"]["_line"],
-            "weight": 3,
+            "weight": 4 if f["properties"]["_dash"] else 2.5,
             "fill": False,
             "dashArray": f["properties"]["_dash"] or None,
         },
     ).add_to(group)
+    if label_column is not None:
+        add_labels(group, s, column=label_column, name="street labels")
     return group
 
 

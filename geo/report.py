@@ -231,11 +231,32 @@ def _html_table(frame: pd.DataFrame, *, digits: int = 1, max_rows: int | None = 
     return html_text + more
 
 
-def coverage_map(result: Any, *, facility_type: str | None = None) -> Any:
+def coverage_map(
+    result: Any,
+    *,
+    facility_type: str | None = None,
+    sites: Any = None,
+    labels: dict[str, str] | None = None,
+) -> Any:
     """Return a folium map of an audit: units by share covered, service areas, facilities.
 
     Units are coloured by the share of residents within reach of
     ``facility_type`` (default: the first audited type).
+
+    Parameters
+    ----------
+    result : CoverageResult
+        The audit.
+    facility_type : str, optional
+        The type whose coverage colours the units.
+    sites : geopandas.GeoDataFrame, optional
+        Proposed sites (points with ``rank``, ``name``, ``newly_covered``), drawn
+        in yellow before the layer control is built (a layer added after it
+        breaks the map).
+    labels : dict, optional
+        Interface text in another language: ``share`` (a ``{radius}``/``{name}``
+        template), ``facilities``, ``sites``, ``service_area``, ``type``,
+        ``name``, ``floor_area``, ``rank``, ``newly_covered``.
     """
     from geo.coverage import service_areas
     from geo.mapview import add_areas, add_points, unit_map
@@ -246,7 +267,12 @@ def coverage_map(result: Any, *, facility_type: str | None = None) -> Any:
     table = result.unit_tables.get(level)
     ftype = facility_type or next(iter(result.types))
     spec = result.rulebook.facility(ftype)
-    label = f"% within {spec.service_radius_m:,.0f} m of {spec.name.lower()}"
+    text = {"share": "% within {radius} m of {name}", "facilities": "facilities",
+            "sites": "proposed sites", "service_area": "service area", "type": "type",
+            "name": "name", "floor_area": "floor area m²", "rank": "rank",
+            "newly_covered": "newly covered", **(labels or {})}
+    label = text["share"].format(radius=f"{spec.service_radius_m:,.0f}",
+                                 name=spec.name.lower())
     if table is not None and len(table):
         share = table[table["type"] == ftype].set_index("code")["share_covered"]
         units[label] = (units["code"].map(share) * 100).round(0)
@@ -267,19 +293,23 @@ def coverage_map(result: Any, *, facility_type: str | None = None) -> Any:
         add_areas(
             m,
             areas.iloc[[k]],
-            name=f"service area: {row['name']}",
+            name=f"{text['service_area']}: {row['name']}",
             color=palette[k % len(palette)],
             show=row["type"] == ftype,
         )
     fac = result.facilities.to_crs(4326).copy()
-    fac["floor area m²"] = fac["floor_area_m2"]
     add_points(
         m,
         fac,
-        name="facilities",
+        name=text["facilities"],
         color_column="type",
-        tooltip_columns=["type", "name", "floor area m²"],
+        tooltip_columns=["type", "name", "floor_area_m2"],
+        tooltip_aliases=[text["type"], text["name"], text["floor_area"]],
     )
+    if sites is not None and len(sites):
+        add_points(m, sites, name=text["sites"], color="#facc15", radius=9,
+                   tooltip_columns=["rank", "name", "newly_covered"],
+                   tooltip_aliases=[text["rank"], text["name"], text["newly_covered"]])
     import folium
 
     folium.LayerControl(collapsed=True).add_to(m)

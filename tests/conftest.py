@@ -212,3 +212,32 @@ def streamlit_server(script: Path, *, log_dir: Path, env: dict[str, str] | None 
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
+
+
+@pytest.fixture
+def split_in_app():
+    """Return ``split(at, k)``: split the k-th community of an AppTest's plan across its middle.
+
+    Selects the community, hands a drawn line to the editor's map state and
+    clicks Split; returns the plan before the split.
+    """
+
+    def split(at, k: int = 5):
+        import geopandas as gpd
+
+        plan = at.session_state["plan"]
+        d = plan.base.district
+        row = d.units["community"].iloc[k]
+        m = gpd.GeoSeries([row.geometry], crs=4326).to_crs(d.metric_crs).iloc[0]
+        c = m.centroid
+        minx, _, maxx, _ = m.bounds
+        line = gpd.GeoSeries([shapely.LineString([(minx - 50, c.y), (maxx + 50, c.y)])],
+                             crs=d.metric_crs).to_crs(4326).iloc[0]
+        at.session_state["selection"] = [row["code"]]
+        at.session_state["edit_map"] = {"last_active_drawing": {
+            "type": "Feature", "geometry": shapely.geometry.mapping(line)}}
+        at.run()
+        at.button(key="split_button").click().run()
+        return plan
+
+    return split

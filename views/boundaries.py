@@ -1,5 +1,6 @@
 """Boundaries: move communities between streets, with live checks and a saved edit log."""
 
+import logging
 import time
 
 import geopandas as gpd
@@ -9,20 +10,55 @@ from streamlit_folium import st_folium
 
 import ui
 from geo.crs import wgs84_to_gcj02
-from geo.errors import WanggeError
-from geo.mapview import CATEGORICAL_PALETTE, base_map, editor_layers, make_offline
+from geo.mapview import (
+    CATEGORICAL_PALETTE,
+    STATUS_LINE,
+    add_legend,
+    base_map,
+    editor_layers,
+    make_offline,
+    unit_map,
+)
 from geo.selection import block_at, blocks_within, clicked_point, drawn_geometry, toggle
 
 MAP_KEY = "edit_map"
-t = ui.t
-plan, store, district = ui.plan()
-base = plan.base
-rb = ui.rulebook()
-STATUS_LINE = {"ok": "#15803d", "outside": "#dc2626", "no rule": "#475569"}
+MODES = ui.PROPOSAL_MODES
+_ = ui._
+log = logging.getLogger("wangge.app")
 started = time.perf_counter()
 
-st.title(f"{t('nav.boundaries')} · {ui.plain(plan.name)}")
-st.caption(t("select.hint") + " " + t("plan.saved"))
+# ------------------------------------------------------- a district that cannot be edited
+district, label, _path = ui.district()
+problem = ui.edit_problem(district)
+if problem is not None:
+    st.title(_("Boundaries"))
+    st.info(problem)
+    c1, c2 = st.columns(2)
+    c1.page_link("views/overview.py", label=_("Check this district"), icon="🏙️",
+                 query_params=ui.carried())
+    c2.page_link("views/export.py", label=_("Export it as it is"), icon="📦",
+                 query_params=ui.carried())
+    finest = district.building_block
+    units = district.units[finest]
+    view = unit_map(units, tooltip_columns=["name", "code"],
+                    tooltip_aliases=[_("name"), _("code")], layer_name=finest, height=560)
+    add_legend(view, label, [("#4c78a8", _(ui.LEVEL_NAMES[finest]))])
+    make_offline(view)
+    st_folium(view, key="view_only_map", height=560, use_container_width=True,
+              returned_objects=[])
+    st.stop()
+
+plan, store, _district = ui.plan()
+base = plan.base
+rb = ui.rulebook()
+read_only = plan.name == ui.ORIGINAL
+
+st.title(f"{_('Boundaries')} · {ui.plain(ui.plan_label(plan.name))}")
+st.caption(_("Click communities on the map to select them, or draw a rectangle or polygon.")
+           + " " + _("Every step is saved as it happens."))
+if read_only:
+    st.info(_("The original plan is kept as it was loaded. Save it under a new name (sidebar) "
+              "and edit that plan."))
 
 # ---------------------------------------------------------------- map interactions
 selection: list[str] = st.session_state.setdefault("selection", [])
@@ -41,10 +77,12 @@ if drawing is not None and drawing != st.session_state.get("handled_drawing"):
         selection = list(dict.fromkeys(selection + picked))
     elif drawing["type"] in ("LineString", "MultiLineString"):
         st.session_state["split_line"] = drawing
+selection = [c for c in selection if c in base.index]  # a split or another district
 st.session_state["selection"] = selection
 
 
 # ------------------------------------------------------------------- edit callbacks
+@ui.callback
 def do_move() -> None:
     target = st.session_state.get("move_target")
     chosen = st.session_state.get("selection", [])
@@ -53,10 +91,11 @@ def do_move() -> None:
         st.session_state["selection"] = []
 
 
+@ui.callback
 def do_new_street() -> None:
     name = (st.session_state.get("new_street_name") or "").strip()
     if not name:
-        st.session_state["edit_error"] = "Give the new street a name."
+        st.session_state["edit_error"] = _("Give the new street a name.")
         return
 
     def create(p):
@@ -67,43 +106,44 @@ def do_new_street() -> None:
     ui.apply(create)
 
 
+@ui.callback
 def do_undo() -> None:
     ui.apply(lambda p: p.undo())
 
 
+@ui.callback
 def do_redo() -> None:
     ui.apply(lambda p: p.redo())
 
 
+@ui.callback
 def do_split() -> None:
     chosen = st.session_state.get("selection", [])
     line = st.session_state.get("split_line")
     if len(chosen) != 1 or line is None:
-        st.session_state["edit_error"] = t("split.hint")
+        st.session_state["edit_error"] = _("Select one community, draw a line across it, then "
+                                           "split.")
         return
-    try:
-        info = ui.split_and_reopen(chosen[0], line)
-    except WanggeError as exc:
-        st.session_state["edit_error"] = str(exc)
-        return
-    st.session_state["edit_note"] = (
-        f"{info['old']} → {info['new'][0]}, {info['new'][1]} ({info['method']}); "
-        "every plan was carried over to the new district.")
+    info = ui.split_and_reopen(chosen[0], line)
+    st.session_state["edit_note"] = _(
+        "{old} → {a}, {b} ({method}); every plan was carried over to the new district.",
+        old=info["old"], a=info["new"][0], b=info["new"][1], method=info["method"])
 
 
+def chosen_mode() -> str:
+    """The proposal mode the radio holds, whatever language its label was drawn in."""
+    return ui.proposal_mode(st.session_state.get("propose_mode"))
+
+
+@ui.callback
 def do_propose() -> None:
     from geo.redistrict import propose_plan
 
-    p, s, _ = ui.plan()
-    mode = st.session_state.get("propose_mode", "least_change")
-    try:
-        proposal = propose_plan(p, ui.rulebook(), mode=mode,
-                                time_limit_s=float(st.session_state.get("propose_time", 30)),
-                                compactness_weight=1.0 if st.session_state.get("propose_round")
-                                else 0.0)
-    except WanggeError as exc:
-        st.session_state["edit_error"] = str(exc)
-        return
+    p, s, _d = ui.plan()
+    proposal = propose_plan(p, ui.rulebook(), mode=chosen_mode(),
+                            time_limit_s=float(st.session_state.get("propose_time", 30)),
+                            compactness_weight=1.0 if st.session_state.get("propose_round")
+                            else 0.0, progress=ui.progress_bar(_("Proposing a plan…")))
     name = proposal.plan.name
     taken = set(s.list_plans()["name"])
     n = 2
@@ -114,49 +154,53 @@ def do_propose() -> None:
     s.save_plan(proposal.plan)
     st.query_params["plan"] = name
     sm = proposal.summary
-    st.session_state["edit_note"] = (
-        f"{t('propose.saved')} {name}: {sm['in_band_before']} → {sm['in_band_after']} "
-        f"{t('propose.in_band')}; {sm['communities_moved']} {t('propose.moved')} "
-        f"({sm['residents_moved']:,.0f} {t('col.population')}). "
-        + ("" if sm["feasible"] else t("propose.infeasible"))
-        + (f" {t('col.compactness')} {sm['compactness_mean_before']} → "
-           f"{sm['compactness_mean_after']}"
-           + (f" — {t('propose.elongated')}" if sm["elongated"] else "")))
-    st.session_state["proposal_findings"] = [f.message for f in proposal.findings
+    note = _("Saved as {name}: {before} → {after} streets within both bands; {moved} "
+             "communities moved ({residents} residents).", name=name,
+             before=sm["in_band_before"], after=sm["in_band_after"],
+             moved=sm["communities_moved"], residents=ui.number(sm["residents_moved"]))
+    if not sm["feasible"]:
+        note += " " + _("Not every street can meet both bands; see the notes below the button.")
+    before, after = sm.get("compactness_mean_before"), sm.get("compactness_mean_after")
+    if after is not None and before:
+        note += " " + _("Compactness {before} → {after}.", before=ui.number(before, 2),
+                        after=ui.number(after, 2))
+        if after < 0.7 * before:
+            note += " " + _("The bands were met with elongated streets; look at the shapes, or "
+                            "tick 'prefer rounder streets'.")
+    st.session_state["edit_note"] = note
+    st.session_state["proposal_findings"] = [ui.finding_message(f) for f in proposal.findings
                                              if f.rule.startswith("propose.")]
 
 
+@ui.callback
 def do_clear() -> None:
     st.session_state["selection"] = []
 
 
-def do_locks() -> None:
-    edits = st.session_state.get("street_editor", {}).get("edited_rows", {})
-    table = st.session_state.get("street_rows")
-    for row, change in edits.items():
-        if "locked" in change and table is not None:
-            code = table.iloc[int(row)]["code"]
-            ui.apply(lambda p, c=code, v=bool(change["locked"]): p.set_locked(c, v))
+@ui.callback
+def do_lock() -> None:
+    code = st.session_state.get("lock_street")
+    if code:
+        ui.apply(lambda p: p.set_locked(code, not p.street(code).locked))
 
 
+@ui.callback
 def do_save_as() -> None:
     name = (st.session_state.get("save_as_name") or "").strip()
-    p, s, _ = ui.plan()
+    p, s, _d = ui.plan()
     if not name:
-        st.session_state["edit_error"] = "Give the new plan a name."
+        st.session_state["edit_error"] = _("Give the new plan a name.")
         return
     if s.has_plan(name):
-        st.session_state["edit_error"] = f"A plan named {name!r} exists already; choose another."
+        st.session_state["edit_error"] = _("A plan named {name} exists already; choose another.",
+                                           name=name)
         return
     s.save_plan(p, if_absent=True)  # the plan it started from, if not stored yet
     s.save_plan(p.copy(name=name))
     st.query_params["plan"] = name
 
 
-if msg := st.session_state.pop("edit_error", None):
-    st.error(ui.plain(msg))
-if note := st.session_state.pop("edit_note", None):
-    st.success(ui.plain(note))
+ui.show_messages()
 
 # ------------------------------------------------------------------------- layout
 table = plan.street_table(rb)
@@ -175,133 +219,126 @@ blocks["street_name"] = assign["street_name"].to_numpy()
 blocks["fill"] = blocks["street"].map(colour)
 blocks["population"] = base.population
 streets["line"] = streets["code"].map(lambda c: STATUS_LINE.get(status_of.get(c), "#475569"))
-streets["dash"] = streets["code"].map(lambda c: "6 4" if locked.get(c) else "")
+streets["dash"] = streets["code"].map(lambda c: "8 5" if locked.get(c) else "")
+streets["label"] = streets["code"].map(lambda c: names.get(c) or c)
 
 with st.sidebar:
-    st.subheader(t("plan"))
-    plans = store.list_plans()
-    options = list(plans["name"]) if len(plans) else []
-    if plan.name not in options:
-        options.append(plan.name)
-    st.session_state["plan_picker"] = plan.name  # follow the plan the URL names
-
-    def pick_plan() -> None:
-        st.query_params["plan"] = st.session_state["plan_picker"]
-
-    st.selectbox(t("plan"), options, key="plan_picker", on_change=pick_plan)
-    st.text_input(t("plan.name"), key="save_as_name")
-    st.button(t("plan.new"), on_click=do_save_as)
-    st.subheader(t("propose.title"))
-    st.radio(t("propose.mode"), ["least_change", "scratch"], key="propose_mode",
-             format_func=lambda m: t(f"propose.{m}"))
-    st.checkbox(t("propose.round"), key="propose_round")
-    st.button(t("propose.button"), on_click=do_propose, key="propose_button")
+    st.text_input(_("New plan name"), key="save_as_name")
+    st.button(_("Save as a new plan"), on_click=do_save_as)
+    st.subheader(_("Propose a plan"))
+    if st.session_state.get("propose_mode") not in MODES:
+        st.session_state["propose_mode"] = chosen_mode()
+    st.radio(_("Mode"), list(MODES), key="propose_mode", format_func=lambda m: _(MODES[m]))
+    st.checkbox(_("Prefer rounder streets (moves more residents)"), key="propose_round")
+    st.button(_("Propose"), on_click=do_propose, key="propose_button")
     for msg in st.session_state.get("proposal_findings", [])[:5]:
         st.caption(ui.plain(msg))
-    show_grids = st.checkbox(t("grids.show"), key="show_grids")
-    tile_url = st.text_input(t("basemap"), key="tile_url",
-                             help="e.g. an intranet tile server; none by default (offline)")
-    attribution = st.text_input("Attribution", key="tile_attr", value="")
+    show_grids = st.checkbox(_("Show grids"), key="show_grids")
+    tile_url = st.text_input(_("Basemap tile URL (optional)"), key="tile_url",
+                             help=_("For example an intranet tile server; none by default "
+                                    "(works offline)."))
+    attribution = st.text_input(_("Basemap attribution"), key="tile_attr", value="")
 
 gcj = bool(tile_url) and any(h in tile_url for h in ("amap", "autonavi", "gtimg", "qq.com"))
+grids = None
+if show_grids and "grid" in district.units:
+    grids = district.units["grid"][["geometry"]]
 if gcj:
-    st.info(t("basemap.gcj"))
+    st.info(_("This looks like an Amap/Tencent (GCJ-02) tile server: every layer is shifted to "
+              "GCJ-02 for display so it lines up."))
 
     def to_gcj(frame):
+        import numpy as np
         import shapely
 
         def shift(xy):
             lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
-            return __import__("numpy").column_stack([lon, lat])
+            return np.column_stack([lon, lat])
 
         return frame.set_geometry(shapely.transform(frame.geometry.values, shift))
 
     blocks, streets = to_gcj(blocks), to_gcj(streets)
+    grids = to_gcj(grids) if grids is not None else None
 
 left, right = st.columns([3, 2])
 with right:
     n_sel = len(selection)
-    sel_pop = float(blocks.loc[blocks["code"].isin(selection), "population"].sum())
-    st.markdown(f"**{t('select.count')}: {n_sel}** · {sel_pop:,.0f} "
-                f"{t('col.population')}")
+    sel_pop = blocks.loc[blocks["code"].isin(selection), "population"]
+    selected_word, residents_word = _("Selected"), _("residents")
+    st.markdown(f"**{selected_word}: {n_sel}** · {ui.number(sel_pop.sum(min_count=1))} "
+                f"{residents_word}")
     if n_sel:
         st.caption(ui.plain(", ".join(str(base.names[base.index[c]] or c) for c in selection[:12]))
                    + (" …" if n_sel > 12 else ""))
     street_codes = list(table["code"])
-    st.selectbox(t("move.to"), street_codes, key="move_target",
+    st.selectbox(_("Move selection to street"), street_codes, key="move_target",
                  format_func=lambda c: f"{names.get(c) or c} ({c})"
                  + (" 🔒" if locked.get(c) else ""))
     c1, c2, c3, c4 = st.columns(4)
-    c1.button(t("move.button"), on_click=do_move, disabled=not n_sel, type="primary",
+    c1.button(_("Move"), on_click=do_move, disabled=not n_sel or read_only, type="primary",
               key="move_button")
-    c2.button(t("select.clear"), on_click=do_clear, disabled=not n_sel)
-    c3.button("↶ " + t("undo"), on_click=do_undo, disabled=not plan.can_undo, key="undo_button")
-    c4.button("↷ " + t("redo"), on_click=do_redo, disabled=not plan.can_redo, key="redo_button")
-    with st.expander(t("street.create")):
-        st.text_input(t("street.new"), key="new_street_name")
-        st.button(t("street.create"), on_click=do_new_street)
-    with st.expander(t("split.title")):
-        st.caption(t("split.hint"))
+    c2.button(_("Clear selection"), on_click=do_clear, disabled=not n_sel)
+    c3.button("↶ " + _("Undo"), on_click=do_undo, disabled=not plan.can_undo,
+              key="undo_button")
+    c4.button("↷ " + _("Redo"), on_click=do_redo, disabled=not plan.can_redo,
+              key="redo_button")
+    l1, l2 = st.columns([3, 1])
+    l1.selectbox(_("Lock or unlock a street"), street_codes, key="lock_street",
+                 format_func=lambda c: ("🔒 " if locked.get(c) else "") + f"{names.get(c) or c}")
+    picked_lock = st.session_state.get("lock_street")
+    l2.button(_("Unlock") if locked.get(picked_lock) else _("Lock"), on_click=do_lock,
+              key="lock_button", disabled=read_only)
+    with st.expander(_("Create street")):
+        st.text_input(_("New street name"), key="new_street_name")
+        st.button(_("Create street"), on_click=do_new_street, disabled=read_only)
+    with st.expander(_("Split a community")):
+        st.caption(_("Select one community, draw a line across it, then split."))
         has_line = st.session_state.get("split_line") is not None
-        st.button(t("split.button"), on_click=do_split, key="split_button",
+        st.button(_("Split along the line"), on_click=do_split, key="split_button",
                   disabled=not (n_sel == 1 and has_line))
     if plan.last_edit is not None:
-        st.caption(ui.plain(plan.last_edit.describe(base.noun, base.nouns)))
+        st.caption(ui.plain(ui.describe_edit(plan.last_edit, base.noun)))
 
-    rows = table[["code", "name", "status", "area_km2", "population", "households",
-                  "change_area_km2", "change_population", "compactness", "pieces",
-                  "locked"]].copy()
-    st.session_state["street_rows"] = rows.copy()
-    rows["status"] = rows["status"].map(lambda v: t(f"status.{v}"))
-    st.subheader(t("streets.table"))
-    st.data_editor(
-        rows, key="street_editor", hide_index=True, width="stretch", on_change=do_locks,
-        disabled=[c for c in rows.columns if c != "locked"],
-        column_config={
-            "code": t("col.code"), "name": t("col.name"), "status": t("col.status"),
-            "area_km2": st.column_config.NumberColumn(t("col.area_km2"), format="%.2f"),
-            "population": st.column_config.NumberColumn(t("col.population"),
-                                                        format="localized"),
-            "households": st.column_config.NumberColumn(t("col.households"),
-                                                        format="localized"),
-            "change_area_km2": st.column_config.NumberColumn("Δ km²", format="%+.2f"),
-            "change_population": st.column_config.NumberColumn("Δ " + t("col.population"),
-                                                               format="%+d"),
-            "compactness": st.column_config.NumberColumn(t("col.compactness"), format="%.2f"),
-            "pieces": t("col.pieces"),
-            "locked": st.column_config.CheckboxColumn(t("col.locked")),
-        },
-    )
+    st.session_state["street_rows"] = table.copy()
+    st.subheader(_("Streets"))
+    st.dataframe(ui.street_rows(table), hide_index=True, width="stretch",
+                 column_config=ui.street_columns(), key="street_table")
 
 findings = plan.findings(rb)
 focus = None
 with right:
-    st.subheader(f"{t('findings')} ({len(findings)})")
+    st.subheader(f"{_('Findings')} ({len(findings)})")
     if findings:
-        ftable = pd.DataFrame([{"rule": f.rule, "street": f.name or f.code,
-                                "message": f.message, "lon": f.lon, "lat": f.lat}
+        ftable = pd.DataFrame([{"street": f.name or f.code or "—",
+                                "message": ui.finding_message(f), "lon": f.lon, "lat": f.lat}
                                for f in findings])
-        picked = st.dataframe(ftable[["rule", "street", "message"]], hide_index=True,
-                              width="stretch", on_select="rerun",
-                              selection_mode="single-row", key="findings_table")
-        rows_sel = picked.selection.rows if hasattr(picked, "selection") else []
+        # keyed by the plan's state: a selection made before an edit never points past the end
+        revision = f"{plan.name}-{len(plan.undo_stack)}-{len(plan.redo_stack)}-{len(findings)}"
+        picked = st.dataframe(ftable[["street", "message"]], hide_index=True,
+                              width="stretch", on_select="rerun", selection_mode="single-row",
+                              key=f"findings_table-{revision}",
+                              column_config={"street": _("street"),
+                                             "message": st.column_config.TextColumn(
+                                                 _("finding"), width="large")})
+        rows_sel = [r for r in picked.selection.rows if 0 <= r < len(ftable)] \
+            if hasattr(picked, "selection") else []
         if rows_sel:
             f = ftable.iloc[rows_sel[0]]
+            st.info(f"**{f['street']}** — {f['message']}")
             if pd.notna(f["lon"]):
                 focus = (float(f["lat"]), float(f["lon"]))
-        st.caption(t("findings.zoom"))
+        st.caption(_("Select a finding to zoom to it."))
 
-grids = None
-if show_grids and "grid" in district.units:
-    grids = district.units["grid"][["geometry"]]
 selected_mask = blocks["code"].isin(selection).to_list()
 layers = editor_layers(
     blocks, streets, fill_column="fill",
     tooltip_columns=["name", "code", "street_name", "population"],
-    tooltip_aliases=[t("col.name"), t("col.code"), t("street"), t("col.population")],
-    street_color_column="line", selected=selected_mask, extra_outlines=grids)
+    tooltip_aliases=[_("name"), _("code"), _("street"), _("residents")],
+    street_color_column="line", selected=selected_mask, extra_outlines=grids,
+    label_column="label")
 m = base_map(blocks.total_bounds, height=640, tile_url=tile_url or None,
              attribution=attribution or (tile_url and "basemap") or None)
+add_legend(m, _("Legend"), ui.editor_legend(table, colour))
 from folium.plugins import Draw  # noqa: E402
 
 Draw(export=False, draw_options={"polyline": True, "circle": False, "marker": False,
@@ -313,4 +350,4 @@ with left:
     st_folium(m, key=MAP_KEY, height=640, use_container_width=True,
               feature_group_to_add=layers, center=focus, zoom=15 if focus else None,
               returned_objects=["last_object_clicked", "last_active_drawing"])
-    st.caption(f"server step {1000 * (time.perf_counter() - started):,.0f} ms")
+log.debug("boundaries: server step %.0f ms", 1000 * (time.perf_counter() - started))

@@ -6,7 +6,6 @@ from streamlit_folium import st_folium
 import ui
 from geo.audit import run_audit
 from geo.coverage import CoverageResult
-from geo.errors import WanggeError
 from geo.hierarchy import build_district
 from geo.io import save_uploads
 from geo.mapview import make_offline
@@ -14,112 +13,167 @@ from geo.project import new_upload_dir
 from geo.report import coverage_map
 from geo.rules import load_rulebook
 
+_ = ui._
+LANG = ui.lang()
 
-@st.cache_resource(show_spinner="Auditing the services for this plan…", max_entries=4)
+
+@st.cache_resource(show_spinner=False, max_entries=4)
 def sample_audit(key: str, _plan) -> CoverageResult:
     rulebook = load_rulebook()
     district = build_district(_plan.to_units(), household_size=rulebook.household_size)
     return run_audit(district, rulebook, sample=True)
 
 
-st.title(ui.t("nav.coverage"))
-plan, _, _ = ui.plan()
+def type_name(ftype: str) -> str:
+    spec = result.rulebook.facility(ftype)
+    return spec.name_zh if LANG == "zh" and spec.name_zh else spec.name
+
+
+def pct(v) -> str:
+    return "—" if not v == v or v is None else f"{100 * float(v):.0f}%"
+
+
+st.title(_("Coverage"))
 district, label, path = ui.district()
 if st.query_params.get("project", "sample") == "sample":
     # Per-street figures follow the open plan; communities and grids are the sample's.
-    result = sample_audit(f"{plan.name}|{hash(plan.assignment.tobytes())}|{len(plan.streets)}",
-                          plan)
+    plan, _store, _d = ui.plan()
+    st.caption(_("Plan {name}", name=ui.plan_label(plan.name)))
+    with st.spinner(_("Auditing the services for this plan…")):
+        result = sample_audit(ui.plan_state(plan), plan)
 else:
-    st.caption("Upload the facilities (points or polygons with type, name, floor_area_m2) and, "
-               "for walking distances, a .osm.pbf extract or a saved .npz network.")
-    fac_up = st.file_uploader("facilities", key="fac_upload",
+    st.caption(_("Upload the facilities (points or polygons with type, name, floor_area_m2) and, "
+                 "for walking distances, a .osm.pbf extract or a saved .npz network."))
+    fac_up = st.file_uploader(_("Facilities"), key="fac_upload",
                               type=["geojson", "json", "gpkg", "csv", "zip"])
-    net_up = st.file_uploader("walking network (.osm.pbf / .npz)", key="net_upload",
+    net_up = st.file_uploader(_("Walking network (.osm.pbf / .npz)"), key="net_upload",
                               type=["pbf", "npz"])
-    if st.button("Run the audit", key="run_audit", disabled=fac_up is None):
-        try:
-            work = new_upload_dir()
-            uploads = [(fac_up.name, fac_up.getvalue())]
-            if net_up is not None:
-                uploads.append((net_up.name, net_up.getvalue()))
-            saved = save_uploads(uploads, work)
-            st.session_state["audit_result"] = run_audit(
-                district, ui.rulebook(), facilities=saved[0],
-                network=saved[1] if net_up is not None else None,
-                straight_line=net_up is None)
-        except WanggeError as exc:
-            st.error(ui.plain(exc))
+    if st.button(_("Run the audit"), key="run_audit", disabled=fac_up is None):
+        work = new_upload_dir()
+        uploads = [(fac_up.name, fac_up.getvalue())]
+        if net_up is not None:
+            uploads.append((net_up.name, net_up.getvalue()))
+        saved = save_uploads(uploads, work)
+        st.session_state["audit_result"] = run_audit(
+            district, ui.rulebook(), facilities=saved[0],
+            network=saved[1] if net_up is not None else None,
+            straight_line=net_up is None, progress=ui.progress_bar(_("Auditing the services…")))
     result = st.session_state.get("audit_result")
     if result is None:
         st.stop()
-st.caption(f"{label} · network: {result.provenance['network']}")
 if result.approximate:
-    st.warning("No walking network: distances are straight-line × a detour factor.")
+    st.warning(_("No walking network: distances are straight-line × a detour factor."))
 
 types = result.type_table
 cols = st.columns(max(1, len(types)))
-for col, (_, row) in zip(cols, types.iterrows(), strict=False):
-    col.metric(f"{row['name_zh']} ≤ {row['service_radius_m']:,.0f} m",
-               f"{row['share_covered']:.0%}", help=row["name"])
+for col, (_k, row) in zip(cols, types.iterrows(), strict=False):
+    col.metric(f"{type_name(row['type'])} ≤ {ui.number(row['service_radius_m'])} m",
+               pct(row["share_covered"]))
 
-map_type = st.selectbox("Colour communities by", list(types["type"]), key="map_type",
-                        format_func=lambda t: result.rulebook.facility(t).label)
-m = coverage_map(result, facility_type=map_type)
+map_type = st.selectbox(_("Colour communities by"), list(types["type"]), key="map_type",
+                        format_func=type_name)
+labels = {"share": _("Residents within {radius} m of {name}, per cent", radius="{radius}",
+                     name=type_name(map_type)),
+          "facilities": _("facilities"), "sites": _("proposed sites"),
+          "service_area": _("service area"), "type": _("type"), "name": _("name"),
+          "floor_area": _("floor area m²"), "rank": _("rank"),
+          "newly_covered": _("newly covered")}
+m = coverage_map(result, facility_type=map_type, labels=labels)
 make_offline(m)
 st_folium(m, key="coverage_map", height=600, use_container_width=True, returned_objects=[])
 
-st.subheader("By facility type")
-st.dataframe(types, hide_index=True, width="stretch")
-st.subheader("By category of public affairs")
-st.dataframe(result.category_table, hide_index=True, width="stretch")
+st.subheader(_("By facility type"))
+st.dataframe({
+    _("facility type"): types["type"].map(type_name),
+    _("radius m"): types["service_radius_m"].map(ui.number),
+    _("facilities"): types["facilities"].map(ui.number),
+    _("residents"): types["residents"].map(ui.number),
+    _("covered"): types["covered"].map(ui.number),
+    _("share covered"): types["share_covered"].map(pct),
+    _("median distance m"): types["median_distance_m"].map(ui.number),
+}, hide_index=True, width="stretch")
+st.subheader(_("By category of public affairs"))
+cats = result.category_table
+st.dataframe({
+    _("category"): cats["name_zh"] if LANG == "zh" else cats["name"],
+    _("facility types"): cats["facility_types"].astype(str),
+    _("lowest share covered"): cats["lowest_share_covered"].map(pct),
+}, hide_index=True, width="stretch")
 
-level = st.radio("Units", [lv for lv in ("street", "community", "grid")
-                           if lv in result.unit_tables], horizontal=True, index=1)
+levels = [lv for lv in ("street", "community", "grid") if lv in result.unit_tables]
+level = st.radio(_("Units"), levels, horizontal=True, key="cov_level",
+                 index=levels.index("community") if "community" in levels else 0,
+                 format_func=lambda lv: _(ui.LEVEL_NAMES[lv]))
 table = result.unit_tables[level]
-ftype = st.selectbox("Facility type", list(types["type"]), key="table_type",
-                     format_func=lambda t: result.rulebook.facility(t).label)
-st.dataframe(table[table["type"] == ftype].sort_values("share_covered"), hide_index=True,
-             width="stretch",
-             column_config={"share_covered": st.column_config.ProgressColumn(
-                 "share covered", min_value=0.0, max_value=1.0, format="percent")})
+ftype = st.selectbox(_("Facility type"), list(types["type"]), key="table_type",
+                     format_func=type_name)
+shown = table[table["type"] == ftype].sort_values("share_covered")
+st.session_state["coverage_rows"] = shown
+st.dataframe({
+    _("name"): shown["name"].astype(str),
+    _("share covered"): shown["share_covered"],
+    _("residents"): shown["residents"].map(ui.number),
+    _("covered"): shown["covered"].map(ui.number),
+    _("farthest m"): shown["farthest_m"].map(ui.number),
+    _("m² per 100 households"): shown["m2_per_100hh"].map(lambda v: ui.number(v, 1)),
+    _("code"): shown["code"].astype(str),
+}, hide_index=True, width="stretch",
+    column_config={_("share covered"): st.column_config.ProgressColumn(
+        min_value=0.0, max_value=1.0, format="percent")})
 
-st.subheader("Facilities")
-st.dataframe(result.facility_table, hide_index=True, width="stretch")
-findings = [f.to_dict() for f in result.findings]
-with st.expander(f"Findings ({len(findings)})"):
-    st.dataframe(findings, width="stretch")
-st.caption(" · ".join(f"**{k}**: {v}" for k, v in result.provenance.items()))
+st.subheader(_("Facilities"))
+fac = result.facility_table
+st.dataframe({
+    _("name"): fac["name"].astype(str),
+    _("facility type"): fac["type"].map(type_name),
+    _("floor area m²"): fac["floor_area_m2"].map(ui.number),
+    _("minimum m²"): fac["min_floor_area_m2"].map(ui.number),
+    _("m² per 100 households"): fac["m2_per_100hh_in_catchment"].map(lambda v: ui.number(v, 1)),
+    _("status"): fac["status"].map(lambda v: _(ui.FACILITY_STATUS.get(v, "—"))),
+}, hide_index=True, width="stretch")
+with st.expander(_("Findings ({n})", n=len(result.findings))):
+    st.dataframe({
+        _("severity"): [_(ui.SEVERITY_TEXT.get(f.severity, f.severity))
+                        for f in result.findings],
+        _("name"): [f.name or f.code or "—" for f in result.findings],
+        _("finding"): [ui.finding_message(f) for f in result.findings],
+    }, hide_index=True, width="stretch",
+        column_config={_("finding"): st.column_config.TextColumn(width="large")})
+with st.expander(_("Where the figures come from")):
+    st.caption(" · ".join(f"**{k}**: {v}" for k, v in result.provenance.items()))
 
 # ------------------------------------------------------------------ where to add sites
-st.subheader("Where new facilities would cover most · 选址建议")
+st.subheader(_("Where new facilities would cover most"))
 c1, c2, c3 = st.columns(3)
-site_type = c1.selectbox("Facility type", list(types["type"]), key="site_type",
-                         format_func=lambda t: result.rulebook.facility(t).label)
-k = c2.number_input("New sites", min_value=1, max_value=50, value=3, key="site_k")
-capacity = c3.checkbox("Respect capacity (floor area per 100 households)", key="site_capacity")
-if st.button("Propose sites", key="propose_sites"):
+site_type = c1.selectbox(_("Facility type"), list(types["type"]), key="site_type",
+                         format_func=type_name)
+k = c2.number_input(_("New sites"), min_value=1, max_value=50, value=3, key="site_k")
+capacity = c3.checkbox(_("Respect capacity (floor area per 100 households)"),
+                       key="site_capacity")
+if st.button(_("Propose sites"), key="propose_sites"):
     from geo.siting import propose_sites
 
-    try:
-        with st.spinner("Solving…"):
-            st.session_state["siting"] = propose_sites(
-                result.district, result.rulebook, facility_type=site_type, k=int(k),
-                capacity=capacity, network=result.network, demand=result.demand,
-                facilities=result.facilities)
-    except WanggeError as exc:
-        st.error(ui.plain(exc))
+    st.session_state["siting"] = propose_sites(
+        result.district, result.rulebook, facility_type=site_type, k=int(k),
+        capacity=capacity, network=result.network, demand=result.demand,
+        facilities=result.facilities, progress=ui.progress_bar(_("Choosing the sites…")))
 siting = st.session_state.get("siting")
 if siting is not None and siting.summary.get("facility_type") != site_type:
     siting = None  # a result for another type is not shown under this one
 if siting is not None:
     s = siting.summary
-    st.success(f"{s.get('covered_before', 0):,.0f} → {s.get('covered_after', 0):,.0f} residents "
-               f"covered ({s.get('method_text', s.get('method', ''))})")
-    st.dataframe(siting.sites.drop(columns="geometry"), hide_index=True, width="stretch")
-    sm = coverage_map(result, facility_type=siting.summary.get("facility_type", site_type))
-    from geo.mapview import add_points
-
-    add_points(sm, siting.sites.assign(label="proposed"), name="proposed sites",
-               color="#facc15", radius=9, tooltip_columns=["rank", "name", "newly_covered"])
+    st.success(_("{before} → {after} residents covered ({method})",
+                 before=ui.number(s.get("covered_before")),
+                 after=ui.number(s.get("covered_after")),
+                 method=s.get("method_text", s.get("method", ""))))
+    sites = siting.sites
+    st.dataframe({
+        _("rank"): sites["rank"].map(ui.number),
+        _("name"): sites["name"].astype(str),
+        _("newly covered"): sites["newly_covered"].map(ui.number),
+    }, hide_index=True, width="stretch")
+    site_labels = {**labels, "share": _("Residents within {radius} m of {name}, per cent",
+                                        radius="{radius}", name=type_name(site_type))}
+    sm = coverage_map(result, facility_type=site_type, sites=sites, labels=site_labels)
     make_offline(sm)
     st_folium(sm, key="siting_map", height=520, use_container_width=True, returned_objects=[])

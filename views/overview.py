@@ -1,4 +1,4 @@
-"""Overview: the district on a map, streets coloured by their status, the street table."""
+"""Check: the open plan (or the district as loaded) against the rulebook, on a map and in tables."""
 
 import streamlit as st
 from streamlit_folium import st_folium
@@ -8,101 +8,99 @@ from geo.hierarchy import build_district
 from geo.mapview import add_outlines, make_offline, unit_map
 from geo.report import CheckReport, check_report
 
-STATUS_COLORS = {"ok": "#2e7d32", "outside": "#c62828", "no rule": "#9e9e9e", "no data": "#f9a825"}
-STATUS_LABELS = {
-    "ok": "✅ within both bands",
-    "outside": "❌ outside a band",
-    "no rule": "— no rule for its kind",
-    "no data": "— figure missing",
-}
+STATUS_COLORS = {"ok": "#004488", "outside": "#a50026", "no rule": "#bbbbbb",
+                 "no data": "#ddaa33"}
+_ = ui._
 
 
-@st.cache_resource(show_spinner="Checking the plan…", max_entries=4)
-def plan_report(key: str, _plan) -> CheckReport:
+@st.cache_resource(show_spinner=False, max_entries=8)
+def plan_report(key: str, _plan, _district) -> CheckReport:
     rb = ui.rulebook()
-    return check_report(build_district(_plan.to_units(), household_size=rb.household_size), rb)
+    units = _plan.to_units() if _plan is not None else _district.units
+    return check_report(build_district(units, household_size=rb.household_size), rb)
 
 
-plan, _, district = ui.plan()
-_, label, path = ui.district()
-state = f"{path}|{plan.name}|{hash(plan.assignment.tobytes())}|{len(plan.streets)}"
-report = plan_report(state, plan)
-streets = report.level_frame("street")
+state, plan, district = ui.open_units()
+_d, label, _path = ui.district()
+with st.spinner(_("Checking the plan…")):
+    report = plan_report(state, plan, district)
+shown = "street" if "street" in report.tables else report.district.levels[0]
+units = report.level_frame(shown)
 
-st.title(f"{ui.t('nav.check')} · {ui.plain(plan.name)}")
-st.caption(ui.plain(f"{label} · rulebook: {report.rulebook.name}"))
+title = ui.plan_label(plan.name) if plan is not None else _("as loaded")
+st.title(f"{_('Check')} · {ui.plain(title)}")
+st.caption(ui.plain(_("{district} · rulebook: {rulebook}", district=label,
+                      rulebook=report.rulebook.name)))
+if plan is None:
+    st.info(ui.edit_problem(district))
 
-in_band = int((streets["status"] == "ok").sum())
-judged = int(streets["status"].isin(["ok", "outside"]).sum())
+in_band = int((units["status"] == "ok").sum())
+judged = int(units["status"].isin(["ok", "outside"]).sum())
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Streets within both bands", f"{in_band} / {judged}")
-c2.metric("Area", f"{streets['area_km2'].sum():,.1f} km²")
-c3.metric("Residents", f"{streets['population'].sum():,.0f}")
-c4.metric(
-    "Communities / grids",
-    " / ".join(
-        f"{len(report.tables[lv]):,}" for lv in ("community", "grid") if lv in report.tables
-    ),
-)
+c1.metric(_("Units within their bands ({level})", level=_(ui.LEVEL_NAMES[shown])),
+          f"{in_band} / {judged}")
+c2.metric(_("Area"), f"{ui.number(units['area_km2'].sum(), 1)} km²")
+c3.metric(_("Residents"), ui.number(units["population"].sum(min_count=1)))
+c4.metric(_("Units per level"), " / ".join(
+    f"{_(ui.LEVEL_NAMES[lv])} {ui.number(len(report.tables[lv]))}"
+    for lv in report.district.levels))
 
-streets["status_label"] = streets["status"].map(STATUS_LABELS)
+units["status_label"] = units["status"].map(ui.status_text)
+units["area_text"] = units["area_km2"].map(lambda v: ui.number(v, 2))
+units["population_text"] = units["population"].map(ui.number)
 m = unit_map(
-    streets,
-    color_column="status",
-    category_colors=STATUS_COLORS,
-    legend_title="status",
-    tooltip_columns=["name", "code", "kind", "area_km2", "population", "status_label"],
-    tooltip_aliases=["street", "code", "kind", "area km²", "residents", "status"],
+    units,
+    color_column="status_label",
+    category_colors={ui.status_text(k): v for k, v in STATUS_COLORS.items()},
+    legend_title=_("status"),
+    tooltip_columns=["name", "code", "area_text", "population_text", "status_label"],
+    tooltip_aliases=[_("name"), _("code"), _("area km²"), _("residents"), _("status")],
     id_column="code",
-    layer_name="streets",
+    layer_name=shown,
     line_weight=2,
     fill_opacity=0.45,
     height=560,
 )
-if "community" in report.district.units:
+if shown == "street" and "community" in report.district.units:
     add_outlines(m, report.district.units["community"], name="communities", weight=0.6)
+from geo.mapview import add_labels  # noqa: E402
+
+add_labels(m, units, column="name")
 make_offline(m)
 
 left, right = st.columns([3, 2])
 with left:
-    st_folium(
-        m,
-        key="overview_map",
-        height=560,
-        use_container_width=True,
-        returned_objects=["last_object_clicked_tooltip"],
-    )
+    st_folium(m, key="overview_map", height=560, use_container_width=True, returned_objects=[])
 with right:
-    st.subheader("Street table")
-    table = streets.drop(columns="geometry")[
-        ["code", "name", "kind", "area_km2", "population", "households", "status", "broken"]
-    ]
+    st.subheader(_("Units: {level}", level=_(ui.LEVEL_NAMES[shown])))
+    table = units.drop(columns="geometry")
     st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        height=520,
-        column_config={
-            "area_km2": st.column_config.NumberColumn("area km²", format="%.2f"),
-            "population": st.column_config.NumberColumn("residents", format="localized"),
-            "households": st.column_config.NumberColumn("households", format="localized"),
-            "broken": st.column_config.TextColumn("rules broken"),
+        {
+            _("name"): table["name"].astype(str),
+            _("status"): table["status_label"],
+            _("area km²"): table["area_text"],
+            _("residents"): table["population_text"],
+            _("households"): table["households"].map(ui.number),
+            _("code"): table["code"].astype(str),
         },
+        hide_index=True, width="stretch", height=520,
     )
 
-findings = report.findings_frame()
-sizing = findings[findings["level"].isin(["street", "district"])]
-st.subheader(f"Street findings ({len(sizing)})")
+findings = report.findings
+sev = report.summary["findings"]
+st.subheader(_("Findings ({n}: {errors} errors, {warnings} warnings)", n=len(findings),
+               errors=sev["error"], warnings=sev["warning"]))
+level_filter = st.multiselect(
+    _("Levels"), ["district", *report.district.levels], key="check_levels",
+    default=[lv for lv in ("district", shown)], format_func=lambda lv: _(ui.LEVEL_TEXT[lv]))
+rows = [f for f in findings if f.level in level_filter]
 st.dataframe(
-    sizing[["severity", "rule", "name", "code", "message"]], hide_index=True, width="stretch"
+    {
+        _("severity"): [_(ui.SEVERITY_TEXT.get(f.severity, f.severity)) for f in rows],
+        _("level"): [_(ui.LEVEL_TEXT.get(f.level, f.level)) for f in rows],
+        _("name"): [f.name or f.code or "—" for f in rows],
+        _("finding"): [ui.finding_message(f) for f in rows],
+    },
+    hide_index=True, width="stretch",
+    column_config={_("finding"): st.column_config.TextColumn(width="large")},
 )
-with st.expander(
-    f"All findings ({len(findings)}: "
-    f"{report.summary['findings']['error']} errors, "
-    f"{report.summary['findings']['warning']} warnings)"
-):
-    st.dataframe(
-        findings[["severity", "level", "rule", "name", "code", "message"]],
-        hide_index=True,
-        width="stretch",
-    )
