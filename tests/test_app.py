@@ -169,7 +169,7 @@ def test_split_a_community_along_a_drawn_line(home, split_in_app):
 
 @pytest.mark.slow
 def test_coverage_page_proposes_sites():
-    at = run_page("coverage.py")
+    at = run_page("coverage.py", lang="zh")
     at.selectbox(key="site_type").set_value("community_service_centre")
     at.button(key="propose_sites").click().run()
     assert not at.exception

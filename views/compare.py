@@ -11,6 +11,8 @@ _ = ui._
 plan, store, _district = ui.plan()
 st.title(_("Compare plans"))
 plans = ui.plan_names(store)
+if plan.name not in plans:  # the open plan, not stored until its first edit
+    plans = [*plans, plan.name]
 if len(plans) < 2:
     st.info(_("Save the current plan under a new name (sidebar) to compare two plans."))
     st.stop()

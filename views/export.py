@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 import ui
+from geo.errors import WanggeError
 from geo.hierarchy import build_district, renumber_units
 from geo.io import write_csv, write_units
 from geo.report import check_report
@@ -61,8 +62,12 @@ renumber = st.checkbox(
     help=_("Statistical codes carry their street's digits: a community moved to another street "
            "gets the next free code under it, its grids follow. The old → new table comes "
            "with the files."))
-with st.spinner(_("Preparing the files…")):
-    files = exports(state, renumber, plan, district)
+try:
+    with st.spinner(_("Preparing the files…")):
+        files = exports(state, renumber, plan, district)
+except WanggeError as exc:  # e.g. the server's disk is full: say so, no traceback
+    st.error(ui.friendly(exc))
+    st.stop()
 stem = f"wangge-{name}"
 st.download_button(_("GeoJSON (every level) · .zip"), files["geojson.zip"],
                    f"{stem}-geojson.zip", "application/zip", key="dl_geojson")
