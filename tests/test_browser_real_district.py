@@ -72,8 +72,7 @@ def test_uncoded_district_from_upload_to_export(app_url, browser, uncoded_files)
     url = page.url
     page.goto(url.replace("/boundaries", "/export") if "/boundaries" in url
               else url.split("?")[0].rstrip("/") + "/export?" + url.split("?", 1)[1])
-    button = page.get_by_role("button", name="GeoJSON (streets, communities, grids)",
-                              exact=False).first
+    button = page.get_by_role("button", name="GeoJSON (every level)", exact=False).first
     button.wait_for(timeout=90_000)
     _no_exception(page)
     with page.expect_download(timeout=90_000) as info:
