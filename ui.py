@@ -238,7 +238,9 @@ def store(path: Path) -> PlanStore:
 
 def plan_label(name: str) -> str:
     """The name a planner reads for a plan (the original plan in the chosen language)."""
-    return _("original (as loaded, read-only)") if name == ORIGINAL else name
+    if name == ORIGINAL:
+        return _("original (as loaded, read-only)")
+    return _("current") if name == "current" else name
 
 
 def plan() -> tuple[Plan, PlanStore, District]:
@@ -500,39 +502,34 @@ def describe_edit(edit: Edit, noun: str = "community") -> str:
     return _("Last step: renamed {street} to {name}", street=edit.street, name=edit.name)
 
 
-STREET_COLUMNS = ("name", "code", "status", "area_km2", "population", "households",
-                  "change_area_km2", "change_population", "compactness", "pieces")
-
-
 def street_rows(table: Any) -> Any:
-    """The street table as a planner reads it: statuses in words, figures formatted, lock shown."""
+    """The street table as a planner reads it: headings and statuses in words, figures formatted.
+
+    Locked streets carry 🔒 before their name; missing figures show "—".
+    """
     import pandas as pd
 
-    rows = pd.DataFrame({
-        "name": [("🔒 " if lk else "") + str(n) for n, lk in zip(table["name"], table["locked"],
-                                                                strict=True)],
-        "code": table["code"].astype(str),
-        "status": table["status"].map(status_text),
-        "area_km2": table["area_km2"].map(lambda v: number(v, 2)),
-        "population": table["population"].map(number),
-        "households": table["households"].map(number),
-        "change_area_km2": table["change_area_km2"].map(
-            lambda v: "—" if not v == v else f"{v:+,.2f}"),
-        "change_population": table["change_population"].map(
-            lambda v: "—" if not v == v else f"{v:+,.0f}"),
-        "compactness": table["compactness"].map(lambda v: number(v, 2)),
-        "pieces": table["pieces"].map(number),
+    def signed(digits: int) -> Callable[[Any], str]:
+        return lambda v: "—" if number(v) == "—" else f"{float(v):+,.{digits}f}"
+
+    return pd.DataFrame({
+        _("name"): [("🔒 " if lk else "") + str(n)
+                    for n, lk in zip(table["name"], table["locked"], strict=True)],
+        _("status"): table["status"].map(status_text),
+        _("area km²"): table["area_km2"].map(lambda v: number(v, 2)),
+        _("residents"): table["population"].map(number),
+        _("households"): table["households"].map(number),
+        _("Δ km²"): table["change_area_km2"].map(signed(2)),
+        _("Δ residents"): table["change_population"].map(signed(0)),
+        _("compactness"): table["compactness"].map(lambda v: number(v, 2)),
+        _("pieces"): table["pieces"].map(number),
+        _("code"): table["code"].astype(str),
     })
-    return rows
 
 
 def street_columns() -> dict[str, Any]:
-    """Column headings of :func:`street_rows` in the chosen language."""
-    return {"name": st.column_config.TextColumn(_("name"), pinned=True),
-            "code": _("code"), "status": _("status"), "area_km2": _("area km²"),
-            "population": _("residents"), "households": _("households"),
-            "change_area_km2": _("Δ km²"), "change_population": _("Δ residents"),
-            "compactness": _("compactness"), "pieces": _("pieces")}
+    """Column settings of :func:`street_rows`: the name stays in view when scrolling."""
+    return {_("name"): st.column_config.TextColumn(pinned=True)}
 
 
 def editor_legend(table: Any, colour: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -618,3 +615,7 @@ def proposal_mode(value: Any) -> str:
         if value in (label, *(text(label, code) for code in LANGUAGES)):
             return mode
     return "least_change"
+
+PROVENANCE_TEXT = {"rulebook": N_("rulebook"), "network": N_("walking network"),
+                   "population": N_("residents"), "metric_crs": N_("metric CRS"),
+                   "approximations": N_("approximations"), "facilities": N_("facilities")}

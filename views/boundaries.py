@@ -307,24 +307,24 @@ with right:
 findings = plan.findings(rb)
 focus = None
 with right:
-    st.subheader(f"{_('Findings')} ({len(findings)})")
+    st.subheader(_("Findings ({n})", n=len(findings)))
     if findings:
-        ftable = pd.DataFrame([{"street": f.name or f.code or "—",
-                                "message": ui.finding_message(f), "lon": f.lon, "lat": f.lat}
+        street_word, finding_word = _("street"), _("finding")
+        ftable = pd.DataFrame([{street_word: f.name or f.code or "—",
+                                finding_word: ui.finding_message(f), "lon": f.lon, "lat": f.lat}
                                for f in findings])
         # keyed by the plan's state: a selection made before an edit never points past the end
         revision = f"{plan.name}-{len(plan.undo_stack)}-{len(plan.redo_stack)}-{len(findings)}"
-        picked = st.dataframe(ftable[["street", "message"]], hide_index=True,
+        picked = st.dataframe(ftable[[street_word, finding_word]], hide_index=True,
                               width="stretch", on_select="rerun", selection_mode="single-row",
                               key=f"findings_table-{revision}",
-                              column_config={"street": _("street"),
-                                             "message": st.column_config.TextColumn(
-                                                 _("finding"), width="large")})
+                              column_config={finding_word: st.column_config.TextColumn(
+                                  width="large")})
         rows_sel = [r for r in picked.selection.rows if 0 <= r < len(ftable)] \
             if hasattr(picked, "selection") else []
         if rows_sel:
             f = ftable.iloc[rows_sel[0]]
-            st.info(f"**{f['street']}** — {f['message']}")
+            st.info(f"**{f[street_word]}** — {f[finding_word]}")
             if pd.notna(f["lon"]):
                 focus = (float(f["lat"]), float(f["lon"]))
         st.caption(_("Select a finding to zoom to it."))

@@ -61,6 +61,7 @@ else:
     result = st.session_state.get("audit_result")
     if result is None:
         st.stop()
+st.session_state["coverage_result"] = result
 if result.approximate:
     st.warning(_("No walking network: distances are straight-line × a detour factor."))
 
@@ -96,7 +97,9 @@ st.subheader(_("By category of public affairs"))
 cats = result.category_table
 st.dataframe({
     _("category"): cats["name_zh"] if LANG == "zh" else cats["name"],
-    _("facility types"): cats["facility_types"].astype(str),
+    _("facility types"): cats["category"].map(lambda c: "、".join(
+        type_name(t) for t in types.loc[types["category"] == c, "type"]) or "—")
+    if LANG == "zh" else cats["facility_types"].astype(str),
     _("lowest share covered"): cats["lowest_share_covered"].map(pct),
 }, hide_index=True, width="stretch")
 
@@ -140,7 +143,8 @@ with st.expander(_("Findings ({n})", n=len(result.findings))):
     }, hide_index=True, width="stretch",
         column_config={_("finding"): st.column_config.TextColumn(width="large")})
 with st.expander(_("Where the figures come from")):
-    st.caption(" · ".join(f"**{k}**: {v}" for k, v in result.provenance.items()))
+    st.caption(" · ".join(f"**{_(ui.PROVENANCE_TEXT.get(k, k))}**: {v}"
+                          for k, v in result.provenance.items()))
 
 # ------------------------------------------------------------------ where to add sites
 st.subheader(_("Where new facilities would cover most"))
