@@ -25,7 +25,7 @@ messages: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F geo/locale/babel.cfg -k _ -k N_ -k t --no-location \
 	  --sort-output --project wangge -o geo/locale/wangge.pot app.py ui.py views
 	$(VENV)/bin/pybabel update -D wangge -i geo/locale/wangge.pot -d geo/locale \
-	  --omit-header --no-fuzzy-matching
+	  --no-fuzzy-matching
 
 $(VENV)/.installed: pyproject.toml
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv

@@ -618,4 +618,6 @@ def proposal_mode(value: Any) -> str:
 
 PROVENANCE_TEXT = {"rulebook": N_("rulebook"), "network": N_("walking network"),
                    "population": N_("residents"), "metric_crs": N_("metric CRS"),
-                   "approximations": N_("approximations"), "facilities": N_("facilities")}
+                   "approximations": N_("approximations"), "facilities": N_("facilities"),
+                   "search_limit": N_("search limit"), "floor_area": N_("floor area"),
+                   "detour": N_("detour factor")}

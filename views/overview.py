@@ -29,8 +29,10 @@ units = report.level_frame(shown)
 
 title = ui.plan_label(plan.name) if plan is not None else _("as loaded")
 st.title(f"{_('Check')} · {ui.plain(title)}")
+rb_name = (report.rulebook.name_zh if ui.lang() == "zh" and report.rulebook.name_zh
+           else report.rulebook.name)
 st.caption(ui.plain(_("{district} · rulebook: {rulebook}", district=label,
-                      rulebook=report.rulebook.name)))
+                      rulebook=rb_name)))
 if plan is None:
     st.info(ui.edit_problem(district))
 
