@@ -382,22 +382,21 @@ def app() -> None:
     """The whole app: pages, a sidebar whose links carry project, plan and language, guarded.
 
     Streamlit's own page menu drops the query string, so it is hidden and the
-    links are drawn with :func:`streamlit.page_link` after the page has run
-    (so they carry what the page changed, such as a new plan or project).
+    links are drawn with :func:`streamlit.page_link` before the page runs (so a
+    slow page never leaves the sidebar empty); actions that change the plan or
+    project run as callbacks, before the script, so the links carry their result.
     """
     pages = [st.Page(script, title=_(title), icon=icon, url_path=path, default=k == 0)
              for k, (script, title, icon, path) in enumerate(PAGES)]
     current = st.navigation(pages, position="hidden")
     links = st.sidebar.container()
     language_picker()
-    try:
-        run_page(sidebar_plan)
-        run_page(current)
-    finally:
-        params = carried()
-        with links:
-            for page in pages:
-                st.page_link(page, query_params=params)
+    run_page(sidebar_plan)  # resolves the plan into the URL before the links are drawn
+    params = carried()
+    with links:
+        for page in pages:
+            st.page_link(page, query_params=params)
+    run_page(current)
 
 
 def sidebar_plan() -> None:

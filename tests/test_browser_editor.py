@@ -83,7 +83,7 @@ def test_click_move_undo_reload_export(app_url, browser, tmp_path):
     print(f"\nclick -> selection shown: {click_s:.2f} s; move -> map and table updated: "
           f"{move_s:.2f} s")
     page.screenshot(path=str(OUT / "boundaries-after-move.png"))
-    assert page.get_by_text("move 1 community", exact=False).count() == 1
+    assert page.get_by_text("上一步：将 1 个社区移至", exact=False).count() == 1
     # the store has the edit
     import sqlite3
 
@@ -104,9 +104,9 @@ def test_click_move_undo_reload_export(app_url, browser, tmp_path):
     time.sleep(0.5)
     # export GeoJSON and check the file
     page.goto(base + "export?plan=browser-test")
-    page.get_by_text("GeoJSON streets only").wait_for(timeout=60_000)
+    page.get_by_text("GeoJSON（仅街道）").wait_for(timeout=60_000)
     with page.expect_download() as dl:
-        page.get_by_text("GeoJSON streets only").click()
+        page.get_by_text("GeoJSON（仅街道）").click()
     path = tmp_path / "streets.geojson"
     dl.value.save_as(path)
     doc = json.loads(path.read_text(encoding="utf-8"))
@@ -114,7 +114,7 @@ def test_click_move_undo_reload_export(app_url, browser, tmp_path):
     assert all(f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in doc["features"])
     page.screenshot(path=str(OUT / "export.png"))
     with page.expect_download() as dl:
-        page.get_by_text("GeoJSON (streets, communities, grids)").click()
+        page.get_by_text("GeoJSON（各层级）· .zip").click()
     dl.value.save_as(tmp_path / "all.zip")
     assert set(zipfile.ZipFile(tmp_path / "all.zip").namelist()) == {
         "streets.geojson", "communities.geojson", "grids.geojson"}
@@ -196,9 +196,9 @@ def test_upload_map_check_and_edit_own_data(app_url, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
     page.goto(base + "data")
     page.locator("input[type='file']").set_input_files(files)
-    page.get_by_text("2 layer(s) found").wait_for(timeout=60_000)
-    page.get_by_role("button", name="Check").click()
-    page.get_by_text("street: 2 · community: 4", exact=False).wait_for(timeout=60_000)
+    page.get_by_text("找到 2 个图层").wait_for(timeout=60_000)
+    page.get_by_role("button", name="检查").click()
+    page.get_by_text("街道: 2 · 社区: 4", exact=False).wait_for(timeout=60_000)
     page.screenshot(path=str(OUT / "data-upload.png"), full_page=True)
     page.get_by_role("button", name="使用这些数据").click()
     frame = _map(page)
