@@ -46,7 +46,7 @@ from geo.errors import (
 )
 from geo.findings import Finding
 from geo.hierarchy import District
-from geo.rules import FacilityType, Rulebook
+from geo.rules import FacilityType, Rulebook, type_osm_features
 
 logger = logging.getLogger(__name__)
 
@@ -341,18 +341,14 @@ def normalise_facilities(
 
 
 def facilities_from_osm(pois: gpd.GeoDataFrame, rulebook: Rulebook) -> gpd.GeoDataFrame:
-    """Type OSM points of interest by the rulebook's ``osm`` tag mapping.
+    """Type OSM points of interest by the rulebook's ``osm`` tag tables.
 
-    A feature matching several types takes the first in rulebook order.
+    Each feature takes the type whose matching table is most specific
+    (:func:`geo.rules.type_osm_features`); features no table fully matches
+    (a ministry's ``office=government``, a police station) are dropped.
     OSM has no floor areas, so they are NaN (audited for distance only).
     """
-    types = pd.Series([None] * len(pois), index=pois.index, dtype=object)
-    for key, ftype in rulebook.facilities.items():
-        for tag, values in ftype.osm:
-            if tag not in pois.columns:
-                continue
-            hit = pois[tag].astype(str).isin(values) & types.isna()
-            types[hit] = key
+    types = type_osm_features(pois, rulebook)
     keep = types.notna()
     name = pois["name"] if "name" in pois.columns else pd.Series([None] * len(pois))
     frame = gpd.GeoDataFrame(
@@ -873,37 +869,23 @@ def _lonlat(crs: pyproj.CRS, x: float, y: float) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
-def _rulebook_entry(rulebook: Rulebook, key: str) -> dict[str, Any]:
-    raw = rulebook.raw.get("facilities", {}) if isinstance(rulebook.raw, dict) else {}
-    entry = raw.get(key, {}) if isinstance(raw, dict) else {}
-    return entry if isinstance(entry, dict) else {}
-
-
 def stock_types(rulebook: Rulebook, key: str) -> tuple[str, ...]:
     """Return the facility types whose floor area counts towards ``key``'s per-household norm.
 
-    The rulebook's ``stock_includes = [...]`` under ``[facilities.KEY]`` if given,
-    else :data:`geo.settings.audit_stock_types`, else ``key`` alone.
+    ``key`` itself and the types in its rulebook entry's ``ratio_includes``.
     """
-    given = _rulebook_entry(rulebook, key).get("stock_includes")
-    if isinstance(given, list) and given:
-        found = tuple(str(v) for v in given)
-    else:
-        found = settings.audit_stock_types.get(key, (key,))
-    return found if key in found else (key, *found)
+    return (key, *(k for k in rulebook.facility(key).ratio_includes if k != key))
 
 
 def benchmark_of(rulebook: Rulebook, key: str) -> tuple[float, str] | None:
     """Return ``(average floor area m², source)`` a type is benchmarked against, or None.
 
-    The rulebook's ``benchmark_floor_area_m2`` and ``benchmark_source`` under
-    ``[facilities.KEY]`` if given, else :data:`geo.settings.audit_benchmark_floor_area_m2`.
+    From the rulebook entry's ``benchmark_floor_area_m2`` and ``benchmark_source``.
     """
-    entry = _rulebook_entry(rulebook, key)
-    value = entry.get("benchmark_floor_area_m2")
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return float(value), str(entry.get("benchmark_source", ""))
-    return settings.audit_benchmark_floor_area_m2.get(key)
+    ftype = rulebook.facility(key)
+    if ftype.benchmark_floor_area_m2 is None or not ftype.benchmark_floor_area_m2 > 0:
+        return None
+    return float(ftype.benchmark_floor_area_m2), ftype.benchmark_source
 
 
 def _reach_texts(
@@ -1101,7 +1083,7 @@ def _unit_tables(
                     Finding(
                         rule=f"floor_area.{row['type']}",
                         level=lv,
-                        severity="warning" if ftype.ratio_status == "unconfirmed" else "error",
+                        severity=ftype.severity("ratio"),
                         code=row["code"],
                         name=row["name"],
                         value=float(value),
@@ -1242,7 +1224,7 @@ def _facility_table(
                     Finding(
                         rule=f"facility_size.{t}",
                         level="facility",
-                        severity="warning" if ftype.floor_area_status == "unconfirmed" else "error",
+                        severity=ftype.severity("floor_area"),
                         code=str(j),
                         name=name,
                         value=float(area),
