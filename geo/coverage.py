@@ -928,6 +928,7 @@ def _unit_tables(
     stock_levels = [lv for lv in district.levels if lv != "grid"] or [district.levels[-1]]
     tables = {}
     local: list[Finding] = []
+    not_judged: dict[str, list[tuple[str, str]]] = {}
     for lv in district.levels:
         units = district.units[lv]
         rows = []
@@ -1029,8 +1030,15 @@ def _unit_tables(
         if lv != judged:
             continue
         geoms = dict(zip(units["code"], units.geometry, strict=True))
+        unit_kinds = dict(zip(units["code"], units["kind"], strict=True)) if "kind" in units else {}
         for _, row in table.iterrows():
             ftype = results[row["type"]].ftype
+            kind = _community_kind(lv, unit_kinds.get(row["code"]))
+            if kind is not None and kind not in ftype.kinds:
+                not_judged.setdefault(row["type"], []).append(
+                    (str(row["name"] or row["code"]), kind)
+                )
+                continue
             pt = geoms.get(row["code"])
             lon = lat = None
             if pt is not None and pt.is_valid and not pt.is_empty:
@@ -1106,7 +1114,55 @@ def _unit_tables(
                     )
                 )
     findings.extend(_summarise(local, results, tables))
+    findings.extend(_not_judged_findings(not_judged, results, judged))
     return tables
+
+
+_GRID_TO_COMMUNITY_KIND = {"grid": "community", "village_grid": "village"}
+
+
+def _community_kind(level: str, kind: Any) -> str | None:
+    """Return the community kind a unit's kind stands for (None: unknown, judged as urban)."""
+    if not isinstance(kind, str):
+        return None
+    if level == "community":
+        return kind
+    if level == "grid":
+        return _GRID_TO_COMMUNITY_KIND.get(kind)
+    return None
+
+
+def _not_judged_findings(
+    not_judged: dict[str, list[tuple[str, str]]], results: dict[str, TypeResult], level: str
+) -> list[Finding]:
+    """One info finding per facility type naming the units its norms do not apply to.
+
+    A facility type's ``kinds`` say which community kinds its norms apply to
+    (urban residents' committees by default): a village is not held to an
+    urban norm, so its figures are shown in the tables but not judged.
+    """
+    out = []
+    for t, units in not_judged.items():
+        ftype = results[t].ftype
+        by_kind = sorted({k for _, k in units})
+        out.append(
+            Finding(
+                rule="facility.not_judged",
+                level="district",
+                severity="info",
+                value=float(len(units)),
+                unit=f"{level} units",
+                message=(
+                    f"{ftype.name} ({t}): {len(units)} {level} unit(s) of kind "
+                    f"{', '.join(by_kind)} are not judged against its walking-radius and "
+                    f"floor-area norms, which the rulebook applies to "
+                    f"{', '.join(ftype.kinds)} only (villages are not held to urban norms): "
+                    f"{_names_text([n for n, _ in units])}. Their figures are in the coverage "
+                    f"table. To judge them, add their kind to kinds under [facilities.{t}]."
+                ),
+            )
+        )
+    return out
 
 
 def _summarise(
@@ -1372,12 +1428,7 @@ def _category_table(type_table: pd.DataFrame, rulebook: Rulebook) -> pd.DataFram
             audited = ", ".join(defined)
         else:
             measured = "not measured by facilities"
-            audited = (
-                f"not measured by facilities ({cat.examples} are services or records, "
-                "not places a resident walks to)"
-                if cat.examples
-                else "not measured by facilities"
-            )
+            audited = cat.note or "not measured by facilities"
         rows.append(
             {
                 "category": key,
@@ -1386,6 +1437,7 @@ def _category_table(type_table: pd.DataFrame, rulebook: Rulebook) -> pd.DataFram
                 "responsible": cat.responsible,
                 "measured": measured,
                 "facility_types": audited,
+                "note_zh": "" if len(sub) or defined else cat.note_zh,
                 "lowest_share_covered": float(sub["share_covered"].min()) if len(sub) else np.nan,
             }
         )
