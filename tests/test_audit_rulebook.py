@@ -16,6 +16,7 @@ from test_audit_real import demand, facilities
 
 from geo.coverage import audit_coverage, facilities_from_osm
 from geo.hierarchy import build_district
+from geo.report import _audit_html
 from geo.rules import load_rulebook
 
 RULES = load_rulebook()
@@ -103,6 +104,8 @@ def test_a_village_is_not_flagged_for_the_urban_ratio():
     note = [f for f in r.findings if f.rule == "facility.not_judged"]
     assert note and all("四社区" in f.message and "village" in f.message for f in note)
     assert "not held to urban norms" in note[0].message
+    html = _audit_html(r)
+    assert "Units not judged" in html and "四社区" in html.split("Units not judged")[1]
     # the same village as an urban community would be flagged
     r2 = audit_coverage(build_district(tiny_frames()), RULES, demand=demand(PTS),
                         facilities=facilities(FAC), detour=1.0)
