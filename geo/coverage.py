@@ -803,7 +803,12 @@ def audit_coverage(
         district, dem, results, codes, findings, fac, fac_codes, incomplete, rulebook
     )
     facility_table = _facility_table(
-        fac, results, findings, metric, f_off if network is not None else None
+        fac,
+        results,
+        findings,
+        metric,
+        f_off if network is not None else None,
+        _facility_kinds(district, fac_codes),
     )
     findings.extend(_missing_floor_area(fac, rulebook, incomplete))
     type_table = _type_table(results, dem, fac)
@@ -1236,6 +1241,7 @@ def _facility_table(
     findings: list[Finding],
     metric: pyproj.CRS,
     snap: np.ndarray | None,
+    fac_kinds: np.ndarray,
 ) -> pd.DataFrame:
     lon, lat = pyproj.Transformer.from_crs(metric, 4326, always_xy=True).transform(
         shapely.get_x(fac.geometry.values), shapely.get_y(fac.geometry.values)
@@ -1272,7 +1278,10 @@ def _facility_table(
             name = fac["name"].iloc[j] or f"#{j}"
             minimum = ftype.min_floor_area_m2
             table.loc[j, "min_floor_area_m2"] = minimum if minimum is not None else np.nan
-            if not np.isfinite(area):
+            kind = fac_kinds[j]
+            if kind is not None and kind not in ftype.kinds:
+                table.loc[j, "status"] = f"not judged ({kind}: not held to urban norms)"
+            elif not np.isfinite(area):
                 table.loc[j, "status"] = "no floor area"
             elif minimum is not None and area < minimum:
                 table.loc[j, "status"] = "below minimum"
@@ -1302,6 +1311,16 @@ def _facility_table(
             else:
                 table.loc[j, "status"] = "ok"
     return table
+
+
+def _facility_kinds(district: District, fac_codes: dict[str, np.ndarray]) -> np.ndarray:
+    """Return the community kind of the unit each facility lies in (None: unknown)."""
+    level = "community" if "community" in district.levels else district.levels[-1]
+    units = district.units[level]
+    kinds = dict(zip(units["code"], units["kind"], strict=True)) if "kind" in units else {}
+    return np.array(
+        [_community_kind(level, kinds.get(c)) for c in fac_codes[level]], dtype=object
+    )
 
 
 def _floor_area_matters(rulebook: Rulebook, key: str) -> bool:

@@ -104,6 +104,12 @@ def test_a_village_is_not_flagged_for_the_urban_ratio():
     note = [f for f in r.findings if f.rule == "facility.not_judged"]
     assert note and all("四社区" in f.message and "village" in f.message for f in note)
     assert "not held to urban norms" in note[0].message
+    # a centre of 300 m² (below the 600 m² minimum) in the village is not flagged either
+    small = facilities([*FAC, ("community_service_centre", "村中心", 300.0, 3500, 500)])
+    r3 = audit_coverage(d, RULES, demand=demand(PTS), facilities=small, detour=1.0)
+    assert "村中心" not in {f.name for f in r3.findings if f.rule.startswith("facility_size")}
+    status = r3.facility_table.set_index("name").loc["村中心", "status"]
+    assert status.startswith("not judged (village")
     html = _audit_html(r)
     assert "Units not judged" in html and "四社区" in html.split("Units not judged")[1]
     # the same village as an urban community would be flagged
