@@ -717,7 +717,8 @@ def audit(
     for f in result.findings:
         sev[f.severity] = sev.get(f.severity, 0) + 1
     for f in result.findings:
-        if f.level == "district" and f.rule.startswith(("network.", "facility.no_floor_area")):
+        shown = ("network.", "facility.no_floor_area", "facility.not_judged")
+        if f.level == "district" and f.rule.startswith(shown):
             style = SEV_STYLE.get(f.severity, "")
             out.print(Text(f"{f.severity:<7} ", style=style) + Text(f"{f.rule} {f.message}"))
     out.print(

@@ -46,7 +46,7 @@ from geo.errors import (
 )
 from geo.findings import Finding
 from geo.hierarchy import District
-from geo.rules import FacilityType, Rulebook
+from geo.rules import FacilityType, Rulebook, type_osm_features
 
 logger = logging.getLogger(__name__)
 
@@ -341,18 +341,14 @@ def normalise_facilities(
 
 
 def facilities_from_osm(pois: gpd.GeoDataFrame, rulebook: Rulebook) -> gpd.GeoDataFrame:
-    """Type OSM points of interest by the rulebook's ``osm`` tag mapping.
+    """Type OSM points of interest by the rulebook's ``osm`` tag tables.
 
-    A feature matching several types takes the first in rulebook order.
+    Each feature takes the type whose matching table is most specific
+    (:func:`geo.rules.type_osm_features`); features no table fully matches
+    (a ministry's ``office=government``, a police station) are dropped.
     OSM has no floor areas, so they are NaN (audited for distance only).
     """
-    types = pd.Series([None] * len(pois), index=pois.index, dtype=object)
-    for key, ftype in rulebook.facilities.items():
-        for tag, values in ftype.osm:
-            if tag not in pois.columns:
-                continue
-            hit = pois[tag].astype(str).isin(values) & types.isna()
-            types[hit] = key
+    types = type_osm_features(pois, rulebook)
     keep = types.notna()
     name = pois["name"] if "name" in pois.columns else pd.Series([None] * len(pois))
     frame = gpd.GeoDataFrame(
@@ -807,7 +803,12 @@ def audit_coverage(
         district, dem, results, codes, findings, fac, fac_codes, incomplete, rulebook
     )
     facility_table = _facility_table(
-        fac, results, findings, metric, f_off if network is not None else None
+        fac,
+        results,
+        findings,
+        metric,
+        f_off if network is not None else None,
+        _facility_kinds(district, fac_codes),
     )
     findings.extend(_missing_floor_area(fac, rulebook, incomplete))
     type_table = _type_table(results, dem, fac)
@@ -873,37 +874,23 @@ def _lonlat(crs: pyproj.CRS, x: float, y: float) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
-def _rulebook_entry(rulebook: Rulebook, key: str) -> dict[str, Any]:
-    raw = rulebook.raw.get("facilities", {}) if isinstance(rulebook.raw, dict) else {}
-    entry = raw.get(key, {}) if isinstance(raw, dict) else {}
-    return entry if isinstance(entry, dict) else {}
-
-
 def stock_types(rulebook: Rulebook, key: str) -> tuple[str, ...]:
     """Return the facility types whose floor area counts towards ``key``'s per-household norm.
 
-    The rulebook's ``stock_includes = [...]`` under ``[facilities.KEY]`` if given,
-    else :data:`geo.settings.audit_stock_types`, else ``key`` alone.
+    ``key`` itself and the types in its rulebook entry's ``ratio_includes``.
     """
-    given = _rulebook_entry(rulebook, key).get("stock_includes")
-    if isinstance(given, list) and given:
-        found = tuple(str(v) for v in given)
-    else:
-        found = settings.audit_stock_types.get(key, (key,))
-    return found if key in found else (key, *found)
+    return (key, *(k for k in rulebook.facility(key).ratio_includes if k != key))
 
 
 def benchmark_of(rulebook: Rulebook, key: str) -> tuple[float, str] | None:
     """Return ``(average floor area m², source)`` a type is benchmarked against, or None.
 
-    The rulebook's ``benchmark_floor_area_m2`` and ``benchmark_source`` under
-    ``[facilities.KEY]`` if given, else :data:`geo.settings.audit_benchmark_floor_area_m2`.
+    From the rulebook entry's ``benchmark_floor_area_m2`` and ``benchmark_source``.
     """
-    entry = _rulebook_entry(rulebook, key)
-    value = entry.get("benchmark_floor_area_m2")
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return float(value), str(entry.get("benchmark_source", ""))
-    return settings.audit_benchmark_floor_area_m2.get(key)
+    ftype = rulebook.facility(key)
+    if ftype.benchmark_floor_area_m2 is None or not ftype.benchmark_floor_area_m2 > 0:
+        return None
+    return float(ftype.benchmark_floor_area_m2), ftype.benchmark_source
 
 
 def _reach_texts(
@@ -946,6 +933,7 @@ def _unit_tables(
     stock_levels = [lv for lv in district.levels if lv != "grid"] or [district.levels[-1]]
     tables = {}
     local: list[Finding] = []
+    not_judged: dict[str, list[tuple[str, str]]] = {}
     for lv in district.levels:
         units = district.units[lv]
         rows = []
@@ -1047,8 +1035,15 @@ def _unit_tables(
         if lv != judged:
             continue
         geoms = dict(zip(units["code"], units.geometry, strict=True))
+        unit_kinds = dict(zip(units["code"], units["kind"], strict=True)) if "kind" in units else {}
         for _, row in table.iterrows():
             ftype = results[row["type"]].ftype
+            kind = _community_kind(lv, unit_kinds.get(row["code"]))
+            if kind is not None and kind not in ftype.kinds:
+                not_judged.setdefault(row["type"], []).append(
+                    (str(row["name"] or row["code"]), kind)
+                )
+                continue
             pt = geoms.get(row["code"])
             lon = lat = None
             if pt is not None and pt.is_valid and not pt.is_empty:
@@ -1101,7 +1096,7 @@ def _unit_tables(
                     Finding(
                         rule=f"floor_area.{row['type']}",
                         level=lv,
-                        severity="warning" if ftype.ratio_status == "unconfirmed" else "error",
+                        severity=ftype.severity("ratio"),
                         code=row["code"],
                         name=row["name"],
                         value=float(value),
@@ -1124,7 +1119,55 @@ def _unit_tables(
                     )
                 )
     findings.extend(_summarise(local, results, tables))
+    findings.extend(_not_judged_findings(not_judged, results, judged))
     return tables
+
+
+_GRID_TO_COMMUNITY_KIND = {"grid": "community", "village_grid": "village"}
+
+
+def _community_kind(level: str, kind: Any) -> str | None:
+    """Return the community kind a unit's kind stands for (None: unknown, judged as urban)."""
+    if not isinstance(kind, str):
+        return None
+    if level == "community":
+        return kind
+    if level == "grid":
+        return _GRID_TO_COMMUNITY_KIND.get(kind)
+    return None
+
+
+def _not_judged_findings(
+    not_judged: dict[str, list[tuple[str, str]]], results: dict[str, TypeResult], level: str
+) -> list[Finding]:
+    """One info finding per facility type naming the units its norms do not apply to.
+
+    A facility type's ``kinds`` say which community kinds its norms apply to
+    (urban residents' committees by default): a village is not held to an
+    urban norm, so its figures are shown in the tables but not judged.
+    """
+    out = []
+    for t, units in not_judged.items():
+        ftype = results[t].ftype
+        by_kind = sorted({k for _, k in units})
+        out.append(
+            Finding(
+                rule="facility.not_judged",
+                level="district",
+                severity="info",
+                value=float(len(units)),
+                unit=f"{level} units",
+                message=(
+                    f"{ftype.name} ({t}): {len(units)} {level} unit(s) of kind "
+                    f"{', '.join(by_kind)} are not judged against its walking-radius and "
+                    f"floor-area norms, which the rulebook applies to "
+                    f"{', '.join(ftype.kinds)} only (villages are not held to urban norms): "
+                    f"{_names_text([n for n, _ in units])}. Their figures are in the coverage "
+                    f"table. To judge them, add their kind to kinds under [facilities.{t}]."
+                ),
+            )
+        )
+    return out
 
 
 def _summarise(
@@ -1198,6 +1241,7 @@ def _facility_table(
     findings: list[Finding],
     metric: pyproj.CRS,
     snap: np.ndarray | None,
+    fac_kinds: np.ndarray,
 ) -> pd.DataFrame:
     lon, lat = pyproj.Transformer.from_crs(metric, 4326, always_xy=True).transform(
         shapely.get_x(fac.geometry.values), shapely.get_y(fac.geometry.values)
@@ -1234,7 +1278,10 @@ def _facility_table(
             name = fac["name"].iloc[j] or f"#{j}"
             minimum = ftype.min_floor_area_m2
             table.loc[j, "min_floor_area_m2"] = minimum if minimum is not None else np.nan
-            if not np.isfinite(area):
+            kind = fac_kinds[j]
+            if kind is not None and kind not in ftype.kinds:
+                table.loc[j, "status"] = f"not judged ({kind}: not held to urban norms)"
+            elif not np.isfinite(area):
                 table.loc[j, "status"] = "no floor area"
             elif minimum is not None and area < minimum:
                 table.loc[j, "status"] = "below minimum"
@@ -1242,7 +1289,7 @@ def _facility_table(
                     Finding(
                         rule=f"facility_size.{t}",
                         level="facility",
-                        severity="warning" if ftype.floor_area_status == "unconfirmed" else "error",
+                        severity=ftype.severity("floor_area"),
                         code=str(j),
                         name=name,
                         value=float(area),
@@ -1264,6 +1311,16 @@ def _facility_table(
             else:
                 table.loc[j, "status"] = "ok"
     return table
+
+
+def _facility_kinds(district: District, fac_codes: dict[str, np.ndarray]) -> np.ndarray:
+    """Return the community kind of the unit each facility lies in (None: unknown)."""
+    level = "community" if "community" in district.levels else district.levels[-1]
+    units = district.units[level]
+    kinds = dict(zip(units["code"], units["kind"], strict=True)) if "kind" in units else {}
+    return np.array(
+        [_community_kind(level, kinds.get(c)) for c in fac_codes[level]], dtype=object
+    )
 
 
 def _floor_area_matters(rulebook: Rulebook, key: str) -> bool:
@@ -1390,12 +1447,7 @@ def _category_table(type_table: pd.DataFrame, rulebook: Rulebook) -> pd.DataFram
             audited = ", ".join(defined)
         else:
             measured = "not measured by facilities"
-            audited = (
-                f"not measured by facilities ({cat.examples} are services or records, "
-                "not places a resident walks to)"
-                if cat.examples
-                else "not measured by facilities"
-            )
+            audited = cat.note or "not measured by facilities"
         rows.append(
             {
                 "category": key,
@@ -1404,6 +1456,7 @@ def _category_table(type_table: pd.DataFrame, rulebook: Rulebook) -> pd.DataFram
                 "responsible": cat.responsible,
                 "measured": measured,
                 "facility_types": audited,
+                "note_zh": "" if len(sub) or defined else cat.note_zh,
                 "lowest_share_covered": float(sub["share_covered"].min()) if len(sub) else np.nan,
             }
         )

@@ -397,6 +397,13 @@ def _audit_html(result: Any) -> str:
         + _html_table(result.type_table.drop(columns=numeric_twins, errors="ignore"))
     )
     parts.append("<h2>By category of public affairs</h2>" + _html_table(result.category_table))
+    not_judged = [f.message for f in result.findings if f.rule == "facility.not_judged"]
+    if not_judged:
+        parts.append(
+            "<h2>Units not judged · 未评判的单元</h2><ul>"
+            + "".join(f"<li>{esc(m)}</li>" for m in not_judged)
+            + "</ul>"
+        )
     bench = result.benchmark_table
     if bench is not None and len(bench):
         parts.append(

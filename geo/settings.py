@@ -90,27 +90,6 @@ audit_network_min_reach_share: float = 0.5
 this share of the residents, the audit refuses the network as not covering the district:
 a report would describe the network's extent, not the services."""
 
-audit_benchmark_floor_area_m2: dict[str, tuple[float, str]] = {
-    "community_service_centre": (
-        800.0,
-        "Qingdao Party School, 创新青岛社区治理机制的建议 (2017): the three inner urban "
-        "districts' community service facilities averaged 800 m² (an achieved average, "
-        "not a minimum)",
-    ),
-}
-"""Average floor area per facility that a type is compared with, as a benchmark (not a
-norm), with its source; a rulebook's ``benchmark_floor_area_m2`` and
-``benchmark_source`` under ``[facilities.TYPE]`` take precedence."""
-
-audit_stock_types: dict[str, tuple[str, ...]] = {
-    "community_service_centre": ("community_service_centre", "community_service_station"),
-}
-"""Facility types whose floor area counts towards a type's per-100-households norm as
-community stock: the national 30 m² per 100 households target counts all community
-service space in the community (centres and service stations alike). A rulebook's
-``stock_includes = [...]`` under ``[facilities.TYPE]`` takes precedence; a type not
-listed counts only its own floor area."""
-
 propose_margin: float = 0.02
 """Proposals prefer streets at least this share of each bound inside their bands (2 %:
 6.12–7.84 km² inside 6–8), so that next year's growth does not push them out again."""

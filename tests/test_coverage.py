@@ -82,7 +82,7 @@ def test_distances_agree_with_networkx(helsinki, audit):
             h.add_edge("SUPER", ("src", k), length=0.0)
         lengths = nx.single_source_dijkstra_path_length(h, "SUPER", weight="length")
         limit = res.ftype.service_radius_m * REPORT_FACTOR
-        for i in rng.choice(len(dem), 25, replace=False):
+        for i in rng.choice(len(dem), 60, replace=False):  # police stations are no longer typed
             ref = lengths.get(int(dnode[i]), np.inf) + doff[i]
             ours = res.distance_m[i]
             if ref > limit:
