@@ -78,7 +78,7 @@ def test_click_move_undo_reload_export(app_url, browser, tmp_path):
     t0 = time.perf_counter()
     page.get_by_role("button", name="移动").click()
     page.get_by_text("已选: 0").wait_for(timeout=20_000)
-    page.get_by_role("button", name="↶ 撤销").wait_for(timeout=20_000)
+    page.get_by_role("button", name="↶ 撤销", disabled=False).first.wait_for(timeout=20_000)
     move_s = time.perf_counter() - t0
     print(f"\nclick -> selection shown: {click_s:.2f} s; move -> map and table updated: "
           f"{move_s:.2f} s")
@@ -91,8 +91,8 @@ def test_click_move_undo_reload_export(app_url, browser, tmp_path):
     n_edits = con.execute("SELECT COUNT(*) FROM wangge_edits WHERE plan='browser-test'").fetchone()
     assert n_edits[0] >= 1
     # undo, then reload: the plan is as it was left (undone, redo available)
-    page.get_by_role("button", name="↶ 撤销").click()
-    page.get_by_role("button", name="↷ 重做").wait_for(timeout=20_000)
+    page.get_by_role("button", name="↶ 撤销", disabled=False).first.click()
+    page.get_by_role("button", name="↷ 重做", disabled=False).first.wait_for(timeout=20_000)
     time.sleep(0.5)
     page.reload()
     _map(page)
@@ -100,7 +100,7 @@ def test_click_move_undo_reload_export(app_url, browser, tmp_path):
     redo.wait_for(timeout=30_000)
     assert redo.is_enabled()
     redo.click()
-    page.get_by_role("button", name="↶ 撤销").wait_for(timeout=20_000)
+    page.get_by_role("button", name="↶ 撤销", disabled=False).first.wait_for(timeout=20_000)
     time.sleep(0.5)
     # export GeoJSON and check the file
     page.goto(base + "export?plan=browser-test")
