@@ -620,3 +620,21 @@ PROVENANCE_TEXT = {"rulebook": N_("rulebook"), "network": N_("walking network"),
                    "approximations": N_("approximations"), "facilities": N_("facilities"),
                    "search_limit": N_("search limit"), "floor_area": N_("floor area"),
                    "detour": N_("detour factor")}
+
+
+MOVE_EFFECTS = {
+    "down": N_("brings {street} down towards its {band} band"),
+    "up": N_("brings {street} up towards its {band} band"),
+    "new": N_("forms the new street {street}"),
+    "chain": N_("part of a chain: makes room for another move"),
+}
+BAND_WORDS = {"area": N_("area"), "residents": N_("residents"), "households": N_("households")}
+
+
+def move_reason(parts: list[dict[str, str]]) -> str:
+    """Why a proposal moved a community, in the chosen language (from the proposal's data)."""
+    return "; ".join(
+        _(MOVE_EFFECTS[p["effect"]], street=p.get("street", ""),
+          band=_(BAND_WORDS.get(p.get("band", ""), p.get("band", ""))))
+        for p in parts if p.get("effect") in MOVE_EFFECTS
+    )

@@ -219,7 +219,9 @@ def explain_moves(before: Plan, after: Plan, rulebook: Rulebook) -> pd.DataFrame
     """Return one row per moved community: from where, to where, what it carries and why.
 
     Columns ``code``, ``name``, ``from``, ``from_name``, ``to``, ``to_name``,
-    ``population``, ``area_km2`` and ``reason``: which band of which street the
+    ``population``, ``area_km2``, ``reason`` (in words) and ``reasons`` (the same as
+    data: ``effect`` down/up/new/chain, ``street``, ``band``, for other languages): which
+    band of which street the
     move works on, judged from the two streets' states before the proposal
     (a street above a band gives, a street below one takes); a move between two
     streets both in band is part of a chain (it makes room for another move).
@@ -237,25 +239,38 @@ def explain_moves(before: Plan, after: Plan, rulebook: Rulebook) -> pd.DataFrame
         for code, row in t0.iterrows()
     }
 
-    def why(src: str, dst: str, src_name: str, dst_name: str) -> str:
-        parts = []
-        for what, st in states.get(src, {}).items():
-            if st == "above":
-                parts.append(f"brings {src_name} down towards its {what} band")
-        for what, st in states.get(dst, {}).items():
-            if st == "below":
-                parts.append(f"brings {dst_name} up towards its {what} band")
+    def why(src: str, dst: str, src_name: str, dst_name: str) -> list[dict[str, str]]:
+        parts = [
+            {"effect": "down", "street": src_name, "band": what}
+            for what, st in states.get(src, {}).items()
+            if st == "above"
+        ]
+        parts += [
+            {"effect": "up", "street": dst_name, "band": what}
+            for what, st in states.get(dst, {}).items()
+            if st == "below"
+        ]
         if dst not in states:
-            parts.append(f"forms the new street {dst_name}")
-        return "; ".join(parts) or "part of a chain: makes room for another move"
+            parts.append({"effect": "new", "street": dst_name, "band": ""})
+        return parts or [{"effect": "chain", "street": "", "band": ""}]
+
+    def sentence(parts: list[dict[str, str]]) -> str:
+        words = {
+            "down": "brings {street} down towards its {band} band",
+            "up": "brings {street} up towards its {band} band",
+            "new": "forms the new street {street}",
+            "chain": "part of a chain: makes room for another move",
+        }
+        return "; ".join(words[p["effect"]].format(**p) for p in parts)
 
     moved = moved.copy()
-    moved["reason"] = [
+    moved["reasons"] = [
         why(str(f), str(t), str(fn), str(tn))
         for f, t, fn, tn in zip(
             moved["from"], moved["to"], moved["from_name"], moved["to_name"], strict=True
         )
     ]
+    moved["reason"] = moved["reasons"].map(sentence)
     cols = ["code", "name", "from", "from_name", "to", "to_name", "population", "area_km2",
-            "reason"]
+            "reason", "reasons"]
     return moved[cols].reset_index(drop=True)

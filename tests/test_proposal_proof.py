@@ -158,3 +158,25 @@ def test_bound_uses_each_streets_own_bands(sample_built):
     assert set(plan.street_table(rb)["status"]) == {"ok"}
     b = residents_moved_lower_bound(plan, rb)
     assert b.status == "optimal" and b.lower_bound == pytest.approx(0)
+
+
+def test_move_reasons_read_in_chinese(plan):
+    import re
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import ui
+
+    rb = _rb(1.5, 2.5)
+    proposal = propose_plan(plan, rb, time_limit_s=5, seed=3)
+    reasons = [m["reasons"] for m in proposal.summary["moves"]]
+    assert reasons
+    old = ui._last_lang[0]
+    try:
+        ui._last_lang[0] = "zh"
+        for parts in reasons:
+            text = ui.move_reason(parts)
+            assert text and not re.search(r"[A-Za-z]{3,}", text), text
+    finally:
+        ui._last_lang[0] = old

@@ -164,10 +164,15 @@ def do_propose() -> None:
     if after is not None and before:
         note += " " + _("Compactness {before} → {after}.", before=ui.number(before, 2),
                         after=ui.number(after, 2))
-        if after < 0.7 * before:
+        if sm.get("elongated"):
             note += " " + _("The bands were met with elongated streets; look at the shapes, or "
                             "tick 'prefer rounder streets'.")
+    bound = sm.get("lower_bound") or {}
+    if bound.get("lower_bound") is not None:
+        note += " " + _("At least {n} residents must move for every street to be in band (a "
+                        "bound that ignores contiguity).", n=ui.number(bound["lower_bound"]))
     st.session_state["edit_note"] = note
+    st.session_state["proposal_moves"] = (name, sm.get("moves", []))
     st.session_state["proposal_findings"] = [ui.finding_message(f) for f in proposal.findings
                                              if f.rule.startswith("propose.")]
 
@@ -324,10 +329,19 @@ with right:
             if hasattr(picked, "selection") else []
         if rows_sel:
             f = ftable.iloc[rows_sel[0]]
-            st.info(f"**{f[street_word]}** — {f[finding_word]}")
+            st.info(f"**{ui.plain(f[street_word])}** — {ui.plain(f[finding_word])}")
             if pd.notna(f["lon"]):
                 focus = (float(f["lat"]), float(f["lon"]))
         st.caption(_("Select a finding to zoom to it."))
+    moved_for, moves = st.session_state.get("proposal_moves", (None, []))
+    if moves and moved_for == plan.name:
+        with st.expander(_("Why each community moved ({n})", n=len(moves))):
+            st.dataframe({
+                _("community"): [str(m["name"] or m["code"]) for m in moves],
+                _("from → to"): [f"{m['from_name']} → {m['to_name']}" for m in moves],
+                _("residents"): [ui.number(m["population"]) for m in moves],
+                _("reason"): [ui.move_reason(m["reasons"]) for m in moves],
+            }, hide_index=True, width="stretch")
 
 selected_mask = blocks["code"].isin(selection).to_list()
 layers = editor_layers(
