@@ -1,6 +1,7 @@
 """Many districts at once — every city of a province, every province of the nation — on Dask.
 
-Each district is checked on its own, as ``wangge check`` would, as one Dask task; the
+Each district is checked (or audited) on its own, as ``wangge check`` (``wangge audit``)
+would, as one Dask task; the
 results come back as plain data and are merged into one report. Scheduling, retries,
 spilling and workers on other machines are Dask's (``dask.distributed``): by default a
 ``LocalCluster`` on this machine, or any scheduler given by address
@@ -117,6 +118,93 @@ class BatchReport:
         }
 
 
+def _service_file(folder: Path, names: Sequence[str]) -> Path | None:
+    for name in names:
+        hit = sorted(folder.glob(name))
+        if hit:
+            return hit[0]
+    return None
+
+
+def audit_one(source: str, out_dir: str, rules: str | None = None) -> dict[str, Any]:
+    """Audit one district folder as ``wangge audit`` does; write its report; return plain data.
+
+    The folder holds the district's layers and, beside them, ``facilities.*``,
+    ``buildings.*`` and a network (``*.npz`` or ``*.osm.pbf``; without one,
+    straight-line distances, marked as an approximation).
+
+    Returns
+    -------
+    dict
+        ``district``, ``source``, ``report`` (the folder written), ``types`` (per
+        facility type: facilities, share of residents within reach, median walk)
+        and ``findings``; or ``error`` with the message.
+    """
+    from geo.audit import run_audit
+    from geo.hierarchy import read_district
+    from geo.report import write_audit_report
+    from geo.rules import load_rulebook
+
+    folder = Path(source)
+    name = folder.stem if folder.is_file() else folder.name
+    try:
+        if not folder.is_dir():
+            raise InputError(
+                f"{folder.name}: an audit needs a folder per district holding its layers, "
+                "facilities and network; this is a single file."
+            )
+        rulebook = load_rulebook(rules)
+        district = read_district(folder, household_size=rulebook.household_size)
+        facilities = _service_file(folder, ("facilities.*", "*facilit*.*", "设施*.*"))
+        network = _service_file(folder, ("*.npz", "*.osm.pbf"))
+        buildings = _service_file(folder, ("buildings.*", "建筑*.*"))
+        if facilities is None:
+            raise InputError(
+                f"{folder.name} holds no facilities layer (facilities.geojson or similar); "
+                "put the district's facilities beside its boundaries."
+            )
+        result = run_audit(
+            district, rulebook, facilities=facilities, network=network, buildings=buildings,
+            straight_line=network is None,
+        )
+        target = Path(out_dir) / name
+        write_audit_report(result, target)
+    except WanggeError as exc:
+        return {"district": name, "source": str(source), "error": str(exc)}
+    types = [
+        {
+            "type": str(row["type"]) if "type" in row else str(row["name"]),
+            "name": str(row["name"]),
+            "facilities": int(row["facilities"]),
+            "share_covered": float(row["share_covered"]),
+            "median_distance": str(row["median_distance"]),
+        }
+        for _, row in result.type_table.iterrows()
+    ]
+    return {
+        "district": name,
+        "source": str(source),
+        "report": str(target),
+        "approximate": bool(result.approximate),
+        "types": types,
+        "findings": [f.to_dict() for f in result.findings],
+    }
+
+
+def audit_districts(
+    sources: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    rules: str | None = None,
+    scheduler: str | None = None,
+    workers: int = 2,
+    progress: Callable[[str, float], None] | None = None,
+) -> BatchReport:
+    """Audit every district folder as a Dask task; one report folder each under ``out_dir``."""
+    return _run(audit_one, [str(s) for s in sources], {"out_dir": str(out_dir), "rules": rules},
+                scheduler=scheduler, workers=workers, progress=progress, verb="audited")
+
+
 def check_districts(
     sources: Sequence[str | os.PathLike[str]],
     *,
@@ -141,9 +229,26 @@ def check_districts(
     progress : callable, optional
         ``progress(text, fraction)`` as districts finish.
     """
+    return _run(check_one, [str(s) for s in sources], {"rules": rules},
+                scheduler=scheduler, workers=workers, progress=progress, verb="checked")
+
+
+def _run(
+    task: Callable[..., dict[str, Any]],
+    paths: list[str],
+    kwargs: dict[str, Any],
+    *,
+    scheduler: str | None,
+    workers: int,
+    progress: Callable[[str, float], None] | None,
+    verb: str,
+) -> BatchReport:
+    """Run ``task(path, **kwargs)`` for every path on Dask; results in the paths' order."""
     from dask.distributed import Client, LocalCluster, as_completed
 
-    paths = [str(s) for s in sources]
+    for name in ("distributed", "tornado"):  # their INFO lines are not the planner's business
+        logging.getLogger(name).setLevel(logging.WARNING)
+
     if scheduler:
         client = Client(scheduler)
         cluster = None
@@ -154,13 +259,13 @@ def check_districts(
         )
         client = Client(cluster)
     try:
-        futures = client.map(check_one, paths, rules=rules, pure=False)
+        futures = client.map(task, paths, **kwargs, pure=False)
         done: dict[str, dict[str, Any]] = {}
         for k, fut in enumerate(as_completed(futures), start=1):
             result = fut.result()
             done[result["source"]] = result
             if progress is not None:
-                progress(f"{result['district']} checked", k / len(paths))
+                progress(f"{result['district']} {verb}", k / len(paths))
     finally:
         client.close()
         if cluster is not None:

@@ -212,6 +212,26 @@ AssignOpt = Annotated[
     ),
 ]
 
+EachOpt = Annotated[
+    bool,
+    typer.Option(
+        "--each",
+        help="Many districts: each file given, and each sub-folder or file of each folder "
+        "given, is a district of its own, run as Dask tasks; one merged report.",
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="With --each: address of a Dask scheduler (tcp://host:8786); default a local "
+        "cluster on this machine.",
+    ),
+]
+WorkersOpt = Annotated[
+    int, typer.Option("--workers", help="With --each: workers of the local cluster.")
+]
+
 
 DetourOpt = Annotated[
     float | None,
@@ -492,33 +512,17 @@ def check(
             "default: every level).",
         ),
     ] = None,
-    each: Annotated[
-        bool,
-        typer.Option(
-            "--each",
-            help="Many districts: each file given, and each sub-folder or file of each folder "
-            "given, is checked as a district of its own, as Dask tasks; one merged report.",
-        ),
-    ] = False,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--scheduler",
-            help="With --each: address of a Dask scheduler (tcp://host:8786); default a "
-            "local cluster on this machine.",
-        ),
-    ] = None,
-    workers: Annotated[
-        int, typer.Option("--workers", help="With --each: workers of the local cluster.")
-    ] = 2,
+    each: EachOpt = False,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = 2,
 ) -> None:
     """Check a district: each unit's figures and status, hierarchy findings, a summary.
 
     Exit code 0 when clean, 1 when there are findings, 2 when the input is unusable.
     """
     if each:
-        _check_each(paths, rules=None if rules is None else str(rules), scheduler=scheduler,
-                    workers=workers, fmt=fmt)
+        _run_each("check", paths, rules=None if rules is None else str(rules),
+                  scheduler=scheduler, workers=workers, fmt=fmt)
         return
     try:
         rulebook = load_rulebook(rules)
@@ -655,12 +659,21 @@ def audit(
     coords: CoordsOpt = Coords.wgs84,
     link: LinkOpt = Link.auto,
     repair: RepairOpt = False,
+    each: EachOpt = False,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = 2,
 ) -> None:
     """Audit walking coverage and floor area of services: offline HTML report, CSV, JSON.
 
     Exit code 0 when no warning or error was found, 1 when there are findings,
     2 when an input is unusable (such as a network that does not reach the district).
+    With --each, every district folder (layers, facilities, network side by side) gets
+    its own report folder under --to.
     """
+    if each:
+        _run_each("audit", paths, rules=None if rules is None else str(rules),
+                  scheduler=scheduler, workers=workers, fmt=OutputFormat.text, to=to)
+        return
     from geo.audit import run_audit
     from geo.coverage import check_detour
     from geo.report import write_audit_report
@@ -1283,30 +1296,36 @@ def rules_show(
     out.print(table)
 
 
-def _check_each(
+def _run_each(
+    command: str,
     paths: list[Path] | None,
     *,
     rules: str | None,
     scheduler: str | None,
     workers: int,
     fmt: OutputFormat,
+    to: Path | None = None,
 ) -> None:
-    """``check --each``: many districts as Dask tasks, one merged report."""
+    """``check --each`` / ``audit --each``: many districts as Dask tasks, one merged report."""
     import json
 
-    from geo.batch import check_districts, district_sources
+    from geo.batch import audit_districts, check_districts, district_sources
 
     try:
         if not paths:
-            raise InputError("--each needs folders or files of districts to check.")
+            raise InputError(f"--each needs folders or files of districts to {command}.")
         if workers < 1:
             raise InputError(f"--workers must be 1 or more, not {workers}.")
         load_rulebook(rules)  # a bad rulebook is one message, not one per district
         sources = district_sources(paths)
         with _progress_bar(quiet=fmt != OutputFormat.text) as progress:
-            report = check_districts(
-                sources, rules=rules, scheduler=scheduler, workers=workers, progress=progress
-            )
+            if command == "audit":
+                report = audit_districts(sources, to or Path("audit"), rules=rules,
+                                         scheduler=scheduler, workers=workers,
+                                         progress=progress)
+            else:
+                report = check_districts(sources, rules=rules, scheduler=scheduler,
+                                         workers=workers, progress=progress)
     except (WanggeError, OSError) as exc:
         _fail(exc)
         return
@@ -1315,21 +1334,26 @@ def _check_each(
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     else:
         table = Table(title=f"{len(report.results)} districts", title_justify="left")
-        for col in ("district", "units", "residents", "errors", "warnings", "status"):
+        for col in ("district", "figures", "findings", "result"):
             table.add_column(col)
         for r in report.results:
             if "error" in r:
-                table.add_row(Text(r["district"]), "—", "—", "—", "—",
+                table.add_row(Text(r["district"]), "—", "—",
                               Text("unusable: " + r["error"], style="red"))
-                continue
-            s = r["summary"]
-            units = " / ".join(f"{v['units']}" for v in s["levels"].values())
-            top = next(iter(s["levels"].values()))
-            table.add_row(
-                Text(r["district"]), units, _fmt_num(top["population"]),
-                str(s["findings"]["error"]), str(s["findings"]["warning"]),
-                Text("clean" if not r["findings"] else "findings"),
-            )
+            elif command == "audit":
+                shares = "; ".join(f"{t['name']} {t['share_covered']:.0%}" for t in r["types"])
+                table.add_row(Text(r["district"]), Text(shares), str(len(r["findings"])),
+                              Text(r["report"]))
+            else:
+                s = r["summary"]
+                units = " / ".join(f"{v['units']}" for v in s["levels"].values())
+                top = next(iter(s["levels"].values()))
+                table.add_row(
+                    Text(r["district"]),
+                    Text(f"{units} units, {_fmt_num(top['population'])} residents"),
+                    f"{s['findings']['error']} errors, {s['findings']['warning']} warnings",
+                    Text("clean" if not r["findings"] else "findings"),
+                )
         out.print(table)
         out.print(f"{report.n_findings} finding(s) in all; --format json lists every one.")
     if report.errors:

@@ -52,3 +52,29 @@ def test_cli_check_each_merges_and_exits_2_on_an_unusable_district(districts):
     empty.mkdir()
     with pytest.raises(InputError, match="No district"):
         district_sources([empty])
+
+
+def test_audit_each_district_folder_on_dask(districts, tmp_path, tiny):
+    import geopandas as gpd
+    import shapely
+
+    from geo.batch import audit_districts, audit_one
+
+    (districts / "broken.geojson").unlink()
+    for name in ("cityA", "cityB"):
+        centre = shapely.union_all(tiny["community"].geometry.values).centroid
+        gpd.GeoDataFrame(
+            {"type": ["community_service_centre"], "name": ["中心"], "floor_area_m2": [800.0]},
+            geometry=[centre], crs=4326,
+        ).to_file(districts / name / "facilities.geojson")
+    sources = district_sources([districts])
+    merged = audit_districts(sources, tmp_path / "out", workers=2)
+    alone = [audit_one(str(s), str(tmp_path / "alone")) for s in sources]
+    strip = [{k: v for k, v in r.items() if k != "report"} for r in merged.results]
+    assert strip == [{k: v for k, v in r.items() if k != "report"} for r in alone]
+    assert all(r["approximate"] for r in merged.results)  # no network: straight line, said
+    assert (tmp_path / "out" / "cityA" / "index.html").exists()
+    r = CliRunner().invoke(app, ["audit", "--each", str(districts), "--to", str(tmp_path / "o2"),
+                                 "--workers", "1"])
+    assert r.exit_code in (0, 1), r.output
+    assert "cityB" in r.output and "INFO" not in r.output
