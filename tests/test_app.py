@@ -191,3 +191,24 @@ def test_propose_button_saves_a_new_plan_and_opens_it(home):
     names = list(PlanStore(home / "sample.gpkg").list_plans()["name"])
     assert "current" in names  # never written over the current plan
     assert any(n.startswith("proposal") for n in names)
+
+
+def test_find_selects_and_zooms_to_a_community_or_street(home):
+    at = boundaries("current").run()
+    assert not at.exception
+    plan = at.session_state["plan"]
+    name = str(plan.base.names[5])
+    at.text_input(key="find_text").set_value(name[:3])
+    at.button(key="find_button").click().run()
+    assert not at.exception
+    chosen = at.session_state["selection"]
+    assert str(plan.base.codes[5]) in chosen
+    assert all(name[:3] in str(plan.base.names[plan.base.index[c]]) for c in chosen)
+    # a street's name selects its communities
+    street = plan.streets[0]
+    at.text_input(key="find_text").set_value(street.name)
+    at.button(key="find_button").click().run()
+    assert set(at.session_state["selection"]) == set(plan.blocks_of(street.code))
+    at.text_input(key="find_text").set_value("没有这个地方")
+    at.button(key="find_button").click().run()
+    assert not at.exception and at.error

@@ -4,6 +4,7 @@ import logging
 import time
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
@@ -82,6 +83,28 @@ st.session_state["selection"] = selection
 
 
 # ------------------------------------------------------------------- edit callbacks
+@ui.callback
+def do_find() -> None:
+    """Select the communities whose name (or whose street's name) holds the text; zoom there."""
+    text = (st.session_state.get("find_text") or "").strip()
+    if not text:
+        return
+    p, _s, _d = ui.plan()
+    b = p.base
+    hits = [str(c) for c, n in zip(b.codes, b.names, strict=True) if text in str(n or "")]
+    if not hits:
+        assign = p.assignment_frame()
+        hits = [str(c) for c, sn in zip(assign["code"], assign["street_name"], strict=True)
+                if text in str(sn or "")]
+    if not hits:
+        st.session_state["edit_error"] = _("No community or street is named like {text}.",
+                                           text=text)
+        return
+    st.session_state["selection"] = hits
+    k = b.index[hits[0]]
+    st.session_state["find_focus"] = (float(b.lat[k]), float(b.lon[k]))
+
+
 @ui.callback
 def do_move() -> None:
     target = st.session_state.get("move_target")
@@ -222,7 +245,7 @@ blocks = gpd.GeoDataFrame({"code": base.codes, "name": base.names}, geometry=ui.
 blocks["street"] = assign["parent_code"].to_numpy()
 blocks["street_name"] = assign["street_name"].to_numpy()
 blocks["fill"] = blocks["street"].map(colour)
-blocks["population"] = base.population
+blocks["population"] = np.where(base.population_missing, np.nan, base.population)
 streets["line"] = streets["code"].map(lambda c: STATUS_LINE.get(status_of.get(c), "#475569"))
 streets["dash"] = streets["code"].map(lambda c: "8 5" if locked.get(c) else "")
 streets["label"] = streets["code"].map(lambda c: names.get(c) or c)
@@ -267,11 +290,16 @@ if gcj:
 
 left, right = st.columns([3, 2])
 with right:
+    f1, f2 = st.columns([3, 1], vertical_alignment="bottom")
+    f1.text_input(_("Find a community or street"), key="find_text",
+                  placeholder=_("part of a name"))
+    f2.button(_("Find"), on_click=do_find, key="find_button")
     n_sel = len(selection)
     sel_pop = blocks.loc[blocks["code"].isin(selection), "population"]
+    # a selection holding a community without residents has no total (shown as —)
+    total = None if sel_pop.isna().any() else sel_pop.sum(min_count=1)
     selected_word, residents_word = _("Selected"), _("residents")
-    st.markdown(f"**{selected_word}: {n_sel}** · {ui.number(sel_pop.sum(min_count=1))} "
-                f"{residents_word}")
+    st.markdown(f"**{selected_word}: {n_sel}** · {ui.number(total)} {residents_word}")
     if n_sel:
         st.caption(ui.plain(", ".join(str(base.names[base.index[c]] or c) for c in selection[:12]))
                    + (" …" if n_sel > 12 else ""))
@@ -310,7 +338,7 @@ with right:
                  column_config=ui.street_columns(), key="street_table")
 
 findings = plan.findings(rb)
-focus = None
+focus = st.session_state.pop("find_focus", None)
 with right:
     st.subheader(_("Findings ({n})", n=len(findings)))
     if findings:
