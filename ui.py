@@ -1,7 +1,7 @@
 """Session glue shared by the app's pages: language, navigation, the open district and plan.
 
 No GIS here: everything computed comes from ``geo``. Each browser session
-holds its own :class:`geo.plan.Plan`; every edit is written to the project's
+holds its own :class:`geo.plan.model.Plan`; every edit is written to the project's
 GeoPackage as it happens. The project, the plan and the language are kept in
 the URL (``?project=KEY&plan=NAME&lang=zh``) and carried by every link, so a
 reload, a new tab or a server restart brings the planner back to where they
@@ -21,13 +21,14 @@ from typing import Any
 
 import streamlit as st
 
+from geo import _format
+from geo.district.hierarchy import District, build_district, read_district
 from geo.errors import InputError, PlanError, WanggeError
-from geo.hierarchy import District, build_district, read_district
 from geo.i18n import LANGUAGES, N_, text
-from geo.plan import Edit, Plan, PlanBase, PlanStore
-from geo.project import district_key, home, project_path
-from geo.rules import Rulebook, load_rulebook
-from geo.sample import sample_district
+from geo.plan.model import Edit, Plan, PlanBase, PlanStore
+from geo.project import home, project_key, project_path
+from geo.rules.rulebook import Rulebook, load_rulebook
+from geo.sample.build import sample_district
 
 logger = logging.getLogger("wangge.app")
 
@@ -219,7 +220,7 @@ def open_project(d: District) -> str:
     """Save an uploaded district as a project file and open it; return its key."""
     from geo.io import write_units
 
-    key = district_key(d)
+    key = project_key(d)
     path = home() / f"district-{key}.gpkg"
     if not path.exists():
         with contextlib.suppress(FileExistsError):  # another tab saved the same data first
@@ -320,7 +321,7 @@ def apply(edit_fn: Callable[[Plan], Edit | None]) -> None:
 def _simple_blocks(key: str, _base: PlanBase) -> list:
     import geopandas as gpd
 
-    from geo.mapview import simplify_coverage
+    from geo.maps.view import simplify_coverage
 
     frame = gpd.GeoDataFrame(geometry=list(_base.geometry), crs=4326)
     return list(simplify_coverage(frame, tolerance_m=5.0, metric_crs=_base.metric_crs).geometry)
@@ -337,12 +338,12 @@ def split_and_reopen(code: str, line: dict) -> dict:
     Each plan keeps its streets; the two new communities join the street the
     old one was in. Plans' undo history starts afresh on the new district.
     """
-    from geo.hierarchy import split_community
+    from geo.district.hierarchy import split_community
     from geo.io import write_units
 
     d, _label, path = district()
     new, info = split_community(d, code, line)
-    key = district_key(new)
+    key = project_key(new)
     new_path = home() / f"district-{key}.gpkg"
     if not new_path.exists():
         write_units(new.units, new_path, fmt="gpkg")
@@ -409,17 +410,7 @@ def sidebar_plan() -> None:
 
 
 # ------------------------------------------------------------------ what is shown
-def number(value: Any, digits: int = 0) -> str:
-    """Format a figure for reading: thousands separators, ``digits`` decimals, "—" when missing."""
-    import math
-
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return "—"
-    if not math.isfinite(v):
-        return "—"
-    return f"{v:,.{digits}f}"
+number = _format.number
 
 
 STATUS_TEXT = {
@@ -533,7 +524,7 @@ def street_columns() -> dict[str, Any]:
 
 def editor_legend(table: Any, colour: dict[str, str]) -> list[tuple[str, str, str]]:
     """Legend rows of the editor's map: street fills, status outlines, locked, selected."""
-    from geo.mapview import STATUS_LINE
+    from geo.maps.view import STATUS_LINE
 
     rows = [(colour[c], str(n), "fill") for c, n in zip(table["code"][:10], table["name"][:10],
                                                          strict=True)]

@@ -8,7 +8,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo.sample import sample_district
+from geo.sample.build import sample_district
 
 
 def tiled_district(times: int) -> dict[str, gpd.GeoDataFrame]:

@@ -5,15 +5,15 @@ under load; speed is measured here instead and compared with what it used to be
 held to (on 2 shared cores, idle):
 
 sample
-    ``geo.sample`` builds the fictional sample district afresh (not the copy
+    ``geo.sample.build`` builds the fictional sample district afresh (not the copy
     ``sample_district`` hands out once it has been built): within 3 s.
 synthetic
-    ``geo.network.synthetic_network(250_000)``: within 5 s.
+    ``geo.access.network.synthetic_network(250_000)``: within 5 s.
 tables
-    ``geo.network.network_from_tables`` on those 250,000 nodes: within 3 s
+    ``geo.access.network.network_from_tables`` on those 250,000 nodes: within 3 s
     (about 0.15 s when idle).
 propose
-    ``geo.redistrict.propose_plan`` on the sample, least change and scratch:
+    ``geo.propose.search.propose_plan`` on the sample, least change and scratch:
     within 30 s each (``--quick`` leaves these out).
 
 Run ``python bench/bench_build.py`` (about a minute) or ``--quick``. Each step is
@@ -48,8 +48,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from geo import settings
-    from geo.network import network_from_tables, synthetic_network
-    from geo.sample import _build_district
+    from geo.access.network import network_from_tables, synthetic_network
+    from geo.sample.build import _build_district
 
     times: dict[str, float] = {}
     times["sample"] = fastest(lambda: _build_district(settings.sample_seed), args.repeat)
@@ -57,11 +57,11 @@ def main() -> None:
     times["synthetic"] = fastest(lambda: synthetic_network(250_000, seed=42), args.repeat)
     times["tables"] = fastest(lambda: network_from_tables(nodes, edges), args.repeat)
     if not args.quick:
-        from geo.hierarchy import build_district
-        from geo.plan import Plan
-        from geo.redistrict import propose_plan
-        from geo.rules import load_rulebook
-        from geo.sample import sample_district
+        from geo.district.hierarchy import build_district
+        from geo.plan.model import Plan
+        from geo.propose.search import propose_plan
+        from geo.rules.rulebook import load_rulebook
+        from geo.sample.build import sample_district
 
         rules = load_rulebook()
         plan = Plan.from_district(build_district(sample_district()))

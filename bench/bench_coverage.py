@@ -12,8 +12,8 @@ Inputs are what pyrosm hands a planner: a node table (id, lon, lat), an edge tab
 snapping are timed too:
 
 ours
-    ``geo.network.network_from_tables`` -> ``WalkNetwork.snap_lonlat`` ->
-    ``geo.coverage.nearest_source_distance`` (one multi-source Dijkstra per type).
+    ``geo.access.network.network_from_tables`` -> ``WalkNetwork.snap_lonlat`` ->
+    ``geo.access.coverage.nearest_source_distance`` (one multi-source Dijkstra per type).
 floor
     The least one can write with scipy and get the right answer: pyproj projection,
     ``coo_matrix(...).tocsr()`` of the symmetric edge list with parallel edges reduced
@@ -84,7 +84,8 @@ LABELS = {
     "pandana": "peer 2: pandana",
 }
 N_TYPES = 5
-ZERO_LENGTH_M = 1e-6  # csgraph reads an explicit zero as "no edge"; same value as geo.network
+# csgraph reads an explicit zero as "no edge"; same value as geo.access.network
+ZERO_LENGTH_M = 1e-6
 PANDANA_SLACK_M = 1.0  # pandana searches this far beyond R; points are then tested <= R
 DEFAULT_PANDANA_PYTHON = "/tmp/pandana-venv/bin/python"
 
@@ -167,8 +168,8 @@ def helsinki_instance(seed: int, n_random: int = 10_000) -> dict[str, Any]:
 
 
 def synthetic_instance(n_nodes: int, n_demand: int, n_fac: int, seed: int) -> dict[str, Any]:
-    """``geo.network.synthetic_network`` with random demand and facilities; R = 1,000 m."""
-    from geo.network import synthetic_network
+    """``geo.access.network.synthetic_network`` with random demand and facilities; R = 1,000 m."""
+    from geo.access.network import synthetic_network
 
     nodes, edges = synthetic_network(n_nodes, seed=seed)
     rng = np.random.default_rng(seed + 1)
@@ -257,8 +258,8 @@ def _walkable(inp: dict[str, Any]) -> tuple[np.ndarray, ...]:
 
 
 def run_ours(inp: dict[str, Any]) -> Result:
-    from geo.coverage import nearest_source_distance
-    from geo.network import network_from_tables
+    from geo.access.coverage import nearest_source_distance
+    from geo.access.network import network_from_tables
 
     R, w = inp["radius_m"], inp["dem_w"]
     t0 = time.perf_counter()
@@ -438,8 +439,8 @@ def _warm_imports(method: str) -> None:
 
     pyproj.Transformer.from_crs(4326, 3857, always_xy=True).transform(0.0, 0.0)
     if method == "ours":
-        import geo.coverage  # noqa: F401
-        import geo.network  # noqa: F401
+        import geo.access.coverage  # noqa: F401
+        import geo.access.network  # noqa: F401
     elif method == "floor":
         import scipy.sparse.csgraph  # noqa: F401
         import scipy.spatial  # noqa: F401

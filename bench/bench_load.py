@@ -52,9 +52,9 @@ def free_port() -> int:
 def tab_work() -> list[list[tuple[int, str, str, str]]]:
     """Per tab: (map index, code, home street, other street) of its communities."""
     sys.path.insert(0, str(ROOT))
-    from geo.hierarchy import build_district
-    from geo.plan import Plan
-    from geo.sample import sample_district
+    from geo.district.hierarchy import build_district
+    from geo.plan.model import Plan
+    from geo.sample.build import sample_district
 
     plan = Plan.from_district(build_district(sample_district()))
     base = plan.base

@@ -16,7 +16,7 @@ ours
 naive
     Re-dissolve every street with ``GeoDataFrame.dissolve`` in the metric CRS,
     sum residents and households with ``groupby``, recount every street's
-    pieces from scratch (``geo.topology.adjacency_pairs`` on its communities +
+    pieces from scratch (``geo.district.topology.adjacency_pairs`` on its communities +
     ``component_labels``) and test the bands.
 
 After every edit (outside the timing) both answers are compared: area and
@@ -39,10 +39,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.hierarchy import District, build_district
-from geo.plan import Plan
-from geo.rules import Rulebook, load_rulebook
-from geo.topology import adjacency_pairs, component_labels
+from geo.district.hierarchy import District, build_district
+from geo.district.topology import adjacency_pairs, component_labels
+from geo.plan.model import Plan
+from geo.rules.rulebook import Rulebook, load_rulebook
 
 UTM = 32651
 X0, Y0 = 230_000.0, 4_000_000.0

@@ -3,9 +3,9 @@
 Methods, run on the same instances in the same run:
 
 ours (least change)
-    ``geo.redistrict.propose_plan(mode="least_change")`` from the current plan.
+    ``geo.propose.search.propose_plan(mode="least_change")`` from the current plan.
 ours (scratch)
-    ``geo.redistrict.propose_plan(mode="scratch")``.
+    ``geo.propose.search.propose_plan(mode="scratch")``.
 spopt max-p
     ``spopt.region.MaxPHeuristic`` with a residents floor of 80,000 (max-p has
     no ceiling and no area band: it makes as many contiguous regions as it can
@@ -59,11 +59,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.hierarchy import District, build_district
-from geo.plan import Plan
-from geo.redistrict import propose_plan
-from geo.rules import Rulebook, load_rulebook
-from geo.sample import sample_district
+from geo.district.hierarchy import District, build_district
+from geo.plan.model import Plan
+from geo.propose.search import propose_plan
+from geo.rules.rulebook import Rulebook, load_rulebook
+from geo.sample.build import sample_district
 
 UTM = 32651
 X0, Y0 = 230_000.0, 4_000_000.0

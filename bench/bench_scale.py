@@ -25,8 +25,8 @@ CHILD = """
 import json, resource, sys, time
 sys.path.insert(0, {here!r})
 from _tiles import tiled_district
-from geo.hierarchy import build_district
-from geo.rules import evaluate_rules, load_rulebook
+from geo.district.hierarchy import build_district
+from geo.rules.rulebook import evaluate_rules, load_rulebook
 frames = tiled_district({k})
 rb = load_rulebook()
 t = time.perf_counter()

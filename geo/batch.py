@@ -68,9 +68,9 @@ def check_one(source: str, rules: str | None = None) -> dict[str, Any]:
         ``district`` (the source's name), ``source``, and either ``summary``
         and ``findings`` (JSON-ready, as in the check report) or ``error``.
     """
-    from geo.hierarchy import read_district
+    from geo.district.hierarchy import read_district
     from geo.report import check_report
-    from geo.rules import load_rulebook
+    from geo.rules.rulebook import load_rulebook
 
     name = Path(source).stem if Path(source).is_file() else Path(source).name
     try:
@@ -140,10 +140,10 @@ def audit_one(source: str, out_dir: str, rules: str | None = None) -> dict[str, 
         facility type: facilities, share of residents within reach, median walk)
         and ``findings``; or ``error`` with the message.
     """
-    from geo.audit import run_audit
-    from geo.hierarchy import read_district
+    from geo.access.audit import run_audit
+    from geo.district.hierarchy import read_district
     from geo.report import write_audit_report
-    from geo.rules import load_rulebook
+    from geo.rules.rulebook import load_rulebook
 
     folder = Path(source)
     name = folder.stem if folder.is_file() else folder.name

@@ -38,12 +38,13 @@ from rich.table import Table
 from rich.text import Text
 
 from geo import LEVELS, __version__
+from geo._format import number as _number
 from geo.errors import InputError, WanggeError
 
 if TYPE_CHECKING:  # the library is imported where a command uses it: `wangge --help` is fast
-    from geo.hierarchy import District
+    from geo.district.hierarchy import District
     from geo.report import CheckReport
-    from geo.rules import Rulebook
+    from geo.rules.rulebook import Rulebook
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNUSABLE, EXIT_INTERNAL = 0, 1, 2, 3
 """The exit codes of every command."""
@@ -268,7 +269,7 @@ def _read_options(scope: dict[str, Any]) -> dict[str, Any]:
 
 def load_rulebook(name: Any = None) -> Rulebook:
     """Load a rulebook (imported on use, so the command starts fast)."""
-    from geo.rules import load_rulebook as load
+    from geo.rules.rulebook import load_rulebook as load
 
     return load(name)
 
@@ -286,12 +287,12 @@ def _load(
     assign: Path | None,
     rulebook: Rulebook,
 ) -> District:
-    from geo.hierarchy import build_district, read_district
+    from geo.district.hierarchy import build_district, read_district
     from geo.io import read_assignment
 
     assignment = read_assignment(assign) if assign is not None else None
     if not paths:
-        from geo.sample import sample_district
+        from geo.sample.build import sample_district
 
         frames = sample_district()
         err.print("[dim]No input given: using the built-in sample district (fictional).[/dim]")
@@ -336,16 +337,6 @@ def _progress_bar(*, quiet: bool = False) -> Iterator[Callable[[str, float], Non
         yield progress
 
 
-def _fmt_num(v: object, digits: int = 0) -> str:
-    try:
-        x = float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return "—"
-    if x != x:
-        return "—"
-    return f"{x:,.{digits}f}"
-
-
 STATUS_STYLE = {"ok": "green", "outside": "red", "no rule": "dim", "no data": "yellow"}
 SEV_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 
@@ -386,9 +377,9 @@ def _print_text(
                 Text(str(row["code"] or "—")),
                 Text(str(row["name"] or "—")),
                 Text(str(row["kind"])),
-                _fmt_num(row["area_km2"], 2),
-                _fmt_num(row["population"]),
-                Text(_fmt_num(row["households"])) + Text(derived, style="dim"),
+                _number(row["area_km2"], 2),
+                _number(row["population"]),
+                Text(_number(row["households"])) + Text(derived, style="dim"),
                 Text(label, style=STATUS_STYLE.get(status, "")),
             )
         out.print(table)
@@ -424,7 +415,7 @@ def _print_text(
     for lv, s in report.summary["levels"].items():
         out.print(
             f"  {lv:<9} {s['units']:>5} units  {s['area_km2']:>9,.2f} km²  "
-            f"{_fmt_num(s['population']):>11} residents  ok {s['ok']}, outside "
+            f"{_number(s['population']):>11} residents  ok {s['ok']}, outside "
             f"{s['outside']}, no rule {s['no_rule']}, no data {s['no_data']}"
         )
     sev = report.summary["findings"]
@@ -472,7 +463,7 @@ def sample(
     ] = None,
 ) -> None:
     """Write the built-in sample district (fictional) as GeoPackage and GeoJSON."""
-    from geo.sample import write_sample
+    from geo.sample.build import write_sample
 
     try:
         files = write_sample(out_dir, seed=seed)
@@ -581,7 +572,7 @@ def export(
         rulebook = load_rulebook(rules)
         options = _read_options(locals())
         district = _load(paths, rulebook=rulebook, **options)
-        from geo.hierarchy import renumber_units
+        from geo.district.hierarchy import renumber_units
         from geo.io import atomic_path, write_csv, write_units
 
         units = district.units
@@ -674,8 +665,8 @@ def audit(
         _run_each("audit", paths, rules=None if rules is None else str(rules),
                   scheduler=scheduler, workers=workers, fmt=OutputFormat.text, to=to)
         return
-    from geo.audit import run_audit
-    from geo.coverage import check_detour
+    from geo.access.audit import run_audit
+    from geo.access.coverage import check_detour
     from geo.report import write_audit_report
 
     try:
@@ -720,7 +711,7 @@ def audit(
         spec = result.rulebook.facility(row["type"])
         out.print(
             Text(
-                f"{spec.name}: average {_fmt_num(row['mean_floor_area_m2'])} m² per facility "
+                f"{spec.name}: average {_number(row['mean_floor_area_m2'])} m² per facility "
                 f"({row['with_floor_area']} of {row['facilities']} with a floor area) against "
                 f"the benchmark of {row['benchmark_floor_area_m2']:,.0f} m² (an achieved "
                 "average, not a minimum; per street in benchmark.csv)"
@@ -827,9 +818,9 @@ def site(
     """
     import json
 
-    from geo.coverage import DEFAULT_DETOUR as DEFAULT_SITE_DETOUR
-    from geo.coverage import check_detour
-    from geo.siting import check_goal, run_siting, write_sites
+    from geo.access.coverage import DEFAULT_DETOUR as DEFAULT_SITE_DETOUR
+    from geo.access.coverage import check_detour
+    from geo.siting.core import SolverOptions, check_goal, run_siting, write_sites
 
     try:
         if not facility_type:
@@ -861,7 +852,7 @@ def site(
                 straight_line=straight_line,
                 sample=not paths and facilities is None and osm is None,
                 detour=detour if detour is not None else DEFAULT_SITE_DETOUR,
-                time_limit_s=time_limit,
+                solver=SolverOptions(time_limit_s=time_limit),
                 progress=progress,
             )
         written = write_sites(result, to) if to is not None else None
@@ -884,9 +875,9 @@ def site(
         f"{s['service_radius_m']:,.0f} m walk; {s['existing_facilities']} existing kept"
     )
     out.print(
-        f"residents {_fmt_num(s['residents'])}: covered {_fmt_num(s['covered_before'])} "
-        f"({s['share_before']:.1%}) → {_fmt_num(s['covered_after'])} ({s['share_after']:.1%}), "
-        f"+{_fmt_num(s['newly_covered'])} with {s['sites']} new site(s)"
+        f"residents {_number(s['residents'])}: covered {_number(s['covered_before'])} "
+        f"({s['share_before']:.1%}) → {_number(s['covered_after'])} ({s['share_after']:.1%}), "
+        f"+{_number(s['newly_covered'])} with {s['sites']} new site(s)"
         + (f" (target {s['target_share']:.1%})" if s["target_share"] is not None else "")
     )
     gap = "—" if s["gap"] is None else f"{s['gap']:.2%}"
@@ -907,7 +898,7 @@ def site(
     ) + ((("serves ≤ households", "right"),) if s["capacity"] else ()):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for row in result.sites.itertuples(index=False):
-        area = _fmt_num(row.floor_area_m2)
+        area = _number(row.floor_area_m2)
         if row.floor_area_assumed:
             area += " (assumed)"
         cells: list[str | Text] = [
@@ -915,11 +906,11 @@ def site(
             str(row.candidate_id),
             Text(row.name if isinstance(row.name, str) and row.name else "—"),
             f"{row.lon:.5f}, {row.lat:.5f}",
-            _fmt_num(row.newly_covered),
+            _number(row.newly_covered),
             area,
         ]
         if s["capacity"]:
-            cells.append(_fmt_num(row.capacity_households))
+            cells.append(_number(row.capacity_households))
         table.add_row(*cells)
     out.print(table)
     for note in s["notes"]:
@@ -1035,9 +1026,9 @@ def propose(
     import json
 
     from geo.errors import PlanError
-    from geo.plan import Plan, PlanStore
+    from geo.plan.model import Plan, PlanStore
     from geo.project import project_path
-    from geo.redistrict import propose_plan
+    from geo.propose.search import propose_plan
 
     try:
         mode_key = mode.strip().lower().replace("_", "-")
@@ -1069,7 +1060,7 @@ def propose(
         store = PlanStore(path)
         walls = None
         if barriers is not None:
-            from geo.barriers import barriers_from_osm
+            from geo.propose.barriers import barriers_from_osm
 
             walls = barriers_from_osm(barriers)
         if project is not None and store.has_plan("current"):
@@ -1159,8 +1150,8 @@ def propose(
             Text(row["code"] + (" 🔒" if row["locked"] else "")),
             Text(str(row["name"] or "—")),
             Text(str(row["kind"])),
-            f"{_fmt_num(row['area_km2_before'], 2)} → {_fmt_num(row['area_km2_after'], 2)}",
-            f"{_fmt_num(row['population_before'])} → {_fmt_num(row['population_after'])}",
+            f"{_number(row['area_km2_before'], 2)} → {_number(row['area_km2_after'], 2)}",
+            f"{_number(row['population_before'])} → {_number(row['population_after'])}",
             Text(b, style=STATUS_STYLE.get(b, ""))
             + Text(" → ")
             + Text(a, style=STATUS_STYLE.get(a, ""))
@@ -1171,7 +1162,7 @@ def propose(
     out.print(
         f"streets in band: {s['in_band_before']}/{s['streets_before']} → "
         f"{s['in_band_after']}/{s['streets_after']}; moved {s['communities_moved']} "
-        f"{proposal.plan.base.nouns}, {_fmt_num(s['residents_moved'])} residents; mean "
+        f"{proposal.plan.base.nouns}, {_number(s['residents_moved'])} residents; mean "
         f"compactness {s['compactness_mean_before']} → {s['compactness_mean_after']}"
     )
     bound = s.get("lower_bound")
@@ -1179,7 +1170,7 @@ def propose(
         proven = " — proven optimal" if bound.get("gap") == 0 else ""
         gap = f", gap {bound['gap']:.0%}" if bound.get("gap") is not None else ""
         out.print(
-            f"at least {_fmt_num(bound['lower_bound'])} residents must move for every street "
+            f"at least {_number(bound['lower_bound'])} residents must move for every street "
             f"to be in band{gap}{proven} (a bound that ignores contiguity, so the true "
             "least is between the two)"
         )
@@ -1193,7 +1184,7 @@ def propose(
             moves.add_row(
                 Text(str(m["name"] or m["code"])),
                 Text(f"{m['from_name']} → {m['to_name']}"),
-                _fmt_num(m["population"]),
+                _number(m["population"]),
                 Text(str(m["reason"])),
             )
         out.print(moves)
@@ -1252,7 +1243,7 @@ app.add_typer(rules_app, name="rules")
 def rules_list() -> None:
     """List the preset rulebooks (use a name with --rules NAME)."""
     from geo import settings
-    from geo.rules import list_presets
+    from geo.rules.rulebook import list_presets
 
     table = Table(show_edge=False, header_style="bold")
     for col in ("name", "rulebook", "规则集", "what it holds"):
@@ -1272,7 +1263,7 @@ def rules_show(
     ] = False,
 ) -> None:
     """Print every rule, default, category and facility figure with its value, source and status."""
-    from geo.rules import preset_text, rulebook_table
+    from geo.rules.rulebook import preset_text, rulebook_table
 
     if lang not in ("zh", "en"):
         _fail(InputError(f"--lang takes zh or en, not {lang!r}."))
@@ -1350,7 +1341,7 @@ def _run_each(
                 top = next(iter(s["levels"].values()))
                 table.add_row(
                     Text(r["district"]),
-                    Text(f"{units} units, {_fmt_num(top['population'])} residents"),
+                    Text(f"{units} units, {_number(top['population'])} residents"),
                     f"{s['findings']['error']} errors, {s['findings']['warning']} warnings",
                     Text("clean" if not r["findings"] else "findings"),
                 )
@@ -1375,13 +1366,13 @@ def _propose_alternatives(
 ) -> None:
     """Run, save and compare the three alternatives (``propose --alternatives``).
 
-    ``current`` is a :class:`geo.plan.Plan` and ``store`` its
-    :class:`geo.plan.PlanStore` (imported where used: the CLI starts faster).
+    ``current`` is a :class:`geo.plan.model.Plan` and ``store`` its
+    :class:`geo.plan.model.PlanStore` (imported where used: the CLI starts faster).
     """
     import json
 
-    from geo.alternatives import KINDS as ALTERNATIVE_KINDS
-    from geo.alternatives import compare_alternatives, propose_alternatives
+    from geo.propose.alternatives import KINDS as ALTERNATIVE_KINDS
+    from geo.propose.alternatives import compare_alternatives, propose_alternatives
     stem = name or f"proposal-{seed}"
     n = 1
     while any(store.has_plan(f"{stem}-{k}") for k in ALTERNATIVE_KINDS):
@@ -1418,10 +1409,10 @@ def _propose_alternatives(
             Text(str(r["label"])),
             Text(str(r["plan"])),
             Text(str(r["in_band"])),
-            _fmt_num(r["residents_moved"]),
+            _number(r["residents_moved"]),
             "—" if r["moved_vs_fewest"] is None else f"{r['moved_vs_fewest']:.2f}",
             str(r["communities_moved"]),
-            f"{_fmt_num(r['compactness_mean'], 2)} / {_fmt_num(r['compactness_min'], 2)}",
+            f"{_number(r['compactness_mean'], 2)} / {_number(r['compactness_min'], 2)}",
             "—" if r["margin_min"] is None else f"{r['margin_min']:.1%}",
         )
     out.print(table)

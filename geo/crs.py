@@ -26,7 +26,12 @@ from pyproj.crs.coordinate_operation import (
     LambertAzimuthalEqualAreaConversion,
 )
 
+from geo._format import approx
 from geo.errors import CRSError
+
+
+def _coord_text(value: float) -> str:
+    return approx(value, 4, large=1000, strip=True)
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +55,6 @@ _SOURCES = ("wgs84", "gcj02", "bd09")
 
 
 # --------------------------------------------------------------------------- bounds checks
-
-
-def _fmt(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 def _as_bounds(bounds: npt.ArrayLike) -> tuple[float, float, float, float]:
@@ -111,7 +112,10 @@ def _lonlat_problem(bounds: npt.ArrayLike, source_name: str) -> str | None:
             f"{source_name} has no coordinates to check (it is empty or every geometry is "
             "missing); add features or pick another layer."
         )
-    ranges = f"x {_fmt(minx)} to {_fmt(maxx)}, y {_fmt(miny)} to {_fmt(maxy)}"
+    ranges = (
+        f"x {_coord_text(minx)} to {_coord_text(maxx)}, "
+        f"y {_coord_text(miny)} to {_coord_text(maxy)}"
+    )
     ax, ay = max(abs(minx), abs(maxx)), max(abs(miny), abs(maxy))
     china_swapped = 15 <= minx and maxx <= 55 and 70 <= miny and maxy <= 140
     if china_swapped or (ax <= 90 and 90 < ay <= 180):

@@ -366,7 +366,7 @@ def read_assignment(path: str | os.PathLike[str]) -> pd.DataFrame:
         )
     table, _ = _read_csv_table(path)
     table.columns = [str(c).strip().lower() for c in table.columns]
-    from geo.codes import refuse_mangled
+    from geo.district.codes import refuse_mangled
 
     for col in ("code", "parent_code"):
         if col in table.columns:
@@ -684,7 +684,7 @@ def write_units(
     Parameters
     ----------
     units : dict
-        ``level -> GeoDataFrame``, as in :attr:`geo.hierarchy.District.units`.
+        ``level -> GeoDataFrame``, as in :attr:`geo.district.hierarchy.District.units`.
     out : path-like
         For ``geojson``: a folder receiving ``streets.geojson`` etc. For
         ``gpkg``: the ``.gpkg`` file (one layer per level). For ``shp``: the

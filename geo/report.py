@@ -1,7 +1,7 @@
 """Check reports: unit tables, findings and a summary, as text-ready data, JSON and CSV.
 
-:func:`check_report` joins the model checks (:mod:`geo.hierarchy`) and the
-rulebook (:mod:`geo.rules`) into one :class:`CheckReport`, which the CLI
+:func:`check_report` joins the model checks (:mod:`geo.district.hierarchy`) and the
+rulebook (:mod:`geo.rules.rulebook`) into one :class:`CheckReport`, which the CLI
 prints, the app shows and exports write.
 """
 
@@ -16,9 +16,9 @@ import geopandas as gpd
 import pandas as pd
 
 from geo import LEVELS
+from geo.district.hierarchy import District
 from geo.findings import Finding, findings_to_frame
-from geo.hierarchy import District
-from geo.rules import Rulebook, evaluate_rules, status_table
+from geo.rules.rulebook import Rulebook, evaluate_rules, status_table
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -258,8 +258,8 @@ def coverage_map(
         template), ``facilities``, ``sites``, ``service_area``, ``type``,
         ``name``, ``floor_area``, ``rank``, ``newly_covered``.
     """
-    from geo.coverage import service_areas
-    from geo.mapview import add_areas, add_points, unit_map
+    from geo.access.coverage import service_areas
+    from geo.maps.view import add_areas, add_points, unit_map
 
     district = result.district
     level = "community" if "community" in district.units else district.building_block
@@ -327,7 +327,7 @@ def write_audit_report(result: Any, out_dir: str | Any) -> list[Any]:
     from pathlib import Path
 
     from geo.io import atomic_path, write_csv
-    from geo.mapview import standalone_html
+    from geo.maps.view import standalone_html
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 # render with no internet access: fills static/vendor/ (or $WANGGE_VENDOR_DIR)
 # from the npm registry, each package checked against its pinned sha512.
 #
-# The work is done by geo/assets.py (`python -m geo.assets`), which also fills
+# The work is done by geo/maps/assets.py (`python -m geo.maps.assets`), which also fills
 # a per-user cache on first use when wangge is installed as a package; the
 # package list, pinned integrities and CDN URL map live there.
 #
@@ -16,4 +16,4 @@ PY=${PYTHON:-$ROOT/.venv/bin/python}
 [[ -x $PY ]] || PY=python3
 DEST=${WANGGE_VENDOR_DIR:-$ROOT/static/vendor}
 cd -- "$ROOT"
-exec "$PY" -m geo.assets "$DEST" "$@"
+exec "$PY" -m geo.maps.assets "$DEST" "$@"

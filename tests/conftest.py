@@ -105,15 +105,15 @@ def sample_layers() -> dict[str, gpd.GeoDataFrame]:
 
     Shared by every test that asks for it: read it, or copy a frame before changing it.
     """
-    from geo.sample import sample_district
+    from geo.sample.build import sample_district
 
     return sample_district()
 
 
 @pytest.fixture(scope="session")
 def sample_built(sample_layers):
-    """The sample as a :class:`geo.hierarchy.District`, built once per test session (read only)."""
-    from geo.hierarchy import build_district
+    """The sample as a :class:`~geo.district.hierarchy.District`, built once (read only)."""
+    from geo.district.hierarchy import build_district
 
     return build_district(sample_layers)
 

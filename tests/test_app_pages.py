@@ -48,12 +48,12 @@ def assert_clean(at: AppTest, where: str) -> None:
 
 def project_of(home: Path, frames: dict) -> str:
     """Save a district as a project file the app can open; return its key."""
-    from geo.hierarchy import build_district
+    from geo.district.hierarchy import build_district
     from geo.io import write_units
-    from geo.project import district_key
+    from geo.project import project_key
 
     d = build_district(frames)
-    key = district_key(d)
+    key = project_key(d)
     write_units(d.units, home / f"district-{key}.gpkg", fmt="gpkg")
     return key
 
@@ -137,7 +137,7 @@ def test_switching_language_then_propose(home):
 
 @pytest.mark.parametrize("level", ["street", "grid"])
 def test_single_level_districts_view_check_and_export(home, level):
-    from geo.sample import sample_district
+    from geo.sample.build import sample_district
 
     key = project_of(home, {level: sample_district()[level]})
     at = app(project=key, lang="en").run()
@@ -155,7 +155,7 @@ def test_single_level_districts_view_check_and_export(home, level):
 
 
 def test_no_population_and_an_empty_street_on_every_page(home):
-    from geo.sample import sample_district
+    from geo.sample.build import sample_district
 
     frames = sample_district()
     frames = {lv: f.drop(columns=[c for c in ("population", "households") if c in f.columns])
@@ -190,12 +190,12 @@ def test_a_plan_just_split_stays_open_on_every_page(home, split_in_app):
 
 
 def test_an_unexpected_error_is_one_line_and_logged(home, monkeypatch, caplog):
-    import geo.plan
+    import geo.plan.model
 
     def broken(self, rulebook=None):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(geo.plan.Plan, "street_table", broken)
+    monkeypatch.setattr(geo.plan.model.Plan, "street_table", broken)
     at = app(plan="current", lang="zh").run()
     assert not at.exception
     assert [e.value for e in at.error] == [

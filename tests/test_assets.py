@@ -1,4 +1,4 @@
-"""Map assets from the npm registry (geo.assets): fetch, check, find, and say what is wrong."""
+"""Map assets from the npm registry (geo.maps.assets): fetch, check, find, and say what is wrong."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from geo import assets
 from geo.errors import WanggeError
+from geo.maps import assets
 
 
 def _tarball(files: dict[str, bytes]) -> bytes:

@@ -31,8 +31,7 @@ from conftest import UTM, X0, Y0, tiny_frames
 from typer.testing import CliRunner
 
 from geo import settings
-from geo.cli import app
-from geo.coverage import (
+from geo.access.coverage import (
     BEYOND_LIMIT,
     BEYOND_RADIUS,
     UNREACHABLE,
@@ -43,11 +42,12 @@ from geo.coverage import (
     normalise_facilities,
     weighted_median,
 )
+from geo.access.network import WalkNetwork, network_from_tables, save_network, synthetic_network
+from geo.cli import app
+from geo.district.hierarchy import build_district
 from geo.errors import InputError
-from geo.hierarchy import build_district
-from geo.network import WalkNetwork, network_from_tables, save_network, synthetic_network
 from geo.report import write_audit_report
-from geo.rules import load_rulebook
+from geo.rules.rulebook import load_rulebook
 
 RULES = load_rulebook()
 runner = CliRunner()

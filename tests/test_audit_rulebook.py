@@ -14,10 +14,10 @@ import shapely
 from conftest import tiny_frames
 from test_audit_real import demand, facilities
 
-from geo.coverage import audit_coverage, facilities_from_osm
-from geo.hierarchy import build_district
+from geo.access.coverage import audit_coverage, facilities_from_osm
+from geo.district.hierarchy import build_district
 from geo.report import _audit_html
-from geo.rules import load_rulebook
+from geo.rules.rulebook import load_rulebook
 
 RULES = load_rulebook()
 PTS = [(x, y, 2500.0) for x in (500.0, 1500, 2500, 3500) for y in (500.0, 1500)]

@@ -2,7 +2,7 @@
 
 On random districts with random bands — bands placed right on some streets' figures so
 that the edges are hit — every street gets the same verdict (in band or not) from
-:func:`geo.rules.status_table`, :meth:`geo.plan.Plan.street_table` and the proposer's
+:func:`geo.rules.rulebook.status_table`, :meth:`geo.plan.model.Plan.street_table` and the proposer's
 cost function.
 """
 
@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_properties import frames_from, partitions
 
-from geo.hierarchy import build_district
-from geo.plan import Plan
-from geo.redistrict import _bands, _violation
-from geo.rules import rulebook_from_dict, status_table
+from geo.district.hierarchy import build_district
+from geo.plan.model import Plan
+from geo.propose.search import _bands, _violation
+from geo.rules.rulebook import rulebook_from_dict, status_table
 
 
 def _rulebook(area_band, pop_band, hh_band=None, density_band=None):

@@ -16,9 +16,9 @@ import numpy as np
 import shapely
 from conftest import UTM, X0, Y0
 
-from geo.barriers import Barriers, barriers_from_osm
-from geo.hierarchy import build_district
-from geo.plan import Plan
+from geo.district.hierarchy import build_district
+from geo.plan.model import Plan
+from geo.propose.barriers import Barriers, barriers_from_osm
 
 
 def _line(*xy):

@@ -146,17 +146,17 @@ def test_hostile_names_are_shown_as_text(app_url, browser):
     """A community named like an HTML tag shows as text and runs no script."""
     import geopandas as gpd
 
-    from geo.hierarchy import build_district
+    from geo.district.hierarchy import build_district
     from geo.io import write_units
-    from geo.project import district_key
-    from geo.sample import sample_district
+    from geo.project import project_key
+    from geo.sample.build import sample_district
 
     base, home = app_url
     frames = sample_district()
     frames["community"] = frames["community"].copy()
     frames["community"].loc[0, "name"] = XSS
     d = build_district(frames)
-    key = district_key(d)
+    key = project_key(d)
     write_units(d.units, home / f"district-{key}.gpkg", fmt="gpkg")
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors: list[str] = []

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import streamlit_server
 
-from geo.sample import sample_district
+from geo.sample.build import sample_district
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "test-output"

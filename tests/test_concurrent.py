@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 from conftest import COMMUNITIES, ROOT, tiny_frames
 
+from geo.district.hierarchy import build_district
 from geo.errors import PlanError
-from geo.hierarchy import build_district
-from geo.plan import Plan, PlanBase, PlanStore
+from geo.plan.model import Plan, PlanBase, PlanStore
 
 C1, C2, C3, C4 = COMMUNITIES
 S1, S2 = "370299001000", "370299002000"
@@ -127,8 +127,8 @@ _WRITER = r"""
 import json, sys, time
 sys.path.insert(0, {tests!r})
 from conftest import COMMUNITIES, tiny_frames
-from geo.hierarchy import build_district
-from geo.plan import PlanBase, PlanStore
+from geo.district.hierarchy import build_district
+from geo.plan.model import PlanBase, PlanStore
 
 mode, start, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 base = PlanBase.from_district(build_district(tiny_frames()))

@@ -15,13 +15,13 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.audit import osm_buildings, osm_facilities, run_audit
-from geo.coverage import REPORT_FACTOR, audit_coverage, normalise_facilities
+from geo.access.audit import osm_buildings, osm_facilities, run_audit
+from geo.access.coverage import REPORT_FACTOR, audit_coverage, normalise_facilities
+from geo.access.network import network_from_pbf, to_networkx
+from geo.access.population import demand_points
+from geo.district.hierarchy import build_district
 from geo.errors import ColumnError, EmptyInputError, RulebookError
-from geo.hierarchy import build_district
-from geo.network import network_from_pbf, to_networkx
-from geo.population import demand_points
-from geo.rules import load_rulebook
+from geo.rules.rulebook import load_rulebook
 
 RULES = load_rulebook()
 
@@ -124,7 +124,7 @@ def test_disconnected_islands_are_reported():
 
         [fac] n0 --100-- n1        n2 --100-- n3   (no link between n1 and n2)
     """
-    from geo.network import network_from_tables
+    from geo.access.network import network_from_tables
 
     nodes = pd.DataFrame({"id": [10, 11, 12, 13], "lon": [120.0, 120.001, 120.01, 120.011],
                           "lat": [36.0] * 4})

@@ -8,14 +8,14 @@ import pytest
 import shapely
 from conftest import UTM, box, rules_of, tiny_frames
 
-from geo.errors import ColumnError, GeometryTypeError, LevelError
-from geo.hierarchy import (
+from geo.district.hierarchy import (
     assign_levels,
     build_district,
     guess_columns,
     kind_from_code,
     kind_from_name,
 )
+from geo.errors import ColumnError, GeometryTypeError, LevelError
 from geo.io import Layer
 
 
@@ -315,8 +315,8 @@ def test_fixture_is_what_the_picture_says():
 
 
 def test_split_community_along_a_line_follows_grids_and_conserves_residents():
-    from geo.hierarchy import split_community
-    from geo.sample import sample_district
+    from geo.district.hierarchy import split_community
+    from geo.sample.build import sample_district
 
     d = build_district(sample_district())
     comm = d.units["community"]
@@ -340,8 +340,8 @@ def test_split_community_along_a_line_follows_grids_and_conserves_residents():
 
 
 def test_split_needs_a_line_that_crosses(tiny):
+    from geo.district.hierarchy import split_community
     from geo.errors import InputError
-    from geo.hierarchy import split_community
 
     d = build_district({k: tiny[k] for k in ("street", "community")})
     inside = gpd.GeoSeries([shapely.LineString([(230_200, 4_001_200), (230_300, 4_001_300)])],

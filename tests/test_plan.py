@@ -33,12 +33,12 @@ from conftest import UTM, X0, Y0, box
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from geo.district.hierarchy import build_district, check_district
+from geo.district.topology import adjacency_pairs, component_labels
 from geo.errors import InputError, PlanError
-from geo.hierarchy import build_district, check_district
 from geo.io import read_layers
-from geo.plan import Edit, Plan, PlanBase, PlanStore, Street, district_key
-from geo.rules import load_rulebook
-from geo.topology import adjacency_pairs, component_labels
+from geo.plan.model import Edit, Plan, PlanBase, PlanStore, Street, district_key
+from geo.rules.rulebook import load_rulebook
 
 RULES = load_rulebook()
 S1, S2 = "370299001000", "370299002000"
@@ -297,7 +297,7 @@ def test_rename_is_undoable(six: Plan):
 
 
 def test_pieces_are_recounted_only_for_touched_streets(six: Plan, monkeypatch):
-    import geo.plan as plan_module
+    import geo.plan.model as plan_module
 
     six.new_street(name="丙街道")
     six.move([C[3], C[6]], "370299003000")

@@ -10,9 +10,9 @@ from conftest import tiny_frames
 from typer.testing import CliRunner
 
 from geo.cli import app
+from geo.district.hierarchy import build_district
 from geo.errors import RulebookError
-from geo.hierarchy import build_district
-from geo.rules import (
+from geo.rules.rulebook import (
     density_envelopes,
     evaluate_rules,
     list_presets,
@@ -33,7 +33,7 @@ runner = CliRunner()
 
 def test_the_presets_ship_inside_the_package():
     assert preset_names() == PRESETS
-    folder = resources.files("geo").joinpath("rulebooks")
+    folder = resources.files("geo.rules").joinpath("rulebooks")
     assert sorted(p.name for p in folder.iterdir() if p.name.endswith(".toml")) == [
         f"{n}.toml" for n in PRESETS
     ]

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo.crs import geodesic_area_m2
-from geo.hierarchy import build_district
-from geo.rules import evaluate_rules, rulebook_from_dict
+from geo.district.hierarchy import build_district
+from geo.rules.rulebook import evaluate_rules, rulebook_from_dict
 
 
 @st.composite

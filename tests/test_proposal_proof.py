@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import pytest
 
-from geo.hierarchy import build_district
-from geo.plan import Plan
-from geo.proposal_proof import explain_moves, residents_moved_lower_bound
-from geo.redistrict import propose_plan
-from geo.rules import rulebook_from_dict
+from geo.district.hierarchy import build_district
+from geo.plan.model import Plan
+from geo.propose.bound import explain_moves, residents_moved_lower_bound
+from geo.propose.search import propose_plan
+from geo.rules.rulebook import rulebook_from_dict
 
 
 def _rb(lo: float, hi: float):
@@ -67,7 +67,7 @@ def test_propose_reports_the_bound_and_explains_each_move(plan):
 
 
 def test_margin_costs_streets_near_the_edges_only():
-    from geo.redistrict import _edge_closeness
+    from geo.propose.search import _edge_closeness
 
     bands = ((0, 6.0, 8.0, 2.0),)
     assert _edge_closeness(bands, 7.0, 0, 0, 0.02) == 0.0  # well inside
@@ -87,7 +87,7 @@ def test_proposal_rows_show_each_streets_margin(plan):
 
 
 def test_three_alternatives_along_the_trade_off(plan):
-    from geo.alternatives import compare_alternatives, propose_alternatives
+    from geo.propose.alternatives import compare_alternatives, propose_alternatives
 
     alts = propose_alternatives(plan, _rb(1.5, 2.5), seed=5, time_limit_s=5, name="x")
     keys = [a.key for a in alts]
@@ -106,7 +106,7 @@ def test_three_alternatives_along_the_trade_off(plan):
 def test_pareto_front_drops_dominated_and_infeasible_plans():
     from types import SimpleNamespace
 
-    from geo.alternatives import pareto_front
+    from geo.propose.alternatives import pareto_front
 
     def p(moved, comp, feasible=True):
         return SimpleNamespace(

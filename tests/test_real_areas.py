@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from geo.crs import geodesic_area_m2
-from geo.hierarchy import build_district
+from geo.district.hierarchy import build_district
 
 
 @pytest.fixture(scope="module")

@@ -20,15 +20,15 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
-from geo.bands import Band
 from geo.cli import app
+from geo.district.hierarchy import build_district, read_district, renumber_units
 from geo.errors import ColumnError, InputError
-from geo.hierarchy import build_district, read_district, renumber_units
 from geo.io import write_units
-from geo.plan import Plan
-from geo.redistrict import propose_plan
-from geo.rules import evaluate_rules, load_rulebook, status_table
-from geo.sample import sample_district, write_sample
+from geo.plan.model import Plan
+from geo.propose.search import propose_plan
+from geo.rules.bands import Band
+from geo.rules.rulebook import evaluate_rules, load_rulebook, status_table
+from geo.sample.build import sample_district, write_sample
 
 runner = CliRunner()
 RULES = load_rulebook()
@@ -211,8 +211,8 @@ def test_band_edges_are_in_band_as_a_planner_reads_them():
 
 def test_exact_band_edge_streets_agree_everywhere(tiny):
     """Two 4 km² streets of 80,000 residents under a 4–8 km² / 80,000 rulebook: in band."""
-    from geo.redistrict import _bands, _violation
-    from geo.rules import rulebook_from_dict
+    from geo.propose.search import _bands, _violation
+    from geo.rules.rulebook import rulebook_from_dict
 
     d = build_district(tiny)
     area = float(d.units["street"]["area_km2"].iloc[0])

@@ -41,11 +41,11 @@ from conftest import UTM, box
 from typer.testing import CliRunner
 
 from geo.cli import app
+from geo.district.hierarchy import build_district
 from geo.errors import PlanError, RulebookError
-from geo.hierarchy import build_district
-from geo.plan import Plan, PlanStore
-from geo.redistrict import Proposal, propose_plan, street_count_range
-from geo.rules import load_rulebook, rulebook_from_dict
+from geo.plan.model import Plan, PlanStore
+from geo.propose.search import Proposal, propose_plan, street_count_range
+from geo.rules.rulebook import load_rulebook, rulebook_from_dict
 
 RULES = load_rulebook()
 W, H = 900.0, 1000.0

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from conftest import tiny_frames
 
-from geo.bands import Band
+from geo.district.hierarchy import build_district
 from geo.errors import RulebookError
-from geo.hierarchy import build_district
-from geo.rules import (
+from geo.rules.bands import Band
+from geo.rules.rulebook import (
     density_envelopes,
     evaluate_rules,
     load_rulebook,
@@ -210,7 +210,7 @@ def test_a_rule_without_kinds_applies_to_the_urban_kind_only():
 
 @pytest.fixture(scope="module")
 def sample() -> object:
-    from geo.sample import sample_district
+    from geo.sample.build import sample_district
 
     return build_district(sample_district())
 

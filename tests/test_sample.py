@@ -1,4 +1,4 @@
-"""Tests of the built-in fictional sample district (geo.sample)."""
+"""Tests of the built-in fictional sample district (geo.sample.build)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-import geo.sample
+import geo.sample.build
 from geo import settings
+from geo.access.network import load_network, network_from_tables
 from geo.errors import InputError
-from geo.network import load_network, network_from_tables
-from geo.rules import load_rulebook
-from geo.sample import (
+from geo.rules.rulebook import load_rulebook
+from geo.sample.build import (
     COLUMNS,
     FACILITY_TYPES,
     SERVICE_FILES,
@@ -74,7 +74,7 @@ def _street_table(layers: Layers) -> gpd.GeoDataFrame:
 
 def test_same_seed_gives_identical_output_and_none_means_settings_seed(district: Layers) -> None:
     # built afresh (not the per-process copy sample_district hands out); its speed is in bench/
-    again = geo.sample._build_district(settings.sample_seed)
+    again = geo.sample.build._build_district(settings.sample_seed)
     assert _fingerprint(again) == _fingerprint(district)
     assert _fingerprint(sample_district(seed=settings.sample_seed)) == _fingerprint(district)
 

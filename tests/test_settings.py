@@ -6,9 +6,9 @@ import geopandas as gpd
 import shapely
 
 from geo import settings
-from geo.hierarchy import guess_level
+from geo.district.hierarchy import guess_level
 from geo.io import Layer
-from geo.redistrict import _elongated
+from geo.propose.search import _elongated
 
 
 def _layer(names: list[str]) -> Layer:

@@ -63,9 +63,9 @@ def _wangge(installed, *args: str):
 def _probe(installed) -> list[str]:
     """Where the installed code imports from, keeps projects and map assets, and rules."""
     r = _run([str(installed["py"]), "-c",
-              "import geo, geo.project, geo.assets, geo.rules; print(geo.__file__); "
-              "print(geo.project.home()); print(geo.assets.vendor_dir(fetch=False))\n"
-              "try:\n    geo.rules.load_rulebook(); print('rules')\n"
+              "import geo, geo.project, geo.maps.assets, geo.rules.rulebook; print(geo.__file__); "
+              "print(geo.project.home()); print(geo.maps.assets.vendor_dir(fetch=False))\n"
+              "try:\n    geo.rules.rulebook.load_rulebook(); print('rules')\n"
               "except Exception as exc:\n    print(exc)"],
              cwd=installed["work"], env=installed["env"])  # type: ignore[arg-type]
     assert r.returncode == 0, r.stderr

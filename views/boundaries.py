@@ -11,7 +11,7 @@ from streamlit_folium import st_folium
 
 import ui
 from geo.crs import wgs84_to_gcj02
-from geo.mapview import (
+from geo.maps.view import (
     CATEGORICAL_PALETTE,
     STATUS_LINE,
     add_legend,
@@ -20,7 +20,7 @@ from geo.mapview import (
     make_offline,
     unit_map,
 )
-from geo.selection import block_at, blocks_within, clicked_point, drawn_geometry, toggle
+from geo.plan.selection import block_at, blocks_within, clicked_point, drawn_geometry, toggle
 
 MAP_KEY = "edit_map"
 MODES = ui.PROPOSAL_MODES
@@ -160,7 +160,7 @@ def chosen_mode() -> str:
 
 @ui.callback
 def do_propose() -> None:
-    from geo.redistrict import propose_plan
+    from geo.propose.search import propose_plan
 
     p, s, _d = ui.plan()
     proposal = propose_plan(p, ui.rulebook(), mode=chosen_mode(),

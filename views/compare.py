@@ -5,7 +5,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 import ui
-from geo.mapview import add_legend, add_outlines, make_offline, unit_map
+from geo.maps.view import add_legend, add_outlines, make_offline, unit_map
 
 _ = ui._
 plan, store, _district = ui.plan()

@@ -4,14 +4,14 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 import ui
-from geo.audit import run_audit
-from geo.coverage import CoverageResult
-from geo.hierarchy import build_district
+from geo.access.audit import run_audit
+from geo.access.coverage import CoverageResult
+from geo.district.hierarchy import build_district
 from geo.io import save_uploads
-from geo.mapview import make_offline
+from geo.maps.view import make_offline
 from geo.project import new_upload_dir
 from geo.report import coverage_map
-from geo.rules import load_rulebook
+from geo.rules.rulebook import load_rulebook
 
 _ = ui._
 LANG = ui.lang()
@@ -155,7 +155,7 @@ k = c2.number_input(_("New sites"), min_value=1, max_value=50, value=3, key="sit
 capacity = c3.checkbox(_("Respect capacity (floor area per 100 households)"),
                        key="site_capacity")
 if st.button(_("Propose sites"), key="propose_sites"):
-    from geo.siting import propose_sites
+    from geo.siting.core import propose_sites
 
     st.session_state["siting"] = propose_sites(
         result.district, result.rulebook, facility_type=site_type, k=int(k),

@@ -7,8 +7,8 @@ import streamlit as st
 
 import ui
 from geo import LEVELS, settings
+from geo.district.hierarchy import FIELDS, assign_levels, build_district, guess_columns, guess_level
 from geo.errors import WanggeError
-from geo.hierarchy import FIELDS, assign_levels, build_district, guess_columns, guess_level
 from geo.io import read_layers, save_uploads
 from geo.project import new_upload_dir
 from geo.report import check_report

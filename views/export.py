@@ -8,8 +8,8 @@ from pathlib import Path
 import streamlit as st
 
 import ui
+from geo.district.hierarchy import build_district, renumber_units
 from geo.errors import WanggeError
-from geo.hierarchy import build_district, renumber_units
 from geo.io import write_csv, write_units
 from geo.report import check_report
 

@@ -4,8 +4,8 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 import ui
-from geo.hierarchy import build_district
-from geo.mapview import add_outlines, make_offline, unit_map
+from geo.district.hierarchy import build_district
+from geo.maps.view import add_outlines, make_offline, unit_map
 from geo.report import CheckReport, check_report
 
 STATUS_COLORS = {"ok": "#004488", "outside": "#a50026", "no rule": "#bbbbbb",
@@ -65,7 +65,7 @@ m = unit_map(
 )
 if shown == "street" and "community" in report.district.units:
     add_outlines(m, report.district.units["community"], name="communities", weight=0.6)
-from geo.mapview import add_labels  # noqa: E402
+from geo.maps.view import add_labels  # noqa: E402
 
 add_labels(m, units, column="name")
 make_offline(m)

@@ -32,9 +32,9 @@ import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix, vstack
 
-from geo.bands import Band
-from geo.plan import Plan
-from geo.rules import Rulebook
+from geo.plan.model import Plan
+from geo.rules.bands import Band
+from geo.rules.rulebook import Rulebook
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ source makes it binding (``force``: ``mandatory``) or only advisable
 turns a breach of each into an error or a warning, and an unconfirmed figure
 never gives more than a warning.
 
-Rulebooks ship inside the package (``geo/rulebooks/*.toml``, read with
+Rulebooks ship inside the package (``geo/rules/rulebooks/*.toml``, read with
 :mod:`importlib.resources`) and are chosen by name (:func:`list_presets`);
 any other TOML file can be given by path. A rulebook may name a ``base``
 preset whose categories, facility types, defaults and severity table it
@@ -41,10 +41,11 @@ import numpy as np
 import pandas as pd
 
 from geo import LEVELS, settings
-from geo.bands import Band, Envelope, breach_message, envelope
+from geo._format import bound as _bound
+from geo.district.hierarchy import District
 from geo.errors import RulebookError
 from geo.findings import SEVERITIES, Finding
-from geo.hierarchy import District
+from geo.rules.bands import Band, Envelope, breach_message, envelope
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ STATUS_TEXT: dict[str, dict[str, str]] = {
 }
 
 PRESET_DIR = "rulebooks"
-"""Folder of the ``geo`` package holding the preset rulebooks."""
+"""Folder of the ``geo.rules`` package holding the preset rulebooks."""
 
 PRESET_ALIASES: dict[str, str] = {"default": "qingdao-2017"}
 
@@ -136,10 +137,10 @@ class Rule:
         """Return the band as text, e.g. ``6–8 km²``."""
         unit = MEASURES[self.measure]
         if self.min is not None and self.max is not None:
-            return f"{_fmt(self.min)}–{_fmt(self.max)} {unit}"
+            return f"{_bound(self.min)}–{_bound(self.max)} {unit}"
         if self.min is not None:
-            return f"≥ {_fmt(self.min)} {unit}"
-        return f"≤ {_fmt(self.max or 0.0)} {unit}"
+            return f"≥ {_bound(self.min)} {unit}"
+        return f"≤ {_bound(self.max or 0.0)} {unit}"
 
 
 @dataclass(frozen=True)
@@ -307,10 +308,6 @@ def type_osm_features(features: pd.DataFrame, rulebook: Rulebook) -> pd.Series:
     )
 
 
-def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if float(x).is_integer() and abs(x) >= 100 else f"{x:g}"
-
-
 # ---------------------------------------------------------------------- presets
 
 
@@ -325,7 +322,7 @@ class Preset:
 
 
 def _preset_files() -> dict[str, Any]:
-    folder = resources.files("geo").joinpath(PRESET_DIR)
+    folder = resources.files("geo.rules").joinpath(PRESET_DIR)
     return {
         entry.name.removesuffix(".toml"): entry
         for entry in folder.iterdir()
@@ -591,7 +588,7 @@ def _parse_rules(
             raise RulebookError(f"{where}: give min, max or both.")
         if lo is not None and hi is not None and lo > hi:
             raise RulebookError(
-                f"{where}: min ({_fmt(lo)}) is greater than max ({_fmt(hi)}). Check the band: "
+                f"{where}: min ({_bound(lo)}) is greater than max ({_bound(hi)}). Check the band: "
                 "min must not exceed max."
             )
         source = item.get("source")
@@ -873,15 +870,15 @@ def rulebook_table(rulebook: Rulebook, *, lang: str = "en") -> pd.DataFrame:
     for ft in rulebook.facilities.values():
         figures = (
             ("radius", "服务半径" if zh else "walking radius",
-             f"≤ {_fmt(ft.service_radius_m)} {unit_m}"),
+             f"≤ {_bound(ft.service_radius_m)} {unit_m}"),
             ("floor_area", "最小建筑面积" if zh else "minimum floor area",
-             None if ft.min_floor_area_m2 is None else f"≥ {_fmt(ft.min_floor_area_m2)} m²"),
+             None if ft.min_floor_area_m2 is None else f"≥ {_bound(ft.min_floor_area_m2)} m²"),
             ("ratio", "每百户面积" if zh else "floor area per 100 households",
              None if ft.m2_per_100_households is None
-             else f"≥ {_fmt(ft.m2_per_100_households)} m²"),
+             else f"≥ {_bound(ft.m2_per_100_households)} m²"),
             ("benchmark", "参照平均面积" if zh else "benchmark average floor area",
              None if ft.benchmark_floor_area_m2 is None
-             else f"{_fmt(ft.benchmark_floor_area_m2)} m²"),
+             else f"{_bound(ft.benchmark_floor_area_m2)} m²"),
         )
         name = (ft.name_zh or ft.name) if zh else ft.name
         kinds = ", ".join(_KIND_TEXT.get(k, k) if zh else k for k in ft.kinds)
@@ -1039,7 +1036,7 @@ def _envelope_findings(units: pd.DataFrame, env: Envelope) -> list[Finding]:
         return findings
     density = measure_values(sub, "density_per_km2")
     density_band = Band("density_per_km2", env.min_density, env.max_density)
-    band = f"{_fmt(env.min_density)}–{_fmt(env.max_density)} residents/km²"
+    band = f"{_bound(env.min_density)}–{_bound(env.max_density)} residents/km²"
     area_band, pop_band = env.area_rule.band_text(), env.population_rule.band_text()
     for idx in sub.index:
         d = density.loc[idx]
@@ -1069,7 +1066,7 @@ def _envelope_findings(units: pd.DataFrame, env: Envelope) -> list[Finding]:
                 source=f"{env.area_rule.source} (arithmetic on the two bands)",
                 status=env.area_rule.status,
                 message=(
-                    f"{env.level} {_unit_label(row)} has {_fmt(round(float(d)))} residents/km²: "
+                    f"{env.level} {_unit_label(row)} has {_bound(round(float(d)))} residents/km²: "
                     f"too {side} for a {env.kind} over this area to meet both "
                     f"{area_band} and {pop_band} (possible only at {band}). Trading "
                     f"communities with its own kind of neighbours will not fix it: it must "
@@ -1100,7 +1097,7 @@ def _envelope_findings(units: pd.DataFrame, env: Envelope) -> list[Finding]:
                     status=env.area_rule.status,
                     message=(
                         f"Taken together, the {len(sub)} {env.kind} units have "
-                        f"{_fmt(round(d))} residents/km², too {side} for every {env.kind} to "
+                        f"{_bound(round(d))} residents/km², too {side} for every {env.kind} to "
                         f"meet both {area_band} and {pop_band} (possible only at {band}). "
                         "No plan can make them all fit; decide which band matters more here."
                     ),

@@ -81,7 +81,7 @@ def demand_points(
     ----------
     units : geopandas.GeoDataFrame
         The finest level with ``code``, ``population`` and ``households``
-        (as in :attr:`geo.hierarchy.District.units`). Units without a
+        (as in :attr:`geo.district.hierarchy.District.units`). Units without a
         population contribute no demand.
     metric_crs : pyproj.CRS
         CRS for footprints and lattice spacing.
@@ -103,7 +103,8 @@ def demand_points(
     """
     if "population" not in units.columns or "code" not in units.columns:
         raise ColumnError(
-            "units need code and population columns; build them with geo.hierarchy.build_district."
+            "units need code and population columns; "
+            "build them with geo.district.hierarchy.build_district."
         )
     um = units.to_crs(metric_crs).reset_index(drop=True)
     pop = um["population"].astype(float).to_numpy()

@@ -1,6 +1,6 @@
 """Propose a street plan in which every street meets the rulebook's bands.
 
-:func:`propose_plan` takes a :class:`~geo.plan.Plan` and returns a
+:func:`propose_plan` takes a :class:`~geo.plan.model.Plan` and returns a
 :class:`Proposal`: a **new** plan (the input is never modified), a summary and
 findings. Communities (the plan's building blocks) are never split, every
 street stays contiguous (rook adjacency), locked streets stay exactly as they
@@ -67,8 +67,8 @@ allow, ``⌈total / band max⌉ … ⌊total / band min⌋`` for area and reside
 
 Emptied streets are **removed** from the proposal (listed in
 ``summary["streets_removed"]``), so its street table holds only streets with
-communities; :meth:`geo.plan.Plan.compare` lists every move. New streets get
-codes derived by :meth:`geo.plan.Plan.new_street` and names ``新街道1``,
+communities; :meth:`geo.plan.model.Plan.compare` lists every move. New streets get
+codes derived by :meth:`geo.plan.model.Plan.new_street` and names ``新街道1``,
 ``新街道2`` ...
 
 Where the bands cannot all be met, the proposal is still the best plan found
@@ -119,12 +119,13 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import connected_components
 
 from geo import settings
-from geo.bands import Band, tolerance
+from geo._format import approx as _approx
 from geo.errors import InputError, PlanError, RulebookError
 from geo.findings import Finding
-from geo.plan import Plan, PlanBase, Street
-from geo.proposal_proof import explain_moves, residents_moved_lower_bound
-from geo.rules import Rulebook, density_envelopes
+from geo.plan.model import Plan, PlanBase, Street
+from geo.propose.bound import explain_moves, residents_moved_lower_bound
+from geo.rules.bands import Band, tolerance
+from geo.rules.rulebook import Rulebook, density_envelopes
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +190,7 @@ class Proposal:
 
 
 def _bands(rulebook: Rulebook, kind: str) -> tuple[_Band, ...]:
-    """Return a kind's street bands as flat tuples for the hot loop (edges from geo.bands)."""
+    """Return a kind's street bands as flat tuples for the hot loop (edges from geo.rules.bands)."""
     out: list[_Band] = []
     for rule in rulebook.for_level("street", kind):
         idx = _MEASURES.get(rule.measure)
@@ -875,10 +876,6 @@ def _anchor(base: PlanBase, blocks: np.ndarray) -> int:
     return int(blocks[np.argmin((base.lon[blocks] - cx) ** 2 + (base.lat[blocks] - cy) ** 2)])
 
 
-def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.2f}"
-
-
 def _analyse(
     base: PlanBase,
     rulebook: Rulebook,
@@ -921,9 +918,10 @@ def _analyse(
                         area_m2=float(base.area_m2[b]),
                         message=(
                             f"{noun} {base.names[b] or base.codes[b]} ({base.codes[b]}) alone has "
-                            f"{_fmt(v)} {unit} of {what}, more than a whole street may have "
-                            f"({_fmt(hi)}). Whatever street holds it breaks that band; split the "
-                            f"{noun} first (it is never split here), or accept the exception."
+                            f"{_approx(v)} {unit} of {what}, more than a whole street may have "
+                            f"({_approx(hi)}). Whatever street holds it breaks that band; "
+                            f"split the {noun} first (it is never split here), "
+                            "or accept the exception."
                         ),
                     )
                 )
@@ -969,11 +967,11 @@ def _analyse(
                     source=f"{envelope.area_rule.source} (arithmetic on the two bands)",
                     status=envelope.area_rule.status,
                     message=(
-                        f"{where[0].upper()}{where[1:]} have {_fmt(density)} residents/km² "
-                        f"({_fmt(area)} km², {_fmt(pop)} residents): too {side} for every street "
-                        f"there to meet both {envelope.area_rule.band_text()} and "
+                        f"{where[0].upper()}{where[1:]} have {_approx(density)} residents/km² "
+                        f"({_approx(area)} km², {_approx(pop)} residents): too {side} for every "
+                        f"street there to meet both {envelope.area_rule.band_text()} and "
                         f"{envelope.population_rule.band_text()} (possible only at "
-                        f"{_fmt(envelope.min_density)}–{_fmt(envelope.max_density)} "
+                        f"{_approx(envelope.min_density)}–{_approx(envelope.max_density)} "
                         "residents/km²). At least one street there must break a band; the "
                         "proposal keeps the breaches as few and as small as it can."
                     ),
@@ -988,7 +986,7 @@ def _analyse(
                 t = comp.totals[m]
                 what, unit = names[m]
                 parts.append(
-                    f"{_fmt(t)} {unit} of {what} fits "
+                    f"{_approx(t)} {unit} of {what} fits "
                     + (
                         f"{math.ceil(t / b_hi - 1e-9)}–{math.floor(t / b_lo + 1e-9)}"
                         if math.isfinite(b_hi) and math.isfinite(b_lo)
@@ -1087,11 +1085,11 @@ def _street_findings_after(
                     lat=float(base.lat[spot]),
                     related=tuple(str(c) for c in base.codes[beyond]),
                     message=(
-                        f"street {row['name']} ({row['code']}) has {_fmt(d)} residents/km², too "
+                        f"street {row['name']} ({row['code']}) has {_approx(d)} residents/km², too "
                         f"{side} to meet both {env.area_rule.band_text()} and "
                         f"{env.population_rule.band_text()}: {len(beyond)} of its "
                         f"{len(members)} {base.nouns} lie beyond "
-                        f"{_fmt(env.min_density if side == 'sparse' else env.max_density)} "
+                        f"{_approx(env.min_density if side == 'sparse' else env.max_density)} "
                         "residents/km²; the search found no way to mix in enough "
                         f"{'denser' if side == 'sparse' else 'sparser'} {base.nouns} without "
                         "breaking other streets' bands."
@@ -1429,7 +1427,7 @@ def _count_findings(
                 unit="streets",
                 message=(
                     f"{rng_n[0]}–{rng_n[1]} streets were asked for, but the movable "
-                    f"{base.nouns} ({_fmt(totals[0])} km², {_fmt(totals[1])} residents) make "
+                    f"{base.nouns} ({_approx(totals[0])} km², {_approx(totals[1])} residents) make "
                     f"{lo + n_fixed}–{hi + n_fixed} streets in band (locked ones included). "
                     "With the count asked for, the average street breaks a band."
                 ),

@@ -69,14 +69,15 @@ import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from geo.bands import Band, breach_message
-from geo.barriers import Barriers, cut_pairs
+from geo._format import bound as _bound
+from geo.district.hierarchy import District
+from geo.district.topology import adjacency_pairs
 from geo.errors import InputError, PlanError
 from geo.findings import Finding
-from geo.hierarchy import District
 from geo.io import atomic_path
-from geo.rules import MEASURES, Rule, Rulebook, load_rulebook
-from geo.topology import adjacency_pairs
+from geo.propose.barriers import Barriers, cut_pairs
+from geo.rules.bands import Band, breach_message
+from geo.rules.rulebook import MEASURES, Rule, Rulebook, load_rulebook
 
 logger = logging.getLogger(__name__)
 
@@ -357,9 +358,9 @@ class PlanBase:
         min_shared_m : float, optional
             Least shared boundary (m) that makes two blocks neighbours for
             contiguity; default :data:`MIN_SHARED_M`.
-        barriers : geo.barriers.Barriers, optional
+        barriers : geo.propose.barriers.Barriers, optional
             Rivers, railways, expressways: neighbours whose shared boundary runs
-            along one with no crossing are not adjacent (:func:`geo.barriers.cut_pairs`).
+            along one with no crossing are not adjacent (:func:`geo.propose.barriers.cut_pairs`).
 
         Returns
         -------
@@ -567,10 +568,6 @@ class _Pieces:
 @lru_cache(maxsize=1)
 def _default_rulebook() -> Rulebook:
     return load_rulebook()
-
-
-def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if float(x).is_integer() and abs(x) >= 100 else f"{x:g}"
 
 
 _STATUS_COLUMNS = {
@@ -1175,7 +1172,7 @@ class Plan:
         Returns
         -------
         list of Finding
-            Per street and broken rule, as :func:`geo.rules.evaluate_rules`
+            Per street and broken rule, as :func:`geo.rules.rulebook.evaluate_rules`
             reports them (rule id, value, band, deviation and percentage);
             ``plan.noncontiguous`` for a street in pieces (how many, with a
             point in the smallest piece and its blocks in ``related``); and
@@ -1236,7 +1233,7 @@ class Plan:
                             f"street {st.label} is in {pieces.count} pieces. The smallest "
                             f"({len(small)} {noun}: {', '.join(self._labels(small[:5]))}"
                             f"{' …' if len(small) > 5 else ''}; {small_area / 1e6:.2f} km², "
-                            f"{_fmt(round(small_pop))} residents) is cut off from the rest. Move "
+                            f"{_bound(round(small_pop))} residents) is cut off from the rest. Move "
                             "it to a neighbouring street, or move the blocks between the pieces "
                             "into this street."
                         ),

@@ -1006,3 +1006,33 @@ def synthetic_network(
     nodes = pd.DataFrame({"id": ids, "lon": np.asarray(lon, float), "lat": np.asarray(lat, float)})
     edges = pd.DataFrame({"u": ids[u], "v": ids[v], "length": np.round(length, 3)})
     return nodes, edges
+
+
+def read_network(path: str | os.PathLike[str]) -> WalkNetwork:
+    """Read a walking network from a ``.osm.pbf`` extract or a network saved as ``.npz``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The extract (``*.osm.pbf``) or a file written by :func:`save_network`.
+
+    Returns
+    -------
+    WalkNetwork
+
+    Raises
+    ------
+    InputError
+        When the file does not exist or is neither kind.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(
+            f"Network file {p} does not exist. Give a .osm.pbf extract or a saved "
+            ".npz network, or run with --straight-line."
+        )
+    if p.name.lower().endswith(".pbf"):
+        return network_from_pbf(p)
+    if p.suffix.lower() == ".npz":
+        return load_network(p)
+    raise InputError(f"{p.name} is neither a .osm.pbf extract nor a saved .npz network.")

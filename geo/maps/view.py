@@ -2,11 +2,11 @@
 
 folium loads Leaflet, jQuery, Bootstrap, Font Awesome and its plugins from
 public CDNs, which a planning bureau's intranet usually cannot reach: the map
-stays blank. :mod:`geo.assets` (``make assets``) copies those
+stays blank. :mod:`geo.maps.assets` (``make assets``) copies those
 files from the npm registry into ``static/vendor/`` and writes
 ``static/vendor/manifest.json``, which maps every CDN URL to its local copy; an
 installed ``wangge`` fills a per-user cache instead on first use (see
-:mod:`geo.assets`, which also says where the files are looked for). This
+:mod:`geo.maps.assets`, which also says where the files are looked for). This
 module uses that manifest to
 
 * point a map's script and stylesheet links at the local copies
@@ -44,9 +44,9 @@ import shapely
 from branca.element import Element, MacroElement
 from folium.template import Template
 
-from geo import assets as map_assets
 from geo._atomic import write_text_atomic
 from geo.errors import ColumnError, CRSError, EmptyInputError, WanggeError
+from geo.maps import assets as map_assets
 
 logger = logging.getLogger(__name__)
 
@@ -115,13 +115,13 @@ def _load_manifest(vendor_dir: Path | None) -> tuple[Path, dict[str, str]]:
         raw = json.loads(manifest.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise WanggeError(
-            f"map assets missing: no {manifest}. Fill the folder with `python -m geo.assets "
+            f"map assets missing: no {manifest}. Fill the folder with `python -m geo.maps.assets "
             f"{folder}` (`make assets` in a checkout); without them maps stay blank offline"
         ) from None
     except (OSError, ValueError) as exc:
         raise WanggeError(
             f"map assets manifest {manifest} is unreadable ({exc}): run "
-            f"`python -m geo.assets {folder} --force` (`make assets-force` in a checkout)"
+            f"`python -m geo.maps.assets {folder} --force` (`make assets-force` in a checkout)"
         ) from exc
     assets = raw.get("assets") if isinstance(raw, dict) else None
     if not isinstance(assets, dict) or not all(
@@ -129,7 +129,7 @@ def _load_manifest(vendor_dir: Path | None) -> tuple[Path, dict[str, str]]:
     ):
         raise WanggeError(
             f"map assets manifest {manifest} has no valid 'assets' table: run "
-            f"`python -m geo.assets {folder} --force` (`make assets-force` in a checkout)"
+            f"`python -m geo.maps.assets {folder} --force` (`make assets-force` in a checkout)"
         )
     return folder, assets
 
@@ -232,7 +232,7 @@ def _rewrite(root: Element, resolve: Callable[[str], str | None]) -> None:
     if missing:
         listing = "; ".join(f"{url} (needed by {who})" for url, who in missing.items())
         raise WanggeError(
-            f"map assets: no local copy of {listing}. Add the package to geo/assets.py "
+            f"map assets: no local copy of {listing}. Add the package to geo/maps/assets.py "
             "(PACKAGES and ASSETS) and run `make assets`, or do not use that map element"
         )
     for el, attr, new_pairs in plan:

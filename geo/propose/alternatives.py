@@ -7,7 +7,7 @@ street in band, drops any plan another beats on both residents moved and mean
 compactness, and names what is left along the front: **fewest** moved, **balanced**,
 **roundest**. A plan is never called roundest that another alternative beats.
 
-Each is a full :class:`~geo.redistrict.Proposal` (its own plan, summary and findings),
+Each is a full :class:`~geo.propose.search.Proposal` (its own plan, summary and findings),
 with the same seed, so the set is reproducible.
 """
 
@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from geo.plan import Plan
-from geo.redistrict import Proposal, propose_plan
-from geo.rules import Rulebook
+from geo.plan.model import Plan
+from geo.propose.search import Proposal, propose_plan
+from geo.rules.rulebook import Rulebook
 
 CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("least change", {"mode": "least_change", "compactness_weight": 0.0}),
@@ -28,7 +28,7 @@ CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("least change, roundest", {"mode": "least_change", "compactness_weight": 2.5}),
     ("drawn afresh", {"mode": "scratch"}),
 )
-"""The searches run: a label and the arguments to :func:`geo.redistrict.propose_plan`.
+"""The searches run: a label and the arguments to :func:`geo.propose.search.propose_plan`.
 
 Stronger compactness weights trade residents moved for rounder streets until the bands
 can no longer all be met; growing streets afresh sometimes finds rounder plans still.
@@ -96,7 +96,7 @@ def propose_alternatives(
     progress : callable, optional
         ``progress(text, fraction)`` over the three searches.
     **options
-        Passed to every :func:`~geo.redistrict.propose_plan` (``n_streets``,
+        Passed to every :func:`~geo.propose.search.propose_plan` (``n_streets``,
         ``min_streets``, ``max_streets``, ``margin``).
     """
     stem = name or f"proposal-{seed if seed is not None else 'default'}"

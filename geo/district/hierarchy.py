@@ -39,18 +39,18 @@ import shapely
 import shapely.ops
 
 from geo import LEVELS, settings
-from geo.codes import (
+from geo.crs import metric_crs_for
+from geo.district.codes import (
     generate_child_codes,
     generate_street_codes,
     normalise_code,
     refuse_mangled,
 )
-from geo.crs import metric_crs_for
+from geo.district.layers import admin_level_of, sort_layers
+from geo.district.topology import containment_shares, gap_polygons, overlap_pairs
 from geo.errors import ColumnError, InputError, LevelError
 from geo.findings import Finding
 from geo.io import Layer, read_layers, require_polygons
-from geo.layers import admin_level_of, sort_layers
-from geo.topology import containment_shares, gap_polygons, overlap_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -1064,7 +1064,7 @@ def apply_assignment(
 def fill_codes(
     units: gpd.GeoDataFrame, level: str, *, taken: set[str]
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """Give units without a code a stable generated one (see :mod:`geo.codes`).
+    """Give units without a code a stable generated one (see :mod:`geo.district.codes`).
 
     Parameters
     ----------

@@ -7,7 +7,7 @@ npmmirror works), checks each package against the sha512 integrity pinned in
 :data:`PACKAGES`, unpacks the files a map needs keeping each package's own
 layout (so the relative ``url(...)`` references inside the CSS keep working)
 and writes ``manifest.json``, which maps every CDN URL folium references to
-the local copy. :mod:`geo.mapview` reads that manifest.
+the local copy. :mod:`geo.maps.view` reads that manifest.
 
 Where the files are (:func:`vendor_dir`), first match wins:
 
@@ -18,7 +18,7 @@ Where the files are (:func:`vendor_dir`), first match wins:
    ``~/.cache/wangge/vendor`` on Linux), filled from the npm registry on first
    use, so an installed ``wangge`` needs no set-up step.
 
-Run ``python -m geo.assets [FOLDER] [--force]`` to fill a folder by hand
+Run ``python -m geo.maps.assets [FOLDER] [--force]`` to fill a folder by hand
 (``make assets`` does this for ``static/vendor/``).
 
 The module needs only the standard library (and ``platformdirs`` for the
@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
 
-CHECKOUT_VENDOR_DIR: Path = Path(__file__).resolve().parent.parent / "static" / "vendor"
+CHECKOUT_VENDOR_DIR: Path = Path(__file__).resolve().parents[2] / "static" / "vendor"
 """``static/vendor/`` of a source checkout (``make assets``); the Streamlit app serves it."""
 
 DEFAULT_REGISTRY = "https://registry.npmjs.org/"
@@ -310,7 +310,7 @@ def fetch_assets(folder: Path, *, force: bool = False, registry: str | None = No
     """
     folder = Path(folder)
     if not force and is_complete(folder):
-        (folder / MANIFEST_NAME).touch()  # up to date: newer than geo/assets.py for make
+        (folder / MANIFEST_NAME).touch()  # up to date: newer than geo/maps/assets.py for make
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     reg = registry or npm_registry()
@@ -337,7 +337,7 @@ def fetch_assets(folder: Path, *, force: bool = False, registry: str | None = No
     if missing:
         raise WanggeError(f"map assets: no local file for {', '.join(missing)}")
     manifest = {
-        "generated_by": "geo.assets",
+        "generated_by": "geo.maps.assets",
         "spec_sha256": spec_hash(),
         "packages": {f"{p.name}@{p.version}": {"dir": p.folder, "integrity": p.integrity}
                      for p in PACKAGES},
@@ -355,10 +355,15 @@ def _replace_text(path: Path, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m geo.assets [FOLDER] [--force]``: fill FOLDER (default :func:`vendor_dir`)."""
+    """``python -m geo.maps.assets [FOLDER] [--force]``: fill FOLDER (default: :func:`vendor_dir`).
+
+    Returns the exit code.
+    """
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m geo.assets", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m geo.maps.assets", description=__doc__.splitlines()[0]
+    )
     ap.add_argument("folder", nargs="?", type=Path,
                     help="folder to fill (default: where wangge looks, see the module docstring)")
     ap.add_argument("--force", action="store_true", help="fetch and unpack every package again")

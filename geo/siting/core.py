@@ -6,7 +6,7 @@ new ones so that the most of the *others* come within reach (maximal
 covering), or how few new ones bring the share covered up to a target (set
 covering).
 
-The core works on arrays, like :mod:`geo.coverage`:
+The core works on arrays, like :mod:`geo.access.coverage`:
 
 * :func:`maximal_cover` takes each candidate site's coverage set (the demand
   points within reach of it) and the demand weights, and picks at most ``k``
@@ -31,7 +31,7 @@ residents per household are merged).
 
 :func:`propose_sites` adapts GeoDataFrames (district, facilities, network,
 candidates) to the core, and :func:`run_siting` loads them from paths as the
-CLI receives them, using the loaders of :mod:`geo.audit`.
+CLI receives them, using the loaders of :mod:`geo.access.audit`.
 
 Nothing here is random: ties are broken by candidate order, so the same
 inputs give the same sites (every result records ``seed = None``).
@@ -48,7 +48,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import geopandas as gpd
 import numpy as np
@@ -60,7 +60,7 @@ from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, mi
 from scipy.spatial import cKDTree
 
 from geo import settings
-from geo.coverage import (
+from geo.access.coverage import (
     DEFAULT_DETOUR,
     FACILITY_COLUMNS,
     MAX_SNAP_M,
@@ -71,11 +71,14 @@ from geo.coverage import (
     normalise_facilities,
     straight_line_catchments,
 )
+from geo.access.population import _floors, demand_points
+from geo.district.hierarchy import District
 from geo.errors import EmptyInputError, GeometryTypeError, InputError, RulebookError
 from geo.findings import Finding
-from geo.hierarchy import District
-from geo.population import _floors, demand_points
-from geo.rules import FacilityType, Rulebook
+from geo.rules.rulebook import FacilityType, Rulebook
+
+if TYPE_CHECKING:
+    from geo.access.network import WalkNetwork
 
 logger = logging.getLogger(__name__)
 
@@ -1230,7 +1233,7 @@ def candidates_from_layer(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
     ``candidate_id`` comes from an ``id``/``code`` column (else the row
     number), ``name`` and ``floor_area_m2`` from the columns the facilities
-    layer uses (:data:`geo.coverage.FACILITY_COLUMNS`). Polygons become a
+    layer uses (:data:`geo.access.coverage.FACILITY_COLUMNS`). Polygons become a
     point inside them.
 
     Raises
@@ -1377,92 +1380,81 @@ def _progress(cb: Progress | None, step: str, frac: float) -> None:
         cb(step, frac)
 
 
-def propose_sites(
-    district: District,
-    rulebook: Rulebook,
-    *,
-    facility_type: str,
-    k: int | None = None,
-    target_share: float | None = None,
-    candidates: str | gpd.GeoDataFrame = "grid",
-    capacity: bool = False,
-    network: Any | None = None,
-    demand: gpd.GeoDataFrame | None = None,
-    facilities: gpd.GeoDataFrame | None = None,
-    buildings: gpd.GeoDataFrame | None = None,
-    detour: float = DEFAULT_DETOUR,
-    time_limit_s: float = TIME_LIMIT_S,
-    exact: bool | None = None,
-    max_nonzeros: int = MAX_EXACT_NONZEROS,
-    sources: dict[str, str] | None = None,
-    progress: Progress | None = None,
-) -> SitingResult:
-    """Propose new sites for a facility type, keeping the existing facilities.
+@dataclass(frozen=True)
+class SolverOptions:
+    """How hard the solver tries (see :func:`maximal_cover`).
 
-    Parameters
+    Attributes
     ----------
-    district : District
-        The district; its finest units hold the residents.
-    rulebook : Rulebook
-        Gives the type's ``service_radius_m``, ``min_floor_area_m2`` and
-        ``m2_per_100_households``.
-    facility_type : str
-        Rulebook key of the facility type, e.g. ``community_service_centre``.
-    k : int, optional
-        Number of new sites (maximal covering). Give this or ``target_share``.
-    target_share : float, optional
-        Share of residents to have covered, existing facilities included, with
-        the fewest new sites (set covering).
-    candidates : {"grid", "buildings"} or geopandas.GeoDataFrame
-        ``"grid"``: each finest unit's centroid, moved to the nearest network
-        node; ``"buildings"``: buildings with footprint × floors at least the
-        type's minimum floor area; or a layer of points or polygons (a
-        ``floor_area_m2`` column is read where present).
-    capacity : bool
-        Limit each site to the households its floor area supports
-        (floor area / ``m2_per_100_households`` × 100). Candidates without a
-        floor area are assumed to have the type's minimum (and say so).
-    network : geo.network.WalkNetwork, optional
-        The walking network; without it straight-line distance × ``detour``
-        (an approximation, said in every output).
-    demand : geopandas.GeoDataFrame, optional
-        Residents as points (:func:`geo.population.demand_points`); default
-        built from the district and ``buildings``.
-    facilities : geopandas.GeoDataFrame, optional
-        Existing facilities (any types; those of ``facility_type`` are kept).
-        Without them every resident counts as not yet covered.
-    buildings : geopandas.GeoDataFrame, optional
-        Building footprints, to place residents and for ``"buildings"`` candidates.
-    time_limit_s, exact, max_nonzeros
-        Passed to the solver (:func:`maximal_cover`).
-    sources : dict, optional
-        Where the inputs came from, copied into the summary.
-    progress : callable, optional
-        ``progress(step, fraction)``.
-
-    Returns
-    -------
-    SitingResult
-
-    Raises
-    ------
-    InputError
-        Both or neither of ``k`` and ``target_share``; no candidates; ``k``
-        above the number of candidates; no candidate within reach of any
-        resident not yet covered; a target share out of reach.
-    RulebookError
-        A facility type not in the rulebook, or ``capacity`` for a type
-        without a floor-area ratio.
+    time_limit_s : float
+        Time limit of each HiGHS solve, seconds.
+    exact : bool, optional
+        Force (``True``) or forbid (``False``) the integer programme; by default it is
+        solved exactly up to ``max_nonzeros``, greedily beyond.
+    max_nonzeros : int
+        Largest integer programme (nonzeros after aggregation) solved exactly by default.
     """
-    check_goal(k, target_share)
-    ftype = _facility_type(rulebook, facility_type, capacity=capacity)
-    ratio = ftype.m2_per_100_households
-    r = float(ftype.service_radius_m)
-    metric = network.crs if network is not None else district.metric_crs
-    household_size = district.household_size or rulebook.household_size
-    notes: list[str] = []
-    findings: list[Finding] = []
-    _progress(progress, "placing residents", 0.0)
+
+    time_limit_s: float = TIME_LIMIT_S
+    exact: bool | None = None
+    max_nonzeros: int = MAX_EXACT_NONZEROS
+
+
+@dataclass
+class _Residents:
+    """Residents as points in the metric CRS: what siting serves."""
+
+    frame: gpd.GeoDataFrame
+    pop: np.ndarray
+    households: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+
+    @property
+    def total(self) -> float:
+        return float(self.pop.sum())
+
+
+@dataclass
+class _Candidates:
+    """Candidate sites in the metric CRS, with their floor areas and capacities."""
+
+    frame: gpd.GeoDataFrame
+    x: np.ndarray
+    y: np.ndarray
+    how: str
+    move_to_node: bool
+    area: np.ndarray
+    assumed: np.ndarray
+    capacity_hh: np.ndarray | None
+    snap_m: np.ndarray
+    node: np.ndarray | None = None
+    offset: np.ndarray | None = None
+
+
+@dataclass
+class _Reach:
+    """Who is covered already, and which residents not yet covered each candidate reaches."""
+
+    covered_before: np.ndarray
+    uncovered: np.ndarray
+    sets: list[np.ndarray]
+    reachable: np.ndarray
+    beyond: float
+    n_existing: int
+
+    def covered_weight(self, pop: np.ndarray) -> float:
+        return float(pop[self.covered_before].sum())
+
+
+def _place_residents(
+    district: District,
+    demand: gpd.GeoDataFrame | None,
+    buildings: gpd.GeoDataFrame | None,
+    metric: Any,
+    household_size: float,
+) -> _Residents:
+    """Place residents as points, given or split over buildings or a lattice (step 1)."""
     if demand is None:
         demand = demand_points(
             district.units[district.building_block],
@@ -1473,21 +1465,38 @@ def propose_sites(
     dem = demand.to_crs(metric).reset_index(drop=True)
     pop = pd.to_numeric(dem["population"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
     pop = np.where(pop > 0, pop, 0.0)
-    hh = _households(dem, pop, household_size)
-    dx, dy = shapely.get_x(dem.geometry.values), shapely.get_y(dem.geometry.values)
-    total = float(pop.sum())
-    if not total > 0:
+    if not float(pop.sum()) > 0:
         raise InputError(
             "The residents add up to zero, so there is no one to site a facility for. Add "
             "population figures to the units."
         )
+    return _Residents(
+        frame=dem,
+        pop=pop,
+        households=_households(dem, pop, household_size),
+        x=shapely.get_x(dem.geometry.values),
+        y=shapely.get_y(dem.geometry.values),
+    )
 
-    _progress(progress, "reading candidates", 0.1)
+
+def _read_candidates(
+    candidates: str | gpd.GeoDataFrame,
+    district: District,
+    buildings: gpd.GeoDataFrame | None,
+    ftype: FacilityType,
+    *,
+    metric: Any,
+    has_network: bool,
+    k: int | None,
+    capacity: bool,
+    notes: list[str],
+) -> _Candidates:
+    """Read the candidate sites, their floor areas and households served (step 2)."""
     move_to_node = False
     if isinstance(candidates, str):
         if candidates == "grid":
             cand = candidates_from_grid(district)
-            move_to_node = network is not None
+            move_to_node = has_network
             how = f"{district.building_block} centroids" + (
                 " moved to the nearest walkable node" if move_to_node else ""
             )
@@ -1520,7 +1529,6 @@ def propose_sites(
             f"{k} new sites were asked for but there are only {n_cand:,} candidates ({how}); "
             "ask for fewer, or give more candidates."
         )
-    cx, cy = shapely.get_x(cand.geometry.values), shapely.get_y(cand.geometry.values)
     area = cand["floor_area_m2"].to_numpy(dtype=float)
     assumed = ~np.isfinite(area)
     if capacity and assumed.any():
@@ -1536,91 +1544,130 @@ def propose_sites(
             f"assumed to have the type's minimum of {ftype.min_floor_area_m2:,.0f} m² "
             f"({ftype.floor_area_source or 'rulebook'})."
         )
-    cap_hh = area / ratio * 100.0 if capacity and ratio else None
+    ratio = ftype.m2_per_100_households
+    return _Candidates(
+        frame=cand,
+        x=shapely.get_x(cand.geometry.values),
+        y=shapely.get_y(cand.geometry.values),
+        how=how,
+        move_to_node=move_to_node,
+        area=area,
+        assumed=assumed,
+        capacity_hh=area / ratio * 100.0 if capacity and ratio else None,
+        snap_m=np.zeros(n_cand),
+    )
 
-    _progress(progress, "existing coverage", 0.2)
-    fac = None
-    if facilities is not None and len(facilities):
-        fac = normalise_facilities(facilities)
-        fac = fac[fac["type"] == facility_type].to_crs(metric).reset_index(drop=True)
-    n_existing = 0 if fac is None else len(fac)
-    fx = shapely.get_x(fac.geometry.values) if fac is not None else np.zeros(0)
-    fy = shapely.get_y(fac.geometry.values) if fac is not None else np.zeros(0)
-    snap_m = np.zeros(n_cand)
+
+def _walking_reach(
+    res: _Residents,
+    cand: _Candidates,
+    existing: gpd.GeoDataFrame | None,
+    *,
+    network: WalkNetwork | None,
+    radius_m: float,
+    detour: float,
+    notes: list[str],
+    progress: Progress | None,
+) -> _Reach:
+    """Find whom the existing facilities cover and whom each candidate would reach (steps 3–4).
+
+    With a network, residents, candidates and facilities are snapped to it (grid
+    candidates move onto their node); without one, straight-line distance × ``detour``.
+    """
+    n_existing = 0 if existing is None else len(existing)
+    n_cand = len(cand.frame)
+    d_node = d_off = None
     if network is not None:
-        d_node, d_off = network.snap(dx, dy)
-        check_network_reaches(network, dem, d_off)  # a network that misses the district: refuse
-        c_node, c_off = network.snap(cx, cy)
-        if move_to_node:
-            cx, cy = network.x[c_node].copy(), network.y[c_node].copy()
-            snap_m = c_off.copy()
+        d_node, d_off = network.snap(res.x, res.y)
+        check_network_reaches(network, res.frame, d_off)  # a network that misses: refuse
+        c_node, c_off = network.snap(cand.x, cand.y)
+        cand.snap_m = c_off.copy()
+        if cand.move_to_node:
+            cand.x, cand.y = network.x[c_node].copy(), network.y[c_node].copy()
             c_off = np.zeros(n_cand)
-        else:
-            snap_m = c_off.copy()
+        cand.node, cand.offset = c_node, c_off
         far = int((c_off > MAX_SNAP_M).sum())
         if far:
             notes.append(
                 f"{far:,} candidates lie more than {MAX_SNAP_M:,.0f} m from the walking "
                 "network; the gap is counted as walking, so they reach few residents."
             )
-        if n_existing:
+    dist = np.full(len(res.frame), np.inf)
+    if n_existing:
+        assert existing is not None
+        fx, fy = shapely.get_x(existing.geometry.values), shapely.get_y(existing.geometry.values)
+        if network is not None:
             f_node, f_off = network.snap(fx, fy)
-            node_d = nearest_source_distance(network.graph, f_node, f_off, limit_m=r)
+            node_d = nearest_source_distance(network.graph, f_node, f_off, limit_m=radius_m)
             dist = node_d[d_node] + d_off
         else:
-            dist = np.full(len(dem), np.inf)
-    else:
-        if n_existing:
-            dd, _ = cKDTree(np.column_stack([fx, fy])).query(np.column_stack([dx, dy]))
+            dd, _ = cKDTree(np.column_stack([fx, fy])).query(np.column_stack([res.x, res.y]))
             dist = dd * detour
-        else:
-            dist = np.full(len(dem), np.inf)
-    covered_before = (dist <= r) & (pop > 0)
-    covered_w = float(pop[covered_before].sum())
+    pop = res.pop
+    covered_before = (dist <= radius_m) & (pop > 0)
     unc = np.flatnonzero(~covered_before & (pop > 0))
 
     _progress(progress, "walking reach of each candidate", 0.35)
+    sets: list[np.ndarray]
     if len(unc) == 0:
-        sets: list[np.ndarray] = [np.zeros(0, dtype=np.int64) for _ in range(n_cand)]
+        sets = [np.zeros(0, dtype=np.int64) for _ in range(n_cand)]
     elif network is not None:
-        sets = catchments(network.graph, c_node, c_off, d_node[unc], d_off[unc], radius_m=r)
+        assert d_node is not None and d_off is not None
+        assert cand.node is not None and cand.offset is not None
+        sets = catchments(
+            network.graph, cand.node, cand.offset, d_node[unc], d_off[unc], radius_m=radius_m
+        )
     else:
         sets = straight_line_catchments(
-            np.column_stack([cx, cy]),
-            np.column_stack([dx[unc], dy[unc]]),
-            radius_m=r,
+            np.column_stack([cand.x, cand.y]),
+            np.column_stack([res.x[unc], res.y[unc]]),
+            radius_m=radius_m,
             detour=detour,
         )
     w_unc = pop[unc]
-    reachable = np.array([float(w_unc[s].sum()) for s in sets])
     any_reach = np.zeros(len(unc), dtype=bool)
     for s in sets:
         any_reach[s] = True
-    beyond = float(w_unc[~any_reach].sum())
-    if len(unc) and not any_reach.any():
-        raise InputError(
-            f"None of the {n_cand:,} candidates ({how}) lies within {r:,.0f} m walk of any of "
-            f"the {float(w_unc.sum()):,.0f} residents not yet covered by {_a(ftype.name.lower())}"
-            ", so no site can add coverage. Try other candidates (--candidates grid, "
-            "buildings or a layer nearer those residents) or check the walking network (is "
-            "it connected and does it reach the candidates?)."
-        )
+    return _Reach(
+        covered_before=covered_before,
+        uncovered=unc,
+        sets=sets,
+        reachable=np.array([float(w_unc[s].sum()) for s in sets]),
+        beyond=float(w_unc[~any_reach].sum()),
+        n_existing=n_existing,
+    )
 
-    _progress(progress, "choosing sites", 0.6)
-    solve_kw: dict[str, Any] = {
-        "capacity": cap_hh,
-        "hh": hh[unc],
-        "time_limit_s": time_limit_s,
-        "exact": exact,
-        "max_nonzeros": max_nonzeros,
-    }
+
+def _choose_sites(
+    res: _Residents,
+    cand: _Candidates,
+    reach: _Reach,
+    ftype: FacilityType,
+    *,
+    k: int | None,
+    target_share: float | None,
+    solver: SolverOptions,
+    notes: list[str],
+) -> SitingSolution:
+    """Choose the sites: maximal cover for ``k`` sites, or fewest for a share (step 5)."""
+    r = float(ftype.service_radius_m)
+    unc = reach.uncovered
+    w_unc = res.pop[unc]
+    if len(unc) and not any(len(s) for s in reach.sets):
+        raise InputError(
+            f"None of the {len(cand.frame):,} candidates ({cand.how}) lies within {r:,.0f} m "
+            f"walk of any of the {float(w_unc.sum()):,.0f} residents not yet covered by "
+            f"{_a(ftype.name.lower())}, so no site can add coverage. Try other candidates "
+            "(--candidates grid, buildings or a layer nearer those residents) or check the "
+            "walking network (is it connected and does it reach the candidates?)."
+        )
     if len(unc) == 0:
         notes.append(
             f"Every resident already lives within {r:,.0f} m of {_a(ftype.name.lower())}; "
             "no new site adds coverage."
         )
-        sol = _finish(
-            _aggregate(_coverage_matrix(sets, 0), np.zeros(0), None),
+        return _finish(
+            _aggregate(_coverage_matrix(reach.sets, 0), np.zeros(0), None),
             0,
             sites=np.zeros(0, dtype=np.int64),
             site_weight=np.zeros(0),
@@ -1634,101 +1681,87 @@ def propose_sites(
             solve_time_s=0.0,
             nonzeros=0,
         )
-    elif k is not None:
-        sol = maximal_cover(sets, w_unc, k=k, **solve_kw)
-    else:
-        assert target_share is not None
-        sol = min_sites_for_share(
-            sets,
-            w_unc,
-            share=float(target_share),
-            covered_weight=covered_w,
-            total_weight=total,
-            **solve_kw,
-        )
-    notes.extend(sol.notes)
+    solve_kw: dict[str, Any] = {
+        "capacity": cand.capacity_hh,
+        "hh": res.households[unc],
+        "time_limit_s": solver.time_limit_s,
+        "exact": solver.exact,
+        "max_nonzeros": solver.max_nonzeros,
+    }
+    if k is not None:
+        return maximal_cover(reach.sets, w_unc, k=k, **solve_kw)
+    assert target_share is not None
+    return min_sites_for_share(
+        reach.sets,
+        w_unc,
+        share=float(target_share),
+        covered_weight=reach.covered_weight(res.pop),
+        total_weight=res.total,
+        **solve_kw,
+    )
 
-    _progress(progress, "writing up", 0.95)
+
+def _site_tables(
+    res: _Residents, cand: _Candidates, reach: _Reach, sol: SitingSolution, *, metric: Any,
+    capacity: bool,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Tabulate the chosen sites, every candidate and the residents in EPSG:4326 (step 6)."""
     to_ll = pyproj.Transformer.from_crs(metric, 4326, always_xy=True)
-    lon, lat = to_ll.transform(cx, cy)
+    lon, lat = to_ll.transform(cand.x, cand.y)
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     j = sol.sites
+    frame = cand.frame
     sites = gpd.GeoDataFrame(
         {
             "rank": np.arange(1, len(j) + 1),
-            "candidate_id": cand["candidate_id"].to_numpy()[j],
-            "name": _names(cand["name"].to_numpy()[j]),
+            "candidate_id": frame["candidate_id"].to_numpy()[j],
+            "name": _names(frame["name"].to_numpy()[j]),
             "newly_covered": sol.site_weight,
             "newly_covered_households": sol.site_households,
-            "reachable_residents": reachable[j],
-            "floor_area_m2": area[j] if capacity else cand["floor_area_m2"].to_numpy()[j],
-            "floor_area_assumed": assumed[j] if capacity else np.zeros(len(j), dtype=bool),
-            "capacity_households": cap_hh[j] if cap_hh is not None else np.full(len(j), np.nan),
-            "snap_m": snap_m[j],
+            "reachable_residents": reach.reachable[j],
+            "floor_area_m2": cand.area[j] if capacity else frame["floor_area_m2"].to_numpy()[j],
+            "floor_area_assumed": cand.assumed[j] if capacity else np.zeros(len(j), dtype=bool),
+            "capacity_households": cand.capacity_hh[j]
+            if cand.capacity_hh is not None
+            else np.full(len(j), np.nan),
+            "snap_m": cand.snap_m[j],
             "lon": lon[j],
             "lat": lat[j],
         },
         geometry=gpd.points_from_xy(lon[j], lat[j]),
         crs=4326,
     )
-    cand_out = gpd.GeoDataFrame(
+    candidates = gpd.GeoDataFrame(
         {
-            "candidate_id": cand["candidate_id"].to_numpy(),
-            "name": _names(cand["name"].to_numpy()),
-            "floor_area_m2": cand["floor_area_m2"].to_numpy(),
-            "reachable_residents": reachable,
-            "chosen": np.isin(np.arange(n_cand), j),
+            "candidate_id": frame["candidate_id"].to_numpy(),
+            "name": _names(frame["name"].to_numpy()),
+            "floor_area_m2": frame["floor_area_m2"].to_numpy(),
+            "reachable_residents": reach.reachable,
+            "chosen": np.isin(np.arange(len(frame)), j),
         },
         geometry=gpd.points_from_xy(lon, lat),
         crs=4326,
     )
-    newly = np.zeros(len(dem))
-    newly[unc] = sol.demand_served if len(unc) else 0.0
-    dem_out = dem.assign(covered_before=covered_before, newly_covered=newly)
-    new_w = float(sol.objective)
-    after = covered_w + new_w
-    approx = network is None
-    summary: dict[str, Any] = {
-        "facility_type": facility_type,
-        "facility_name": ftype.name,
-        "facility_name_zh": ftype.name_zh,
-        "service_radius_m": r,
-        "goal": "sites" if k is not None else "target_share",
-        "k": k,
-        "target_share": target_share,
-        "existing_facilities": n_existing,
-        "residents": total,
-        "covered_before": covered_w,
-        "share_before": covered_w / total,
-        "newly_covered": new_w,
-        "covered_after": after,
-        "share_after": after / total,
-        "beyond_every_candidate": beyond,
-        "best_possible_share": (covered_w + sol.best_possible) / total
-        if sol.best_possible is not None
-        else None,
-        "sites": len(j),
-        "candidates": n_cand,
-        "candidate_source": how,
-        "capacity": bool(capacity),
-        "m2_per_100_households": ratio if capacity else None,
-        "method": sol.method,
-        "method_text": sol.method_text,
-        "optimal": sol.optimal,
-        "bound": sol.bound,
-        "gap": sol.gap,
-        "solve_time_s": sol.solve_time_s,
-        "seed": sol.seed,
-        "demand_points": int(len(unc)),
-        "demand_rows": sol.demand_rows,
-        "nonzeros": sol.nonzeros,
-        "network": network.source if network is not None else None,
-        "approximate": approx,
-        "detour": detour if approx else None,
-        "sources": dict(sources or {}),
-        "notes": notes,
-    }
-    if approx:
+    newly = np.zeros(len(res.frame))
+    newly[reach.uncovered] = sol.demand_served if len(reach.uncovered) else 0.0
+    demand = res.frame.assign(covered_before=reach.covered_before, newly_covered=newly)
+    return sites, candidates, demand
+
+
+def _siting_findings(
+    sites: gpd.GeoDataFrame,
+    ftype: FacilityType,
+    facility_type: str,
+    *,
+    beyond: float,
+    approximate: bool,
+    detour: float,
+    notes: list[str],
+) -> list[Finding]:
+    """Write one finding per site, plus what the run found worth knowing (step 7)."""
+    r = float(ftype.service_radius_m)
+    findings: list[Finding] = []
+    if approximate:
         findings.append(
             Finding(
                 rule="siting.approximate",
@@ -1789,12 +1822,181 @@ def propose_sites(
                 ),
             )
         )
-    for note in notes:
-        findings.append(
-            Finding(rule="siting.note", level="district", severity="info", message=note)
-        )
+    findings.extend(
+        Finding(rule="siting.note", level="district", severity="info", message=note)
+        for note in notes
+    )
+    return findings
+
+
+def propose_sites(
+    district: District,
+    rulebook: Rulebook,
+    *,
+    facility_type: str,
+    k: int | None = None,
+    target_share: float | None = None,
+    candidates: str | gpd.GeoDataFrame = "grid",
+    capacity: bool = False,
+    network: WalkNetwork | None = None,
+    demand: gpd.GeoDataFrame | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
+    detour: float = DEFAULT_DETOUR,
+    solver: SolverOptions | None = None,
+    sources: dict[str, str] | None = None,
+    progress: Progress | None = None,
+) -> SitingResult:
+    """Propose new sites for a facility type, keeping the existing facilities.
+
+    The steps: place the residents, read the candidates, find whom the existing
+    facilities cover and whom each candidate would reach, choose the sites, write up.
+
+    Parameters
+    ----------
+    district : District
+        The district; its finest units hold the residents.
+    rulebook : Rulebook
+        Gives the type's ``service_radius_m``, ``min_floor_area_m2`` and
+        ``m2_per_100_households``.
+    facility_type : str
+        Rulebook key of the facility type, e.g. ``community_service_centre``.
+    k : int, optional
+        Number of new sites (maximal covering). Give this or ``target_share``.
+    target_share : float, optional
+        Share of residents to have covered, existing facilities included, with
+        the fewest new sites (set covering).
+    candidates : {"grid", "buildings"} or geopandas.GeoDataFrame
+        ``"grid"``: each finest unit's centroid, moved to the nearest network
+        node; ``"buildings"``: buildings with footprint × floors at least the
+        type's minimum floor area; or a layer of points or polygons (a
+        ``floor_area_m2`` column is read where present).
+    capacity : bool
+        Limit each site to the households its floor area supports
+        (floor area / ``m2_per_100_households`` × 100). Candidates without a
+        floor area are assumed to have the type's minimum (and say so).
+    network : geo.access.network.WalkNetwork, optional
+        The walking network; without it straight-line distance × ``detour``
+        (an approximation, said in every output).
+    demand : geopandas.GeoDataFrame, optional
+        Residents as points (:func:`geo.access.population.demand_points`); default
+        built from the district and ``buildings``.
+    facilities : geopandas.GeoDataFrame, optional
+        Existing facilities (any types; those of ``facility_type`` are kept).
+        Without them every resident counts as not yet covered.
+    buildings : geopandas.GeoDataFrame, optional
+        Building footprints, to place residents and for ``"buildings"`` candidates.
+    detour : float
+        Straight-line distance × this stands for walking without a network.
+    solver : SolverOptions, optional
+        Time limit and exactness of the solver (:func:`maximal_cover`).
+    sources : dict, optional
+        Where the inputs came from, copied into the summary.
+    progress : callable, optional
+        ``progress(step, fraction)``.
+
+    Returns
+    -------
+    SitingResult
+
+    Raises
+    ------
+    InputError
+        Both or neither of ``k`` and ``target_share``; no candidates; ``k``
+        above the number of candidates; no candidate within reach of any
+        resident not yet covered; a target share out of reach.
+    RulebookError
+        A facility type not in the rulebook, or ``capacity`` for a type
+        without a floor-area ratio.
+    """
+    check_goal(k, target_share)
+    solver = solver or SolverOptions()
+    ftype = _facility_type(rulebook, facility_type, capacity=capacity)
+    r = float(ftype.service_radius_m)
+    metric = network.crs if network is not None else district.metric_crs
+    notes: list[str] = []
+
+    _progress(progress, "placing residents", 0.0)
+    household_size = district.household_size or rulebook.household_size
+    res = _place_residents(district, demand, buildings, metric, household_size)
+
+    _progress(progress, "reading candidates", 0.1)
+    cand = _read_candidates(
+        candidates, district, buildings, ftype, metric=metric,
+        has_network=network is not None, k=k, capacity=capacity, notes=notes,
+    )
+
+    _progress(progress, "existing coverage", 0.2)
+    existing = None
+    if facilities is not None and len(facilities):
+        fac = normalise_facilities(facilities)
+        existing = fac[fac["type"] == facility_type].to_crs(metric).reset_index(drop=True)
+    reach = _walking_reach(
+        res, cand, existing, network=network, radius_m=r, detour=detour, notes=notes,
+        progress=progress,
+    )
+
+    _progress(progress, "choosing sites", 0.6)
+    sol = _choose_sites(
+        res, cand, reach, ftype, k=k, target_share=target_share, solver=solver, notes=notes
+    )
+    notes.extend(sol.notes)
+
+    _progress(progress, "writing up", 0.95)
+    sites, cand_out, dem_out = _site_tables(
+        res, cand, reach, sol, metric=metric, capacity=capacity
+    )
+    total = res.total
+    covered_w = reach.covered_weight(res.pop)
+    new_w = float(sol.objective)
+    approximate = network is None
+    summary: dict[str, Any] = {
+        "facility_type": facility_type,
+        "facility_name": ftype.name,
+        "facility_name_zh": ftype.name_zh,
+        "service_radius_m": r,
+        "goal": "sites" if k is not None else "target_share",
+        "k": k,
+        "target_share": target_share,
+        "existing_facilities": reach.n_existing,
+        "residents": total,
+        "covered_before": covered_w,
+        "share_before": covered_w / total,
+        "newly_covered": new_w,
+        "covered_after": covered_w + new_w,
+        "share_after": (covered_w + new_w) / total,
+        "beyond_every_candidate": reach.beyond,
+        "best_possible_share": (covered_w + sol.best_possible) / total
+        if sol.best_possible is not None
+        else None,
+        "sites": len(sol.sites),
+        "candidates": len(cand.frame),
+        "candidate_source": cand.how,
+        "capacity": bool(capacity),
+        "m2_per_100_households": ftype.m2_per_100_households if capacity else None,
+        "method": sol.method,
+        "method_text": sol.method_text,
+        "optimal": sol.optimal,
+        "bound": sol.bound,
+        "gap": sol.gap,
+        "solve_time_s": sol.solve_time_s,
+        "seed": sol.seed,
+        "demand_points": int(len(reach.uncovered)),
+        "demand_rows": sol.demand_rows,
+        "nonzeros": sol.nonzeros,
+        "network": network.source if network is not None else None,
+        "approximate": approximate,
+        "detour": detour if approximate else None,
+        "sources": dict(sources or {}),
+        "notes": notes,
+    }
+    findings = _siting_findings(
+        sites, ftype, facility_type, beyond=reach.beyond, approximate=approximate,
+        detour=detour, notes=notes,
+    )
     logger.info(
-        "siting %s: %d sites, %.0f newly covered (%s)", facility_type, len(j), new_w, sol.method
+        "siting %s: %d sites, %.0f newly covered (%s)",
+        facility_type, len(sol.sites), new_w, sol.method,
     )
     _progress(progress, "done", 1.0)
     return SitingResult(
@@ -1830,25 +2032,29 @@ def run_siting(
     straight_line: bool = False,
     sample: bool = False,
     detour: float = DEFAULT_DETOUR,
-    time_limit_s: float = TIME_LIMIT_S,
-    exact: bool | None = None,
+    solver: SolverOptions | None = None,
     progress: Progress | None = None,
 ) -> SitingResult:
-    """Load the inputs as :func:`geo.audit.run_audit` does and run :func:`propose_sites`.
+    """Load the inputs as :func:`geo.access.audit.run_audit` does and run :func:`propose_sites`.
 
-    Parameters are those of :func:`propose_sites` and :func:`geo.audit.run_audit`;
+    Parameters are those of :func:`propose_sites` and :func:`geo.access.audit.run_audit`;
     ``candidates`` may also be a path to a layer. Existing facilities are
     optional here: without them (and without ``osm`` or ``sample``) every
     resident counts as not yet covered, and the summary says so.
     """
-    from geo.audit import osm_facilities, read_point_layer, resolve_buildings, resolve_network
+    from geo.access.audit import (
+        osm_facilities,
+        read_point_layer,
+        resolve_buildings,
+        resolve_network,
+    )
 
     check_goal(k, target_share)
     _facility_type(rulebook, facility_type, capacity=capacity)
     sources: dict[str, str] = {}
     services: dict[str, Any] = {}
     if sample:
-        from geo.sample import sample_services
+        from geo.sample.build import sample_services
 
         services = sample_services()
     _progress(progress, "reading facilities", 0.0)
@@ -1899,8 +2105,7 @@ def run_siting(
         facilities=fac,
         buildings=bld,
         detour=detour,
-        time_limit_s=time_limit_s,
-        exact=exact,
+        solver=solver,
         sources=sources,
         progress=inner,
     )

@@ -2,7 +2,7 @@
 
 :func:`run_audit` takes paths and choices as the CLI and the app receive
 them, loads what is needed (or the built-in sample's), and returns a
-:class:`geo.coverage.CoverageResult`. The sources it used are recorded in the
+:class:`geo.access.coverage.CoverageResult`. The sources it used are recorded in the
 result's provenance so every number in the report can be traced.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import geopandas as gpd
 
-from geo.coverage import (
+from geo.access.coverage import (
     CoverageResult,
     Progress,
     audit_coverage,
@@ -25,33 +25,16 @@ from geo.coverage import (
     facilities_from_osm,
     normalise_facilities,
 )
+from geo.access.network import WalkNetwork, read_network
+from geo.access.population import demand_points
+from geo.district.hierarchy import District
 from geo.errors import InputError, NotGeodataError
-from geo.hierarchy import District
 from geo.io import read_layers
-from geo.population import demand_points
-from geo.rules import Rulebook
+from geo.rules.rulebook import Rulebook
 
 logger = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
-
-
-def load_network(path: PathLike) -> Any:
-    """Load a walking network from a ``.osm.pbf`` extract or a saved ``.npz`` network."""
-    from geo.network import load_network as load_saved
-    from geo.network import network_from_pbf
-
-    p = Path(path)
-    if not p.exists():
-        raise InputError(
-            f"Network file {p} does not exist. Give a .osm.pbf extract or a saved "
-            ".npz network, or run with --straight-line."
-        )
-    if p.name.lower().endswith(".pbf"):
-        return network_from_pbf(p)
-    if p.suffix.lower() == ".npz":
-        return load_saved(p)
-    raise InputError(f"{p.name} is neither a .osm.pbf extract nor a saved .npz network.")
 
 
 def osm_facilities(pbf: PathLike, rulebook: Rulebook) -> gpd.GeoDataFrame:
@@ -137,7 +120,7 @@ def resolve_network(
     osm: PathLike | None,
     services: dict[str, Any],
     straight_line: bool,
-) -> Any | None:
+) -> WalkNetwork | None:
     """Return the walking network to use (``None`` for straight-line distance).
 
     A given network (object or file) wins, then the extract, then the sample's.
@@ -152,11 +135,11 @@ def resolve_network(
     if network is not None and not isinstance(network, (str, os.PathLike)):
         return network
     if network is not None:
-        return load_network(network)
+        return read_network(network)
     if osm is not None:
-        return load_network(osm)
+        return read_network(osm)
     if services:
-        from geo.network import network_from_tables
+        from geo.access.network import network_from_tables
 
         return network_from_tables(
             services["network_nodes"],
@@ -184,7 +167,7 @@ def run_audit(
     detour: float | None = None,
     progress: Progress | None = None,
 ) -> CoverageResult:
-    """Load the audit's inputs and run :func:`geo.coverage.audit_coverage`.
+    """Load the audit's inputs and run :func:`geo.access.coverage.audit_coverage`.
 
     Parameters
     ----------
@@ -232,7 +215,7 @@ def run_audit(
     fac_frame: gpd.GeoDataFrame | None = None
     services: dict[str, Any] = {}
     if sample:
-        from geo.sample import sample_services
+        from geo.sample.build import sample_services
 
         services = sample_services()
     step("reading facilities", 0.0)

@@ -2,7 +2,7 @@
 
 Every function takes geometries in a metric CRS (areas in m²) and returns
 plain tables; none mutates its input. Model checks in
-:mod:`geo.hierarchy` turn these tables into findings.
+:mod:`geo.district.hierarchy` turn these tables into findings.
 """
 
 from __future__ import annotations

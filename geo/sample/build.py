@@ -353,7 +353,7 @@ def sample_services(*, seed: int | None = None) -> dict[str, Any]:
             ids), ``lon``, ``lat`` (EPSG:4326).
         ``"network_edges"``
             pandas DataFrame: ``u``, ``v`` (node ids) and ``length`` (metres).
-            A walking network for :func:`geo.network.network_from_tables`:
+            A walking network for :func:`geo.access.network.network_from_tables`:
             main roads about 900 m apart and local streets about 115 m apart
             in the dense core, 230 m or 460 m where fewer people live (parks,
             the rural town), warped and jittered, lengths 1.0-1.1 x the
@@ -406,7 +406,7 @@ def write_sample(out_dir: str | os.PathLike[str], *, seed: int | None = None) ->
         the services of :func:`sample_services`: ``facilities.geojson``
         (RFC 7946, 7 decimals), ``buildings.geojson`` (RFC 7946, compact, 6
         decimals, about 10 cm) and ``network.npz`` (the walking network, for
-        :func:`geo.network.load_network`), and ``README.txt``.
+        :func:`geo.access.network.load_network`), and ``README.txt``.
 
     Raises
     ------
@@ -421,7 +421,7 @@ def write_sample(out_dir: str | os.PathLike[str], *, seed: int | None = None) ->
     the same seed gives the same bytes. Buildings are kept out of the
     GeoPackage so that it still holds exactly the three levels.
     """
-    from geo.network import network_from_tables, save_network
+    from geo.access.network import network_from_tables, save_network
 
     seed = _resolve_seed(seed)
     layers, services = _district_of(seed), _services_of(seed)
@@ -1343,9 +1343,10 @@ def _readme_text(seed: int, layers: dict[str, gpd.GeoDataFrame], services: dict[
         f"{DISTRICT_NAME}\n"
         f"{'=' * 40}\n\n"
         "THIS DATA IS FICTIONAL. Every boundary, name, code and head count was invented\n"
-        f"by wangge {__version__} (geo.sample) from seed {seed}; it describes no real place.\n"
+        f"by wangge {__version__} (geo.sample.build) from seed {seed}; it describes no real\n"
+        "place. "
         f"County code 99 under prefix {COUNTY_PREFIX} does not exist. Regenerate with\n"
-        f"geo.sample.write_sample(out_dir, seed={seed}).\n\n"
+        f"geo.sample.build.write_sample(out_dir, seed={seed}).\n\n"
         f"Levels: {len(streets)} streets (街道/镇), {len(layers['community'])} communities "
         f"(社区/村), {len(layers['grid'])} grids (网格);\n"
         f"{int(streets['population'].sum()):,} residents, "
@@ -1361,7 +1362,8 @@ def _readme_text(seed: int, layers: dict[str, gpd.GeoDataFrame], services: dict[
         "column floors.\n"
         f"  {SERVICE_FILES['network']}: walking network, {len(services['network_nodes']):,} "
         f"nodes and {len(services['network_edges']):,} edges\n"
-        "    (geo.network.load_network); one part at the district's edge has no link to the rest.\n"
+        "    (geo.access.network.load_network); one part at the district's edge has no link\n"
+        "    to the rest.\n"
     )
 
 

@@ -1,9 +1,9 @@
 """The one band module: is a figure inside a rule's band, by how much not, at what cost.
 
 Every place that judges a unit against a band — the check
-(:func:`geo.rules.evaluate_rules`), the editor's street table
-(:meth:`geo.plan.Plan.street_table`) and the proposer
-(:func:`geo.redistrict.propose_plan`) — asks this module, so they cannot
+(:func:`geo.rules.rulebook.evaluate_rules`), the editor's street table
+(:meth:`geo.plan.model.Plan.street_table`) and the proposer
+(:func:`geo.propose.search.propose_plan`) — asks this module, so they cannot
 disagree.
 
 Figures are compared **at the precision they are shown**
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from geo import settings
+from geo._format import bound as _bound
 
 STATES = ("ok", "below", "above", "no data")
 """What :func:`band_state` returns."""
@@ -151,20 +152,15 @@ class Band:
         """Return the band as text, e.g. ``6–8 km²``."""
         unit = MEASURE_UNITS.get(self.measure, self.measure)
         if self.minimum is not None and self.maximum is not None:
-            return f"{fmt(self.minimum)}–{fmt(self.maximum)} {unit}"
+            return f"{_bound(self.minimum)}–{_bound(self.maximum)} {unit}"
         if self.minimum is not None:
-            return f"≥ {fmt(self.minimum)} {unit}"
-        return f"≤ {fmt(self.maximum or 0.0)} {unit}"
+            return f"≥ {_bound(self.minimum)} {unit}"
+        return f"≤ {_bound(self.maximum or 0.0)} {unit}"
 
 
 def band_state(value: Any, minimum: float | None, maximum: float | None, *, measure: str) -> str:
     """Return the state of a figure against a band (see :meth:`Band.state`)."""
     return Band(measure, minimum, maximum).state(value)
-
-
-def fmt(x: float) -> str:
-    """Format a band bound or figure: thousands separators for large whole numbers."""
-    return f"{x:,.0f}" if float(x).is_integer() and abs(x) >= 100 else f"{x:g}"
 
 
 def shown(value: float, measure: str) -> str:

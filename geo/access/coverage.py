@@ -25,7 +25,7 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -37,6 +37,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from geo import settings
+from geo.district.hierarchy import District
 from geo.errors import (
     ColumnError,
     EmptyInputError,
@@ -45,8 +46,10 @@ from geo.errors import (
     RulebookError,
 )
 from geo.findings import Finding
-from geo.hierarchy import District
-from geo.rules import FacilityType, Rulebook, type_osm_features
+from geo.rules.rulebook import FacilityType, Rulebook, type_osm_features
+
+if TYPE_CHECKING:
+    from geo.access.network import WalkNetwork
 
 logger = logging.getLogger(__name__)
 
@@ -344,7 +347,7 @@ def facilities_from_osm(pois: gpd.GeoDataFrame, rulebook: Rulebook) -> gpd.GeoDa
     """Type OSM points of interest by the rulebook's ``osm`` tag tables.
 
     Each feature takes the type whose matching table is most specific
-    (:func:`geo.rules.type_osm_features`); features no table fully matches
+    (:func:`geo.rules.rulebook.type_osm_features`); features no table fully matches
     (a ministry's ``office=government``, a police station) are dropped.
     OSM has no floor areas, so they are NaN (audited for distance only).
     """
@@ -397,7 +400,7 @@ class CoverageResult:
     findings: list[Finding]
     provenance: dict[str, str]
     approximate: bool
-    network: Any | None = None
+    network: WalkNetwork | None = None
     notes: list[str] = field(default_factory=list)
     benchmark_table: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -454,7 +457,9 @@ def _top_units(
     return len(per), shown + more
 
 
-def check_network_reaches(network: Any, demand: gpd.GeoDataFrame, snap_m: np.ndarray) -> float:
+def check_network_reaches(
+    network: WalkNetwork, demand: gpd.GeoDataFrame, snap_m: np.ndarray
+) -> float:
     """Return the share of residents the network reaches; refuse one that misses the district.
 
     A resident is reached when the nearest walkable way is within
@@ -462,7 +467,7 @@ def check_network_reaches(network: Any, demand: gpd.GeoDataFrame, snap_m: np.nda
 
     Parameters
     ----------
-    network : geo.network.WalkNetwork
+    network : geo.access.network.WalkNetwork
         The walking network.
     demand : geopandas.GeoDataFrame
         Residents as points with a ``population`` column.
@@ -506,7 +511,7 @@ def check_network_reaches(network: Any, demand: gpd.GeoDataFrame, snap_m: np.nda
 def _network_reach(
     district: District,
     dem: gpd.GeoDataFrame,
-    network: Any,
+    network: WalkNetwork,
     d_off: np.ndarray,
     codes: dict[str, np.ndarray],
 ) -> list[Finding]:
@@ -591,7 +596,7 @@ def audit_coverage(
     *,
     demand: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
-    network: Any | None = None,
+    network: WalkNetwork | None = None,
     types: Sequence[str] | None = None,
     detour: float | None = None,
     population_source: str = "",
@@ -606,10 +611,10 @@ def audit_coverage(
     rulebook : Rulebook
         Facility types with radii and floor-area norms.
     demand : geopandas.GeoDataFrame
-        Residents as points (:func:`geo.population.demand_points`).
+        Residents as points (:func:`geo.access.population.demand_points`).
     facilities : geopandas.GeoDataFrame
         Normalised facilities (:func:`normalise_facilities`).
-    network : geo.network.WalkNetwork, optional
+    network : geo.access.network.WalkNetwork, optional
         The walking network. Without it, straight-line distance × ``detour``
         is used and every output says so.
     types : sequence of str, optional

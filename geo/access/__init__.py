@@ -1,0 +1,9 @@
+"""Access to services: the walking network, residents as points, coverage and audits.
+
+- :mod:`~geo.access.network` — :class:`~geo.access.network.WalkNetwork` (CSR arrays),
+  read from OSM, snapped to, saved and loaded.
+- :mod:`~geo.access.population` — residents split over buildings or a lattice.
+- :mod:`~geo.access.coverage` — who lives within reach of each facility type, floor
+  area against the norms.
+- :mod:`~geo.access.audit` — putting an audit together from paths and choices.
+"""

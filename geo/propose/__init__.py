@@ -1,0 +1,9 @@
+"""Proposals: street plans that meet the bands, how good they are and why each move.
+
+- :mod:`~geo.propose.search` — :func:`~geo.propose.search.propose_plan`, the searches.
+- :mod:`~geo.propose.alternatives` — a small Pareto set (fewest moved … roundest).
+- :mod:`~geo.propose.bound` — a lower bound on residents moved (HiGHS) and the
+  reason for each move.
+- :mod:`~geo.propose.barriers` — rivers, railways and expressways that cut
+  contiguity.
+"""

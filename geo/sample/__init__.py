@@ -1,0 +1,1 @@
+"""The built-in, entirely fictional sample district (:mod:`~geo.sample.build`)."""
