@@ -22,7 +22,8 @@ from typing import Any
 import streamlit as st
 
 from geo import _format
-from geo.district.hierarchy import District, build_district, read_district
+from geo.district.hierarchy import build_district, read_district
+from geo.district.model import District
 from geo.errors import InputError, PlanError, WanggeError
 from geo.i18n import LANGUAGES, N_, text
 from geo.plan.model import Edit, Plan, PlanBase, PlanStore
@@ -338,7 +339,7 @@ def split_and_reopen(code: str, line: dict) -> dict:
     Each plan keeps its streets; the two new communities join the street the
     old one was in. Plans' undo history starts afresh on the new district.
     """
-    from geo.district.hierarchy import split_community
+    from geo.district.edit import split_community
     from geo.io import write_units
 
     d, _label, path = district()

@@ -39,7 +39,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.district.hierarchy import District, build_district
+from geo.district.hierarchy import build_district
+from geo.district.model import District
 from geo.district.topology import adjacency_pairs, component_labels
 from geo.plan.model import Plan
 from geo.rules.rulebook import Rulebook, load_rulebook

@@ -42,7 +42,7 @@ from geo._format import number as _number
 from geo.errors import InputError, WanggeError
 
 if TYPE_CHECKING:  # the library is imported where a command uses it: `wangge --help` is fast
-    from geo.district.hierarchy import District
+    from geo.district.model import District
     from geo.report import CheckReport
     from geo.rules.rulebook import Rulebook
 
@@ -572,7 +572,7 @@ def export(
         rulebook = load_rulebook(rules)
         options = _read_options(locals())
         district = _load(paths, rulebook=rulebook, **options)
-        from geo.district.hierarchy import renumber_units
+        from geo.district.edit import renumber_units
         from geo.io import atomic_path, write_csv, write_units
 
         units = district.units

@@ -684,7 +684,7 @@ def write_units(
     Parameters
     ----------
     units : dict
-        ``level -> GeoDataFrame``, as in :attr:`geo.district.hierarchy.District.units`.
+        ``level -> GeoDataFrame``, as in :attr:`geo.district.model.District.units`.
     out : path-like
         For ``geojson``: a folder receiving ``streets.geojson`` etc. For
         ``gpkg``: the ``.gpkg`` file (one layer per level). For ``shp``: the

@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 
 from geo import settings
-from geo.district.hierarchy import District
+from geo.district.model import District
 
 LOCAL_HOME = ".wangge"
 """Name of a working folder's own project folder (used when it exists)."""

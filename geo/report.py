@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo import LEVELS
-from geo.district.hierarchy import District
+from geo.district.model import District
 from geo.findings import Finding, findings_to_frame
 from geo.rules.rulebook import Rulebook, evaluate_rules, status_table
 

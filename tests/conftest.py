@@ -112,7 +112,7 @@ def sample_layers() -> dict[str, gpd.GeoDataFrame]:
 
 @pytest.fixture(scope="session")
 def sample_built(sample_layers):
-    """The sample as a :class:`~geo.district.hierarchy.District`, built once (read only)."""
+    """The sample as a :class:`~geo.district.model.District`, built once (read only)."""
     from geo.district.hierarchy import build_district
 
     return build_district(sample_layers)

@@ -8,13 +8,9 @@ import pytest
 import shapely
 from conftest import UTM, box, rules_of, tiny_frames
 
-from geo.district.hierarchy import (
-    assign_levels,
-    build_district,
-    guess_columns,
-    kind_from_code,
-    kind_from_name,
-)
+from geo.district.hierarchy import build_district
+from geo.district.ingest import assign_levels, guess_columns
+from geo.district.model import kind_from_code, kind_from_name
 from geo.errors import ColumnError, GeometryTypeError, LevelError
 from geo.io import Layer
 
@@ -315,7 +311,7 @@ def test_fixture_is_what_the_picture_says():
 
 
 def test_split_community_along_a_line_follows_grids_and_conserves_residents():
-    from geo.district.hierarchy import split_community
+    from geo.district.edit import split_community
     from geo.sample.build import sample_district
 
     d = build_district(sample_district())
@@ -340,7 +336,7 @@ def test_split_community_along_a_line_follows_grids_and_conserves_residents():
 
 
 def test_split_needs_a_line_that_crosses(tiny):
-    from geo.district.hierarchy import split_community
+    from geo.district.edit import split_community
     from geo.errors import InputError
 
     d = build_district({k: tiny[k] for k in ("street", "community")})

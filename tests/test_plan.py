@@ -33,7 +33,8 @@ from conftest import UTM, X0, Y0, box
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geo.district.hierarchy import build_district, check_district
+from geo.district.checks import check_district
+from geo.district.hierarchy import build_district
 from geo.district.topology import adjacency_pairs, component_labels
 from geo.errors import InputError, PlanError
 from geo.io import read_layers

@@ -21,7 +21,8 @@ import shapely
 from typer.testing import CliRunner
 
 from geo.cli import app
-from geo.district.hierarchy import build_district, read_district, renumber_units
+from geo.district.edit import renumber_units
+from geo.district.hierarchy import build_district, read_district
 from geo.errors import ColumnError, InputError
 from geo.io import write_units
 from geo.plan.model import Plan

@@ -6,7 +6,7 @@ import geopandas as gpd
 import shapely
 
 from geo import settings
-from geo.district.hierarchy import guess_level
+from geo.district.ingest import guess_level
 from geo.io import Layer
 from geo.propose.search import _elongated
 

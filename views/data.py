@@ -7,7 +7,9 @@ import streamlit as st
 
 import ui
 from geo import LEVELS, settings
-from geo.district.hierarchy import FIELDS, assign_levels, build_district, guess_columns, guess_level
+from geo.district.hierarchy import build_district
+from geo.district.ingest import assign_levels, guess_columns, guess_level
+from geo.district.model import FIELDS
 from geo.errors import WanggeError
 from geo.io import read_layers, save_uploads
 from geo.project import new_upload_dir

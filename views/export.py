@@ -8,7 +8,8 @@ from pathlib import Path
 import streamlit as st
 
 import ui
-from geo.district.hierarchy import build_district, renumber_units
+from geo.district.edit import renumber_units
+from geo.district.hierarchy import build_district
 from geo.errors import WanggeError
 from geo.io import write_csv, write_units
 from geo.report import check_report

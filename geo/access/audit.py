@@ -27,7 +27,7 @@ from geo.access.coverage import (
 )
 from geo.access.network import WalkNetwork, read_network
 from geo.access.population import demand_points
-from geo.district.hierarchy import District
+from geo.district.model import District
 from geo.errors import InputError, NotGeodataError
 from geo.io import read_layers
 from geo.rules.rulebook import Rulebook

@@ -37,7 +37,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from geo import settings
-from geo.district.hierarchy import District
+from geo.district.model import District
 from geo.errors import (
     ColumnError,
     EmptyInputError,

@@ -81,7 +81,7 @@ def demand_points(
     ----------
     units : geopandas.GeoDataFrame
         The finest level with ``code``, ``population`` and ``households``
-        (as in :attr:`geo.district.hierarchy.District.units`). Units without a
+        (as in :attr:`geo.district.model.District.units`). Units without a
         population contribute no demand.
     metric_crs : pyproj.CRS
         CRS for footprints and lattice spacing.

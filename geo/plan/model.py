@@ -70,7 +70,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from geo._format import bound as _bound
-from geo.district.hierarchy import District
+from geo.district.model import District
 from geo.district.topology import adjacency_pairs
 from geo.errors import InputError, PlanError
 from geo.findings import Finding

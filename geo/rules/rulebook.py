@@ -42,7 +42,7 @@ import pandas as pd
 
 from geo import LEVELS, settings
 from geo._format import bound as _bound
-from geo.district.hierarchy import District
+from geo.district.model import District
 from geo.errors import RulebookError
 from geo.findings import SEVERITIES, Finding
 from geo.rules.bands import Band, Envelope, breach_message, envelope

@@ -72,7 +72,7 @@ from geo.access.coverage import (
     straight_line_catchments,
 )
 from geo.access.population import _floors, demand_points
-from geo.district.hierarchy import District
+from geo.district.model import District
 from geo.errors import EmptyInputError, GeometryTypeError, InputError, RulebookError
 from geo.findings import Finding
 from geo.rules.rulebook import FacilityType, Rulebook
