@@ -204,7 +204,8 @@ def test_every_command_turns_a_bug_into_exit_3(monkeypatch, tmp_path, args):
     def broken(*a, **k):
         raise KeyError("a bug")
 
-    monkeypatch.setattr(geo.cli, "load_rulebook", broken)
+    command = getattr(geo.cli, args[0])  # each command's module binds the library's loader
+    monkeypatch.setattr(command, "load_rulebook", broken)
     monkeypatch.chdir(tmp_path)
     r = runner.invoke(app, args)
     assert r.exit_code == 3, r.output

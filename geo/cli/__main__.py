@@ -1,0 +1,5 @@
+"""``python -m geo.cli``: the ``wangge`` command."""
+
+from geo.cli import main
+
+main()
