@@ -167,12 +167,7 @@ def do_propose() -> None:
                             time_limit_s=float(st.session_state.get("propose_time", 30)),
                             compactness_weight=1.0 if st.session_state.get("propose_round")
                             else 0.0, progress=ui.progress_bar(_("Proposing a plan…")))
-    name = proposal.plan.name
-    taken = set(s.list_plans()["name"])
-    n = 2
-    while name in taken:
-        name, n = f"{proposal.plan.name}-{n}", n + 1
-    proposal.plan.name = name
+    name = proposal.plan.name = s.free_name(proposal.plan.name)
     s.save_plan(p, if_absent=True)  # the plan it started from, if not stored yet
     s.save_plan(proposal.plan)
     st.query_params["plan"] = name

@@ -41,6 +41,9 @@ from geo.cli._common import (
 from geo.errors import InputError, WanggeError
 
 if TYPE_CHECKING:  # the library is imported where a command uses it: `wangge --help` is fast
+    from geo.district.model import District
+    from geo.plan.model import Plan, PlanStore
+    from geo.propose.search import Proposal
     from geo.rules.rulebook import Rulebook
 
 
@@ -145,70 +148,21 @@ def propose(
     """
     import json
 
-    from geo.errors import PlanError
-    from geo.plan.model import Plan, PlanStore
+    from geo.plan.model import PlanStore
     from geo.project import project_path
     from geo.propose.search import propose_plan
 
     try:
-        mode_key = mode.strip().lower().replace("_", "-")
-        if mode_key not in ("least-change", "scratch"):
-            raise InputError(f"--mode must be least-change or scratch, not {mode!r}.")
-        if fmt == OutputFormat.csv:
-            raise InputError("propose writes text or json (--format text|json).")
-        if streets is not None and (min_streets is not None or max_streets is not None):
-            raise InputError(
-                "Give either --streets N (an exact count) or --min-streets/--max-streets "
-                "(a range), not both."
-            )
-        for label, value in (
-            ("--streets", streets),
-            ("--min-streets", min_streets),
-            ("--max-streets", max_streets),
-        ):
-            if value is not None and value < 1:
-                raise InputError(f"{label} must be at least 1, not {value}.")
-        if time_limit <= 0:
-            raise InputError(
-                f"--time-limit must be a positive number of seconds, not {time_limit}."
-            )
-        if not compactness_weight >= 0:
-            raise InputError(f"--compactness-weight must be 0 or more, not {compactness_weight}.")
+        mode_key = _check_options(
+            mode, fmt, streets=streets, min_streets=min_streets, max_streets=max_streets,
+            time_limit=time_limit, compactness_weight=compactness_weight,
+        )
         rulebook = load_rulebook(rules)
         district = _load(paths, rulebook=rulebook, **_read_options(locals()))
         path = project if project is not None else project_path(district, sample=not paths)
         store = PlanStore(path)
-        walls = None
-        if barriers is not None:
-            from geo.propose.barriers import barriers_from_osm
-
-            walls = barriers_from_osm(barriers)
-        if project is not None and store.has_plan("current"):
-            current = store.load_plan("current", district)
-        else:
-            current = Plan.from_district(district, barriers=walls)
-        if walls is None:
-            err.print(
-                "[dim]Contiguity: plain adjacency (give --barriers EXTRACT.osm.pbf to keep "
-                "streets from spanning rivers, railways and expressways without a crossing)."
-                "[/dim]"
-            )
-        else:
-            cut = current.base.barrier_cuts
-            err.print(
-                f"[dim]Contiguity: neighbours across barriers in {escape(walls.source)} "
-                f"without a crossing are not adjacent ({cut} pair(s) cut).[/dim]"
-            )
-        current = current.copy(name=current.name)
-        known = {s.code for s in current.streets}
-        unknown = [code for code in lock or [] if code not in known]
-        if unknown:
-            raise PlanError(
-                f"--lock {', '.join(unknown)}: no such street; the streets are "
-                f"{', '.join(sorted(known))}."
-            )
-        for code in lock or []:
-            current.set_locked(code, True)
+        current = _starting_plan(district, store, from_store=project is not None,
+                                 barriers=barriers, lock=lock or [])
         if alternatives:
             _propose_alternatives(
                 current, rulebook, store, seed=seed, time_limit=time_limit, name=name,
@@ -216,11 +170,7 @@ def propose(
                 max_streets=max_streets, margin=margin,
             )
             return
-        base_name = name or f"proposal-{mode_key}-{seed}"
-        plan_name, n = base_name, 1
-        while store.has_plan(plan_name):
-            n += 1
-            plan_name = f"{base_name}-{n}"
+        plan_name = store.free_name(name or f"proposal-{mode_key}-{seed}")
         with _progress_bar(quiet=fmt == OutputFormat.json) as progress:
             proposal = propose_plan(
                 current,
@@ -249,6 +199,94 @@ def propose(
         doc = {**proposal.to_dict(), "project": str(path), "saved_as": proposal.plan.name}
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
         raise typer.Exit(0 if proposal.feasible else 1)
+    _print_proposal(proposal, rulebook, mode_key=mode_key, path=path)
+    raise typer.Exit(0 if proposal.feasible else 1)
+
+
+def _check_options(
+    mode: str,
+    fmt: OutputFormat,
+    *,
+    streets: int | None,
+    min_streets: int | None,
+    max_streets: int | None,
+    time_limit: float,
+    compactness_weight: float,
+) -> str:
+    """Refuse options that cannot work together; return the mode's key (``least-change``…)."""
+    mode_key = mode.strip().lower().replace("_", "-")
+    if mode_key not in ("least-change", "scratch"):
+        raise InputError(f"--mode must be least-change or scratch, not {mode!r}.")
+    if fmt == OutputFormat.csv:
+        raise InputError("propose writes text or json (--format text|json).")
+    if streets is not None and (min_streets is not None or max_streets is not None):
+        raise InputError(
+            "Give either --streets N (an exact count) or --min-streets/--max-streets "
+            "(a range), not both."
+        )
+    for label, value in (
+        ("--streets", streets),
+        ("--min-streets", min_streets),
+        ("--max-streets", max_streets),
+    ):
+        if value is not None and value < 1:
+            raise InputError(f"{label} must be at least 1, not {value}.")
+    if time_limit <= 0:
+        raise InputError(f"--time-limit must be a positive number of seconds, not {time_limit}.")
+    if not compactness_weight >= 0:
+        raise InputError(f"--compactness-weight must be 0 or more, not {compactness_weight}.")
+    return mode_key
+
+
+def _starting_plan(
+    district: District, store: PlanStore, *, from_store: bool, barriers: Path | None,
+    lock: list[str],
+) -> Plan:
+    """Return the plan the search starts from: the stored 'current' or the district as it is.
+
+    Barriers (an OSM extract) cut neighbours apart; ``lock`` streets are locked. Says on
+    stderr which contiguity is used.
+    """
+    from geo.errors import PlanError
+    from geo.plan.model import Plan
+
+    walls = None
+    if barriers is not None:
+        from geo.propose.barriers import barriers_from_osm
+
+        walls = barriers_from_osm(barriers)
+    if from_store and store.has_plan("current"):
+        current = store.load_plan("current", district)
+    else:
+        current = Plan.from_district(district, barriers=walls)
+    if walls is None:
+        err.print(
+            "[dim]Contiguity: plain adjacency (give --barriers EXTRACT.osm.pbf to keep "
+            "streets from spanning rivers, railways and expressways without a crossing)."
+            "[/dim]"
+        )
+    else:
+        err.print(
+            f"[dim]Contiguity: neighbours across barriers in {escape(walls.source)} "
+            f"without a crossing are not adjacent ({current.base.barrier_cuts} pair(s) cut)."
+            "[/dim]"
+        )
+    current = current.copy(name=current.name)
+    known = {s.code for s in current.streets}
+    unknown = [code for code in lock if code not in known]
+    if unknown:
+        raise PlanError(
+            f"--lock {', '.join(unknown)}: no such street; the streets are "
+            f"{', '.join(sorted(known))}."
+        )
+    for code in lock:
+        current.set_locked(code, True)
+    return current
+
+
+def _print_proposal(proposal: Proposal, rulebook: Rulebook, *, mode_key: str, path: Path) -> None:
+    """Print a proposal: its streets before and after, the bound, the moves, the notes."""
+    s = proposal.summary
     out.print(
         f"[bold]Proposal ({mode_key}, seed {s['seed']})[/bold] against {escape(rulebook.name)}: "
         f"{s['stop_reason']} in {s['elapsed_s']:.1f} s"
@@ -347,7 +385,6 @@ def propose(
     out.print(
         f"{verdict}; saved as plan [bold]{escape(proposal.plan.name)}[/bold] in {escape(str(path))}"
     )
-    raise typer.Exit(0 if proposal.feasible else 1)
 
 
 def _propose_alternatives(
@@ -371,11 +408,8 @@ def _propose_alternatives(
 
     from geo.propose.alternatives import KINDS as ALTERNATIVE_KINDS
     from geo.propose.alternatives import compare_alternatives, propose_alternatives
-    stem = name or f"proposal-{seed}"
-    n = 1
-    while any(store.has_plan(f"{stem}-{k}") for k in ALTERNATIVE_KINDS):
-        n += 1
-        stem = f"{name or f'proposal-{seed}'}-{n}"
+    suffixes = [f"-{k}" for k in ALTERNATIVE_KINDS]
+    stem = store.free_name(name or f"proposal-{seed}", suffixes=suffixes)
     with _progress_bar(quiet=fmt == OutputFormat.json) as progress:
         alts = propose_alternatives(
             current, rulebook, seed=seed, time_limit_s=time_limit, name=stem,

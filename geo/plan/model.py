@@ -2185,6 +2185,18 @@ class PlanStore:
             row = con.execute("SELECT 1 FROM wangge_plans WHERE name = ?", (name,)).fetchone()
         return row is not None
 
+    def free_name(self, base: str, *, suffixes: Sequence[str] = ("",)) -> str:
+        """Return ``base``, or ``base-2``, ``base-3``…: the first stem no stored plan uses.
+
+        With ``suffixes`` (e.g. ``("-fewest", "-roundest")``) the stem is free only
+        when every ``stem + suffix`` is: a set of plans saved together gets one stem.
+        """
+        stem, n = base, 1
+        while any(self.has_plan(stem + suffix) for suffix in suffixes):
+            n += 1
+            stem = f"{base}-{n}"
+        return stem
+
     def delete_plan(self, name: str) -> None:
         """Delete a stored plan and its streets, assignment and edit log.
 
