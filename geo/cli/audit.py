@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 import typer.core
@@ -40,9 +40,6 @@ from geo.cli._common import (
     out,
 )
 from geo.errors import WanggeError
-
-if TYPE_CHECKING:  # the library is imported where a command uses it: `wangge --help` is fast
-    pass
 
 
 @app.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 import typer.core
@@ -37,9 +37,6 @@ from geo.cli._common import (
     load_rulebook,
 )
 from geo.errors import InputError, WanggeError
-
-if TYPE_CHECKING:  # the library is imported where a command uses it: `wangge --help` is fast
-    pass
 
 
 @app.command()

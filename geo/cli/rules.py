@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 import typer.core
@@ -14,10 +14,6 @@ from rich.table import Table
 
 from geo.cli._common import _fail, app, load_rulebook, out
 from geo.errors import InputError, WanggeError
-
-if TYPE_CHECKING:  # the library is imported where a command uses it: `wangge --help` is fast
-    pass
-
 
 # ------------------------------------------------------------------ wangge rules
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 import typer.core
@@ -11,9 +11,6 @@ import typer.exceptions
 
 from geo.cli._common import _fail, app, out
 from geo.errors import WanggeError
-
-if TYPE_CHECKING:  # the library is imported where a command uses it: `wangge --help` is fast
-    pass
 
 
 @app.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 import typer.core
@@ -13,9 +13,6 @@ import typer.exceptions
 
 from geo.cli._common import _fail, app
 from geo.errors import WanggeError
-
-if TYPE_CHECKING:  # the library is imported where a command uses it: `wangge --help` is fast
-    pass
 
 
 @app.command(name="app")

@@ -40,7 +40,7 @@ from geo.cli._common import (
 from geo.errors import InputError, WanggeError
 
 if TYPE_CHECKING:  # the library is imported where a command uses it: `wangge --help` is fast
-    pass
+    from geo.siting.core import SitingResult
 
 
 @app.command()
@@ -176,8 +176,16 @@ def site(
         doc["written"] = str(written) if written is not None else None
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
         return
+    _print_sites(result, detour=detour if detour is not None else DEFAULT_SITE_DETOUR)
+    if written is not None:
+        out.print(f"sites: {written}")
+
+
+def _print_sites(result: SitingResult, *, detour: float) -> None:
+    """Print a siting result: coverage before and after, the method, the sites, the notes."""
+    s = result.summary
     if s["approximate"]:
-        used = s.get("detour") or detour or DEFAULT_SITE_DETOUR
+        used = s.get("detour") or detour
         err.print(
             f"[yellow]Approximation:[/yellow] no network; distances are straight-line × {used:g}."
         )
@@ -231,5 +239,3 @@ def site(
             out.print(
                 Text(f"{f.severity:<7} ", style=SEV_STYLE.get(f.severity, "")) + Text(f.message)
             )
-    if written is not None:
-        out.print(f"sites: {written}")
