@@ -8,11 +8,14 @@ Three shapes cover every message, table and report:
   large whole numbers (``80,000``), the shortest exact form otherwise (``6.5``).
 * :func:`approx` — a measured figure in a message: whole units once it is large
   (``252,433``), a few decimals below that (``6.05``).
+
+And for machines, :func:`plain`: a value JSON accepts, missing as ``null``.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 MISSING = "—"
@@ -69,3 +72,27 @@ def approx(x: float, decimals: int = 2, *, large: float = 100, strip: bool = Fal
         return f"{x:,.0f}"
     text = f"{x:.{decimals}f}"
     return text.rstrip("0").rstrip(".") if strip else text
+
+
+def article(noun: str) -> str:
+    """Return the noun with its English indefinite article (``an audit``, ``a clinic``)."""
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
+def plain(value: Any) -> Any:
+    """Return ``value`` as JSON accepts it: numpy scalars as Python, NaN, ±∞ and NA as ``None``.
+
+    Dicts, lists and tuples are converted item by item.
+    """
+    if isinstance(value, dict):
+        return {k: plain(x) for k, x in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(x) for x in value]
+    pd = sys.modules.get("pandas")  # only a loaded pandas can have made pd.NA; --help stays light
+    if value is None or (pd is not None and value is pd.NA):
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -8,7 +8,6 @@ prints, the app shows and exports write.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo import LEVELS
+from geo._format import plain as _plain
 from geo.district.model import District
 from geo.findings import Finding, findings_to_frame
 from geo.rules.rulebook import Rulebook, evaluate_rules, status_table
@@ -72,7 +72,7 @@ class CheckReport:
         def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             out = []
             for rec in frame.to_dict(orient="records"):
-                out.append({k: _clean(v) for k, v in rec.items()})
+                out.append({k: _plain(v) for k, v in rec.items()})
             return out
 
         return {
@@ -97,16 +97,6 @@ class CheckReport:
     def to_json(self) -> str:
         """Return the report as JSON text (UTF-8, Chinese kept readable)."""
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
-
-
-def _clean(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if v is pd.NA or v is None:
-        return None
-    if hasattr(v, "item"):
-        return v.item()
-    return v
 
 
 def check_report(district: District, rulebook: Rulebook) -> CheckReport:
@@ -136,8 +126,8 @@ def check_report(district: District, rulebook: Rulebook) -> CheckReport:
             "units": len(t),
             "area_km2": round(float(t["area_km2"].sum()), 3),
             # a total over units with a missing figure is itself missing, never a partial sum
-            "population": _clean(t["population"].sum() if t["population"].notna().all() else None),
-            "households": _clean(t["households"].sum() if t["households"].notna().all() else None),
+            "population": _plain(t["population"].sum() if t["population"].notna().all() else None),
+            "households": _plain(t["households"].sum() if t["households"].notna().all() else None),
             "ok": int(counts.get("ok", 0)),
             "outside": int(counts.get("outside", 0)),
             "no_rule": int(counts.get("no rule", 0)),
@@ -366,7 +356,7 @@ def write_audit_report(result: Any, out_dir: str | Any) -> list[Any]:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _clean(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
+    return [{k: _plain(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
 
 
 def _audit_html(result: Any) -> str:

@@ -37,6 +37,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from geo import settings
+from geo._format import article as _article
 from geo.district.model import District
 from geo.errors import (
     ColumnError,
@@ -870,10 +871,6 @@ def _join_or(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
-def _a(noun: str) -> str:
-    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
-
-
 def _lonlat(crs: pyproj.CRS, x: float, y: float) -> tuple[float, float]:
     lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform(x, y)
     return float(lon), float(lat)
@@ -1079,7 +1076,7 @@ def _unit_tables(
                             f"{lv} {label}: only {row['share_covered']:.0%} of "
                             f"{row['residents']:,.0f} residents live within "
                             f"{ftype.service_radius_m:,.0f} m walk of "
-                            f"{_a(ftype.name.lower())}; {row['beyond']:,.0f} are beyond reach"
+                            f"{_article(ftype.name.lower())}; {row['beyond']:,.0f} are beyond reach"
                             + (f" ({'; '.join(cut)})" if cut else "")
                             + f" (farthest {row['farthest']}). Consider a facility nearer them."
                         ),
@@ -1213,7 +1210,7 @@ def _summarise(
             what = (
                 f"fewer than {settings.audit_short_share:.0%} of their residents within "
                 f"{ftype.service_radius_m:,.0f} m "
-                f"walk of {_a(ftype.name.lower())}"
+                f"walk of {_article(ftype.name.lower())}"
             )
         else:
             what = (

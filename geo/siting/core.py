@@ -60,6 +60,8 @@ from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, mi
 from scipy.spatial import cKDTree
 
 from geo import settings
+from geo._format import article as _article
+from geo._format import plain as _plain
 from geo.access.coverage import (
     DEFAULT_DETOUR,
     FACILITY_COLUMNS,
@@ -1322,18 +1324,6 @@ class SitingResult:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
 
-def _plain(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
 def check_goal(k: int | None, target_share: float | None) -> None:
     """Raise :class:`InputError` unless exactly one of ``k`` and ``target_share`` is usable."""
     if k is not None and target_share is not None:
@@ -1657,13 +1647,13 @@ def _choose_sites(
         raise InputError(
             f"None of the {len(cand.frame):,} candidates ({cand.how}) lies within {r:,.0f} m "
             f"walk of any of the {float(w_unc.sum()):,.0f} residents not yet covered by "
-            f"{_a(ftype.name.lower())}, so no site can add coverage. Try other candidates "
+            f"{_article(ftype.name.lower())}, so no site can add coverage. Try other candidates "
             "(--candidates grid, buildings or a layer nearer those residents) or check the "
             "walking network (is it connected and does it reach the candidates?)."
         )
     if len(unc) == 0:
         notes.append(
-            f"Every resident already lives within {r:,.0f} m of {_a(ftype.name.lower())}; "
+            f"Every resident already lives within {r:,.0f} m of {_article(ftype.name.lower())}; "
             "no new site adds coverage."
         )
         return _finish(
@@ -2007,10 +1997,6 @@ def propose_sites(
         demand=dem_out,
         solution=sol,
     )
-
-
-def _a(noun: str) -> str:
-    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
 
 
 PathLike = str | os.PathLike[str]
