@@ -331,39 +331,74 @@ def block_shapes(p: Plan) -> list:
     return _simple_blocks(p.base.district_key, p.base)
 
 
+def project_key(path: Path) -> str:
+    """The key naming a project file in the URL (``sample`` for the built-in sample)."""
+    return "sample" if path.name == "sample.gpkg" else path.stem.removeprefix("district-")
+
+
 def split_and_reopen(code: str, line: dict) -> dict:
     """Split a community, save the new district as a project and carry every plan over.
 
     Each plan keeps its streets; the two new communities join the street the
-    old one was in. Plans' undo history starts afresh on the new district.
+    old one was in. The plans before the split stay in the old project, linked
+    to the new one, so Undo past the split goes back to them (see
+    :mod:`geo.splits`).
     """
     from geo.hierarchy import split_community
     from geo.io import write_units
+    from geo.splits import carry_plans
 
-    d, _label, path = district()
+    p, s, d = plan()
+    s.save_plan(p, if_absent=True)  # a plan opened but not yet edited is carried over too
+    _d, _label, path = district()
     new, info = split_community(d, code, line)
     key = district_key(new)
     new_path = home() / f"district-{key}.gpkg"
     if not new_path.exists():
         write_units(new.units, new_path, fmt="gpkg")
-    old_store = store(path)
-    old_base = _base(str(path), d)
-    new_base = _base(str(new_path), new)
-    new_store = store(new_path)
-    for name in old_store.list_plans()["name"]:
-        old = old_store.load_plan(name, old_base)
-        frame = old.assignment_frame()
-        mapping = dict(zip(frame["code"], frame["parent_code"], strict=True))
-        for c in info["new"]:
-            mapping[c] = mapping[code]
-        streets = list(old.streets)
-        pos = {s.code: k for k, s in enumerate(streets)}
-        assignment = [pos[mapping[str(c)]] for c in new_base.codes]
-        new_store.save_plan(Plan(new_base, name=name, streets=streets, assignment=assignment))
+    carry_plans(s, _base(str(path), d), store(new_path), _base(str(new_path), new),
+                old_key=project_key(path), new_key=key, code=code, new_codes=info["new"])
     st.query_params["project"] = key
     for k in ("plan", "selection", "split_line"):
         st.session_state.pop(k, None)
     return info
+
+
+def split_step(p: Plan, s: PlanStore, direction: str) -> Any:
+    """Return the split an Undo (``undo``) or Redo (``redo``) of ``p`` would cross, or None.
+
+    Undo crosses a split when the plan has no step of its own left to take
+    back and was carried over from the project before the split; Redo, when it
+    has nothing to redo and stands exactly as it was when it was split.
+    """
+    from geo.splits import plan_state as split_state
+    from geo.splits import split_link
+
+    if direction == "undo":
+        return None if p.can_undo else split_link(s, p.name, "from")
+    if p.can_redo:
+        return None
+    link = split_link(s, p.name, "to")
+    return link if link is not None and link.state == split_state(p) else None
+
+
+def cross_split(link: Any) -> None:
+    """Open the plan on the other side of a split (the project before it, or after it)."""
+    st.query_params["project"] = link.project
+    for k in ("plan", "selection", "split_line"):
+        st.session_state.pop(k, None)
+    a, b = link.new_codes
+    st.session_state["edit_note"] = (
+        _("Split undone: community {old} is whole again (the plan as it was before the split).",
+          old=link.code) if link.direction == "from" else
+        _("Split redone: community {old} is {a} and {b} again.", old=link.code, a=a, b=b))
+
+
+def sample_based(path: Path) -> bool:
+    """Whether a project is the built-in sample or was made from it by splitting communities."""
+    from geo.splits import origin_of
+
+    return path.name == "sample.gpkg" or origin_of(store(path)) == "sample"
 
 
 # ---------------------------------------------------------------------- navigation

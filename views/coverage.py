@@ -35,8 +35,9 @@ def pct(v) -> str:
 
 st.title(_("Coverage"))
 district, label, path = ui.district()
-if st.query_params.get("project", "sample") == "sample":
-    # Per-street figures follow the open plan; communities and grids are the sample's.
+if ui.sample_based(path) and ui.edit_problem(district) is None:
+    # Per-street figures follow the open plan; communities and grids are the sample's (after a
+    # split too: the sample's facilities and walking network still apply).
     plan, _store, _d = ui.plan()
     st.caption(_("Plan {name}", name=ui.plan_label(plan.name)))
     with st.spinner(_("Auditing the services for this plan…")):
