@@ -673,3 +673,53 @@ def move_reason(parts: list[dict[str, str]]) -> str:
           band=_(BAND_WORDS.get(p.get("band", ""), p.get("band", ""))))
         for p in parts if p.get("effect") in MOVE_EFFECTS
     )
+
+
+def facility_name(rulebook: Rulebook, ftype: str) -> str:
+    """A facility type's name in the chosen language (the rulebook's Chinese name in Chinese)."""
+    spec = rulebook.facility(ftype)
+    return spec.name_zh if lang() == "zh" and spec.name_zh else spec.name
+
+
+def percent(value: Any) -> str:
+    """A share (0–1) as a whole per cent, "—" when missing."""
+    return "—" if number(value) == "—" else f"{100 * float(value):.0f}%"
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _sample_reach(key: str, ftype: str, _base: PlanBase) -> Any:
+    from geo.audit import run_audit
+    from geo.street_coverage import block_reach
+
+    result = run_audit(_base.district, rulebook(), sample=True, types=[ftype])
+    return block_reach(result, ftype, _base)
+
+
+def reach_types(p: Plan, path: Path) -> tuple[list[str], Rulebook | None]:
+    """The facility types whose coverage the editor can show for a plan, and their rulebook.
+
+    On the sample (and districts split from it) every type of the rulebook: its
+    facilities and network are built in. Elsewhere the types of the audit run
+    on the Coverage page in this session for the same district, if any.
+    """
+    if sample_based(path):
+        return list(rulebook().facilities), rulebook()
+    result = st.session_state.get("coverage_result")
+    units = None if result is None else result.district.units.get(p.base.level)
+    if units is None or set(map(str, p.base.codes)) - set(map(str, units["code"])):
+        return [], None
+    return [str(t) for t in result.type_table["type"]], result.rulebook
+
+
+def block_reach(p: Plan, path: Path, ftype: str) -> Any:
+    """Residents and residents within reach of ``ftype`` per block, computed once per district.
+
+    Blocks do not change when they move between streets, so the audit behind
+    these figures runs once per district, network and facility type (cached);
+    the street table sums them over the current assignment on every move.
+    """
+    from geo.street_coverage import block_reach as reach_of
+
+    if sample_based(path):
+        return _sample_reach(f"{p.base.district_key}|sample", ftype, p.base)
+    return reach_of(st.session_state["coverage_result"], ftype, p.base)

@@ -353,9 +353,26 @@ with right:
                               old=undo_split.code, a=undo_split.new_codes[0],
                               b=undo_split.new_codes[1])))
 
-    st.session_state["street_rows"] = table.copy()
     st.subheader(_("Streets"))
-    st.dataframe(ui.street_rows(table), hide_index=True, width="stretch",
+    reach_types, reach_rules = ui.reach_types(plan, _path)
+    reach_type = st.selectbox(
+        _("Residents within reach of"), [None, *reach_types], key="reach_type",
+        format_func=lambda t: _("— none —") if t is None else ui.facility_name(reach_rules, t),
+        help=_("Per street, the share of residents within walking reach of the chosen "
+               "facility type, updated with every move."))
+    if not reach_types:
+        st.caption(_("Run the audit on the Coverage page to see coverage per street here."))
+    rows = ui.street_rows(table)
+    if reach_type is not None:
+        from geo.street_coverage import street_reach
+
+        with st.spinner(_("Working out who lives within reach…")):
+            per_street = street_reach(plan, ui.block_reach(plan, _path, reach_type))
+        table["reach_share"] = table["code"].map(per_street["share"])
+        rows.insert(2, _("{type} within reach", type=ui.facility_name(reach_rules, reach_type)),
+                    table["reach_share"].map(ui.percent).to_numpy())
+    st.session_state["street_rows"] = table.copy()
+    st.dataframe(rows, hide_index=True, width="stretch",
                  column_config=ui.street_columns(), key="street_table")
 
 findings = plan.findings(rb)

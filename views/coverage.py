@@ -25,12 +25,10 @@ def sample_audit(key: str, _plan) -> CoverageResult:
 
 
 def type_name(ftype: str) -> str:
-    spec = result.rulebook.facility(ftype)
-    return spec.name_zh if LANG == "zh" and spec.name_zh else spec.name
+    return ui.facility_name(result.rulebook, ftype)
 
 
-def pct(v) -> str:
-    return "—" if not v == v or v is None else f"{100 * float(v):.0f}%"
+pct = ui.percent
 
 
 st.title(_("Coverage"))
