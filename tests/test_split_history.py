@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import line_across
 from streamlit.testing.v1 import AppTest
 
 from geo.hierarchy import build_district, split_community
@@ -18,18 +19,6 @@ from geo.plan import Plan, PlanBase, PlanStore
 from geo.splits import carry_plans, origin_of, plan_state, split_link
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _line_across(d, code):
-    import geopandas as gpd
-    import shapely
-
-    row = d.units["community"].set_index("code").loc[code]
-    m = gpd.GeoSeries([row.geometry], crs=4326).to_crs(d.metric_crs).iloc[0]
-    c = m.centroid
-    minx, _, maxx, _ = m.bounds
-    return gpd.GeoSeries([shapely.LineString([(minx - 50, c.y), (maxx + 50, c.y)])],
-                         crs=d.metric_crs).to_crs(4326).iloc[0]
 
 
 def test_carry_plans_keeps_each_plan_and_links_both_projects(tmp_path, sample_layers):
@@ -43,7 +32,7 @@ def test_carry_plans_keeps_each_plan_and_links_both_projects(tmp_path, sample_la
     plan.move([comm[0]], other)
     old_store.save_plan(plan)
     code = comm[5]
-    new, info = split_community(d, code, _line_across(d, code))
+    new, info = split_community(d, code, line_across(d, code))
     new_base = PlanBase.from_district(new)
     new_store = PlanStore(tmp_path / "district-new.gpkg")
     carried = carry_plans(old_store, base, new_store, new_base, old_key="sample", new_key="new",
