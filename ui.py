@@ -27,7 +27,7 @@ from geo.district.model import District
 from geo.errors import InputError, PlanError, WanggeError
 from geo.i18n import LANGUAGES, N_, text
 from geo.plan.model import Edit, Plan, PlanBase, PlanStore
-from geo.project import home, project_key, project_path
+from geo.project import district_fingerprint, home, project_path
 from geo.rules.rulebook import Rulebook, load_rulebook
 from geo.sample.build import sample_district
 
@@ -221,7 +221,7 @@ def open_project(d: District) -> str:
     """Save an uploaded district as a project file and open it; return its key."""
     from geo.io import write_units
 
-    key = project_key(d)
+    key = district_fingerprint(d)
     path = home() / f"district-{key}.gpkg"
     if not path.exists():
         with contextlib.suppress(FileExistsError):  # another tab saved the same data first
@@ -333,39 +333,74 @@ def block_shapes(p: Plan) -> list:
     return _simple_blocks(p.base.district_key, p.base)
 
 
+def project_key(path: Path) -> str:
+    """The key naming a project file in the URL (``sample`` for the built-in sample)."""
+    return "sample" if path.name == "sample.gpkg" else path.stem.removeprefix("district-")
+
+
 def split_and_reopen(code: str, line: dict) -> dict:
     """Split a community, save the new district as a project and carry every plan over.
 
     Each plan keeps its streets; the two new communities join the street the
-    old one was in. Plans' undo history starts afresh on the new district.
+    old one was in. The plans before the split stay in the old project, linked
+    to the new one, so Undo past the split goes back to them (see
+    :mod:`geo.plan.splits`).
     """
     from geo.district.edit import split_community
     from geo.io import write_units
+    from geo.plan.splits import carry_plans
 
-    d, _label, path = district()
+    p, s, d = plan()
+    s.save_plan(p, if_absent=True)  # a plan opened but not yet edited is carried over too
+    _d, _label, path = district()
     new, info = split_community(d, code, line)
-    key = project_key(new)
+    key = district_fingerprint(new)
     new_path = home() / f"district-{key}.gpkg"
     if not new_path.exists():
         write_units(new.units, new_path, fmt="gpkg")
-    old_store = store(path)
-    old_base = _base(str(path), d)
-    new_base = _base(str(new_path), new)
-    new_store = store(new_path)
-    for name in old_store.list_plans()["name"]:
-        old = old_store.load_plan(name, old_base)
-        frame = old.assignment_frame()
-        mapping = dict(zip(frame["code"], frame["parent_code"], strict=True))
-        for c in info["new"]:
-            mapping[c] = mapping[code]
-        streets = list(old.streets)
-        pos = {s.code: k for k, s in enumerate(streets)}
-        assignment = [pos[mapping[str(c)]] for c in new_base.codes]
-        new_store.save_plan(Plan(new_base, name=name, streets=streets, assignment=assignment))
+    carry_plans(s, _base(str(path), d), store(new_path), _base(str(new_path), new),
+                old_key=project_key(path), new_key=key, code=code, new_codes=info["new"])
     st.query_params["project"] = key
     for k in ("plan", "selection", "split_line"):
         st.session_state.pop(k, None)
     return info
+
+
+def split_step(p: Plan, s: PlanStore, direction: str) -> Any:
+    """Return the split an Undo (``undo``) or Redo (``redo``) of ``p`` would cross, or None.
+
+    Undo crosses a split when the plan has no step of its own left to take
+    back and was carried over from the project before the split; Redo, when it
+    has nothing to redo and stands exactly as it was when it was split.
+    """
+    from geo.plan.splits import plan_state as split_state
+    from geo.plan.splits import split_link
+
+    if direction == "undo":
+        return None if p.can_undo else split_link(s, p.name, "from")
+    if p.can_redo:
+        return None
+    link = split_link(s, p.name, "to")
+    return link if link is not None and link.state == split_state(p) else None
+
+
+def cross_split(link: Any) -> None:
+    """Open the plan on the other side of a split (the project before it, or after it)."""
+    st.query_params["project"] = link.project
+    for k in ("plan", "selection", "split_line"):
+        st.session_state.pop(k, None)
+    a, b = link.new_codes
+    st.session_state["edit_note"] = (
+        _("Split undone: community {old} is whole again (the plan as it was before the split).",
+          old=link.code) if link.direction == "from" else
+        _("Split redone: community {old} is {a} and {b} again.", old=link.code, a=a, b=b))
+
+
+def sample_based(path: Path) -> bool:
+    """Whether a project is the built-in sample or was made from it by splitting communities."""
+    from geo.plan.splits import origin_of
+
+    return path.name == "sample.gpkg" or origin_of(store(path)) == "sample"
 
 
 # ---------------------------------------------------------------------- navigation
@@ -630,3 +665,53 @@ def move_reason(parts: list[dict[str, str]]) -> str:
           band=_(BAND_WORDS.get(p.get("band", ""), p.get("band", ""))))
         for p in parts if p.get("effect") in MOVE_EFFECTS
     )
+
+
+def facility_name(rulebook: Rulebook, ftype: str) -> str:
+    """A facility type's name in the chosen language (the rulebook's Chinese name in Chinese)."""
+    spec = rulebook.facility(ftype)
+    return spec.name_zh if lang() == "zh" and spec.name_zh else spec.name
+
+
+def percent(value: Any) -> str:
+    """A share (0–1) as a whole per cent, "—" when missing."""
+    return "—" if number(value) == "—" else f"{100 * float(value):.0f}%"
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _sample_reach(key: str, ftype: str, _base: PlanBase) -> Any:
+    from geo.access.audit import run_audit
+    from geo.access.street_coverage import block_reach
+
+    result = run_audit(_base.district, rulebook(), sample=True, types=[ftype])
+    return block_reach(result, ftype, _base)
+
+
+def reach_types(p: Plan, path: Path) -> tuple[list[str], Rulebook | None]:
+    """The facility types whose coverage the editor can show for a plan, and their rulebook.
+
+    On the sample (and districts split from it) every type of the rulebook: its
+    facilities and network are built in. Elsewhere the types of the audit run
+    on the Coverage page in this session for the same district, if any.
+    """
+    if sample_based(path):
+        return list(rulebook().facilities), rulebook()
+    result = st.session_state.get("coverage_result")
+    units = None if result is None else result.district.units.get(p.base.level)
+    if units is None or set(map(str, p.base.codes)) - set(map(str, units["code"])):
+        return [], None
+    return [str(t) for t in result.type_table["type"]], result.rulebook
+
+
+def block_reach(p: Plan, path: Path, ftype: str) -> Any:
+    """Residents and residents within reach of ``ftype`` per block, computed once per district.
+
+    Blocks do not change when they move between streets, so the audit behind
+    these figures runs once per district, network and facility type (cached);
+    the street table sums them over the current assignment on every move.
+    """
+    from geo.access.street_coverage import block_reach as reach_of
+
+    if sample_based(path):
+        return _sample_reach(f"{p.base.district_key}|sample", ftype, p.base)
+    return reach_of(st.session_state["coverage_result"], ftype, p.base)

@@ -48,7 +48,7 @@ def home() -> Path:
     return path
 
 
-def project_key(district: District) -> str:
+def district_fingerprint(district: District) -> str:
     """Return a short hash of the district's unit codes and shapes (stable across sessions)."""
     h = hashlib.sha256()
     for lv in district.levels:
@@ -62,7 +62,7 @@ def project_key(district: District) -> str:
 
 def project_path(district: District, *, sample: bool = False) -> Path:
     """Return the project GeoPackage for a district."""
-    return home() / ("sample.gpkg" if sample else f"district-{project_key(district)}.gpkg")
+    return home() / ("sample.gpkg" if sample else f"district-{district_fingerprint(district)}.gpkg")
 
 
 def new_upload_dir() -> Path:

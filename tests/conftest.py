@@ -214,6 +214,16 @@ def streamlit_server(script: Path, *, log_dir: Path, env: dict[str, str] | None 
                 proc.wait(timeout=10)
 
 
+def line_across(district, code: str) -> shapely.LineString:
+    """Return a west-east line (WGS-84) through the middle of community ``code``, 50 m past it."""
+    row = district.units["community"].set_index("code").loc[code]
+    m = gpd.GeoSeries([row.geometry], crs=4326).to_crs(district.metric_crs).iloc[0]
+    minx, _, maxx, _ = m.bounds
+    y = m.centroid.y
+    return gpd.GeoSeries([shapely.LineString([(minx - 50, y), (maxx + 50, y)])],
+                         crs=district.metric_crs).to_crs(4326).iloc[0]
+
+
 @pytest.fixture
 def split_in_app():
     """Return ``split(at, k)``: split the k-th community of an AppTest's plan across its middle.
@@ -223,16 +233,10 @@ def split_in_app():
     """
 
     def split(at, k: int = 5):
-        import geopandas as gpd
-
         plan = at.session_state["plan"]
         d = plan.base.district
         row = d.units["community"].iloc[k]
-        m = gpd.GeoSeries([row.geometry], crs=4326).to_crs(d.metric_crs).iloc[0]
-        c = m.centroid
-        minx, _, maxx, _ = m.bounds
-        line = gpd.GeoSeries([shapely.LineString([(minx - 50, c.y), (maxx + 50, c.y)])],
-                             crs=d.metric_crs).to_crs(4326).iloc[0]
+        line = line_across(d, row["code"])
         at.session_state["selection"] = [row["code"]]
         at.session_state["edit_map"] = {"last_active_drawing": {
             "type": "Feature", "geometry": shapely.geometry.mapping(line)}}

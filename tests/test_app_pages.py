@@ -50,10 +50,10 @@ def project_of(home: Path, frames: dict) -> str:
     """Save a district as a project file the app can open; return its key."""
     from geo.district.hierarchy import build_district
     from geo.io import write_units
-    from geo.project import project_key
+    from geo.project import district_fingerprint
 
     d = build_district(frames)
-    key = project_key(d)
+    key = district_fingerprint(d)
     write_units(d.units, home / f"district-{key}.gpkg", fmt="gpkg")
     return key
 
@@ -147,6 +147,8 @@ def test_single_level_districts_view_check_and_export(home, level):
         at.switch_page(page).run()
         assert_clean(at, page)
         assert all(q["project"] == [key] for q in links(at))
+    at.switch_page("views/compare.py").run()  # no plans to compare: said, not an error box
+    assert not at.error and any("Data page" in i.value for i in at.info)
     at.switch_page("views/overview.py").run()
     counts = at.metric[3].value  # units per level, e.g. "streets 10"
     assert f"{len(sample_district()[level]):,}" in counts

@@ -148,7 +148,7 @@ def test_hostile_names_are_shown_as_text(app_url, browser):
 
     from geo.district.hierarchy import build_district
     from geo.io import write_units
-    from geo.project import project_key
+    from geo.project import district_fingerprint
     from geo.sample.build import sample_district
 
     base, home = app_url
@@ -156,7 +156,7 @@ def test_hostile_names_are_shown_as_text(app_url, browser):
     frames["community"] = frames["community"].copy()
     frames["community"].loc[0, "name"] = XSS
     d = build_district(frames)
-    key = project_key(d)
+    key = district_fingerprint(d)
     write_units(d.units, home / f"district-{key}.gpkg", fmt="gpkg")
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors: list[str] = []

@@ -131,11 +131,21 @@ def do_new_street() -> None:
 
 @ui.callback
 def do_undo() -> None:
+    p, s, _d = ui.plan()
+    link = ui.split_step(p, s, "undo")
+    if link is not None:  # nothing left to undo here: go back to the plan before the split
+        ui.cross_split(link)
+        return
     ui.apply(lambda p: p.undo())
 
 
 @ui.callback
 def do_redo() -> None:
+    p, s, _d = ui.plan()
+    link = ui.split_step(p, s, "redo")
+    if link is not None:  # nothing left to redo here: go forward to the plan after the split
+        ui.cross_split(link)
+        return
     ui.apply(lambda p: p.redo())
 
 
@@ -149,7 +159,8 @@ def do_split() -> None:
         return
     info = ui.split_and_reopen(chosen[0], line)
     st.session_state["edit_note"] = _(
-        "{old} → {a}, {b} ({method}); every plan was carried over to the new district.",
+        "{old} → {a}, {b} ({method}); every plan was carried over to the new district. Undo "
+        "takes the split back.",
         old=info["old"], a=info["new"][0], b=info["new"][1], method=info["method"])
 
 
@@ -306,10 +317,16 @@ with right:
     c1.button(_("Move"), on_click=do_move, disabled=not n_sel or read_only, type="primary",
               key="move_button")
     c2.button(_("Clear selection"), on_click=do_clear, disabled=not n_sel)
-    c3.button("↶ " + _("Undo"), on_click=do_undo, disabled=not plan.can_undo,
-              key="undo_button")
-    c4.button("↷ " + _("Redo"), on_click=do_redo, disabled=not plan.can_redo,
-              key="redo_button")
+    undo_split = ui.split_step(plan, store, "undo")
+    redo_split = ui.split_step(plan, store, "redo")
+    c3.button("↶ " + _("Undo"), on_click=do_undo, key="undo_button",
+              disabled=read_only or not (plan.can_undo or undo_split is not None),
+              help=_("Takes back the split of community {old}.", old=undo_split.code)
+              if undo_split is not None else None)
+    c4.button("↷ " + _("Redo"), on_click=do_redo, key="redo_button",
+              disabled=read_only or not (plan.can_redo or redo_split is not None),
+              help=_("Splits community {old} again.", old=redo_split.code)
+              if redo_split is not None else None)
     l1, l2 = st.columns([3, 1])
     l1.selectbox(_("Lock or unlock a street"), street_codes, key="lock_street",
                  format_func=lambda c: ("🔒 " if locked.get(c) else "") + f"{names.get(c) or c}")
@@ -326,10 +343,31 @@ with right:
                   disabled=not (n_sel == 1 and has_line))
     if plan.last_edit is not None:
         st.caption(ui.plain(ui.describe_edit(plan.last_edit, base.noun)))
+    elif undo_split is not None:
+        st.caption(ui.plain(_("Last step: split community {old} into {a} and {b}",
+                              old=undo_split.code, a=undo_split.new_codes[0],
+                              b=undo_split.new_codes[1])))
 
-    st.session_state["street_rows"] = table.copy()
     st.subheader(_("Streets"))
-    st.dataframe(ui.street_rows(table), hide_index=True, width="stretch",
+    reach_types, reach_rules = ui.reach_types(plan, _path)
+    reach_type = st.selectbox(
+        _("Residents within reach of"), [None, *reach_types], key="reach_type",
+        format_func=lambda t: _("— none —") if t is None else ui.facility_name(reach_rules, t),
+        help=_("Per street, the share of residents within walking reach of the chosen "
+               "facility type, updated with every move."))
+    if not reach_types:
+        st.caption(_("Run the audit on the Coverage page to see coverage per street here."))
+    rows = ui.street_rows(table)
+    if reach_type is not None:
+        from geo.access.street_coverage import street_reach
+
+        with st.spinner(_("Working out who lives within reach…")):
+            per_street = street_reach(plan, ui.block_reach(plan, _path, reach_type))
+        table["reach_share"] = table["code"].map(per_street["share"])
+        rows.insert(2, _("{type} within reach", type=ui.facility_name(reach_rules, reach_type)),
+                    table["reach_share"].map(ui.percent).to_numpy())
+    st.session_state["street_rows"] = table.copy()
+    st.dataframe(rows, hide_index=True, width="stretch",
                  column_config=ui.street_columns(), key="street_table")
 
 findings = plan.findings(rb)

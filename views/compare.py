@@ -8,8 +8,14 @@ import ui
 from geo.maps.view import add_legend, add_outlines, make_offline, unit_map
 
 _ = ui._
-plan, store, _district = ui.plan()
 st.title(_("Compare plans"))
+district, _label, _path = ui.district()
+if (problem := ui.edit_problem(district)) is not None:  # nothing to edit: no plans to compare
+    st.info(problem)
+    st.page_link("views/overview.py", label=_("Check this district"), icon="🏙️",
+                 query_params=ui.carried())
+    st.stop()
+plan, store, _district = ui.plan()
 plans = ui.plan_names(store)
 if plan.name not in plans:  # the open plan, not stored until its first edit
     plans = [*plans, plan.name]

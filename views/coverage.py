@@ -25,18 +25,17 @@ def sample_audit(key: str, _plan) -> CoverageResult:
 
 
 def type_name(ftype: str) -> str:
-    spec = result.rulebook.facility(ftype)
-    return spec.name_zh if LANG == "zh" and spec.name_zh else spec.name
+    return ui.facility_name(result.rulebook, ftype)
 
 
-def pct(v) -> str:
-    return "—" if not v == v or v is None else f"{100 * float(v):.0f}%"
+pct = ui.percent
 
 
 st.title(_("Coverage"))
 district, label, path = ui.district()
-if st.query_params.get("project", "sample") == "sample":
-    # Per-street figures follow the open plan; communities and grids are the sample's.
+if ui.sample_based(path) and ui.edit_problem(district) is None:
+    # Per-street figures follow the open plan; communities and grids are the sample's (after a
+    # split too: the sample's facilities and walking network still apply).
     plan, _store, _d = ui.plan()
     st.caption(_("Plan {name}", name=ui.plan_label(plan.name)))
     with st.spinner(_("Auditing the services for this plan…")):
