@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
+from urllib.parse import parse_qs
 
+import numpy as np
 import pypdf
 import pytest
 from conftest import tiny_frames
@@ -72,3 +75,76 @@ def test_export_page_offers_the_plan_map_as_png_and_pdf(tiny_project, lang):
     at.button(key="move_button").click().run()
     at.switch_page("views/export.py").run()
     assert labels[0] not in downloads(at)
+
+
+# ------------------------------------------------------------------------- basemaps
+def map_args(at: AppTest) -> str:
+    """The arguments the Boundaries map hands to the browser (map script and layers)."""
+    comps = [c for c in at.get("component_instance")
+             if c.proto.component_name.endswith("st_folium")]
+    assert len(comps) == 1
+    return comps[0].proto.json_args
+
+
+def numbers(args: str) -> np.ndarray:
+    return np.array([float(v) for v in re.findall(r"-?\d+\.\d{6,}", args)])
+
+
+def corner() -> tuple[float, float]:
+    """A corner of the first community, in WGS-84."""
+    frame = tiny_frames()["community"].to_crs(4326)
+    x, y = frame.geometry.iloc[0].exterior.coords[0]
+    return float(x), float(y)
+
+
+def test_boundaries_without_basemap_draws_no_tiles_and_unshifted_layers(tiny_project):
+    at = app(project=tiny_project, lang="en")
+    args = map_args(at)
+    assert "L.tileLayer" not in args
+    lon, _lat = corner()
+    assert np.abs(numbers(args) - lon).min() < 1e-9
+
+
+def test_gcj02_basemap_kept_in_the_url_draws_its_tiles_and_shifts_every_layer(tiny_project):
+    from geo.crs import wgs84_to_gcj02
+
+    url = "http://tiles.gis.local/amap/{z}/{x}/{y}.png"
+    at = app(project=tiny_project, lang="zh", basemap="custom", tiles=url, tiles_crs="gcj02")
+    args = map_args(at)
+    assert url in args and "tiles.gis.local" in args  # the layer and its attribution
+    lon, lat = corner()
+    glon, glat = (float(v) for v in wgs84_to_gcj02(lon, lat))
+    found = numbers(args)
+    assert np.abs(found - glon).min() < 1e-9 and np.abs(found - glat).min() < 1e-9
+    assert np.abs(found - lon).min() > 1e-4  # no layer left at the WGS-84 place
+    assert any("GCJ-02" in c.value for c in at.sidebar.caption)
+    # every link carries the basemap, so the Coverage page draws on the same one
+    for link in at.get("page_link"):
+        q = parse_qs(link.proto.query_string)
+        assert q["basemap"] == ["custom"] and q["tiles"] == [url] and q["tiles_crs"] == ["gcj02"]
+
+
+def test_tianditu_needs_a_key_which_never_goes_into_the_url(tiny_project):
+    at = app(project=tiny_project, lang="en")
+    at.selectbox(key="basemap").set_value("tianditu").run()
+    assert at.query_params["basemap"] in ("tianditu", ["tianditu"])
+    assert any("tianditu" in w.value.lower() and "key" in w.value for w in at.sidebar.warning)
+    assert "L.tileLayer" not in map_args(at)  # drawn without a basemap meanwhile
+    key = "0123456789abcdef0123456789abcdef"
+    at.text_input(key="tianditu_key").input(key).run()
+    args = map_args(at)
+    assert "tianditu.gov.cn/vec_w/wmts" in args and "tianditu.gov.cn/cva_w/wmts" in args
+    assert key in args
+    assert not any(key in str(v) for v in at.query_params.values())
+    assert all(key not in link.proto.query_string for link in at.get("page_link"))
+    assert not at.sidebar.warning
+
+
+def test_openstreetmap_preset_chosen_in_the_sidebar(tiny_project):
+    at = app(project=tiny_project, lang="zh")
+    at.selectbox(key="basemap").set_value("osm").run()
+    args = map_args(at)
+    assert "tile.openstreetmap.org" in args and "openstreetmap.org/copyright" in args
+    at.selectbox(key="basemap").set_value("none").run()
+    assert "basemap" not in at.query_params
+    assert "L.tileLayer" not in map_args(at)
