@@ -79,11 +79,13 @@ def test_export_page_offers_the_plan_map_as_png_and_pdf(tiny_project, lang):
 
 # ------------------------------------------------------------------------- basemaps
 def map_args(at: AppTest) -> str:
-    """The arguments the Boundaries map hands to the browser (map script and layers)."""
+    """The arguments the page's map hands to the browser (map script and layers), with
+    JSON's \\uXXXX escapes read back."""
     comps = [c for c in at.get("component_instance")
              if c.proto.component_name.endswith("st_folium")]
     assert len(comps) == 1
-    return comps[0].proto.json_args
+    return re.sub(r"\\+u([0-9a-fA-F]{4})", lambda g: chr(int(g.group(1), 16)),
+                  comps[0].proto.json_args)
 
 
 def numbers(args: str) -> np.ndarray:
@@ -148,3 +150,68 @@ def test_openstreetmap_preset_chosen_in_the_sidebar(tiny_project):
     at.selectbox(key="basemap").set_value("none").run()
     assert "basemap" not in at.query_params
     assert "L.tileLayer" not in map_args(at)
+
+
+# ------------------------------------------------------------------- Data page preview
+class _Upload:
+    """What st.file_uploader hands the page: a name and the bytes."""
+
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name, self._data = name, data
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+@pytest.fixture
+def uploaded(home, monkeypatch):
+    """Files 'uploaded' on the Data page (AppTest cannot drive the upload widget itself)."""
+    import streamlit
+
+    frames = tiny_frames()
+    files = [_Upload(f"{level}.geojson", frames[level].to_crs(4326).to_json().encode())
+             for level in ("street", "community", "grid")]
+    real = streamlit.file_uploader
+
+    def fake(label, *args, key=None, **kwargs):
+        if key == "uploads":
+            return files
+        return real(label, *args, key=key, **kwargs)
+
+    monkeypatch.setattr(streamlit, "file_uploader", fake)
+    return frames
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_data_page_previews_the_layers_read_before_the_check(uploaded, lang):
+    at = app("views/data.py", lang=lang)
+    args = map_args(at)
+    for colour in ("#111827", "#2563eb", "#7c8da6"):  # streets, communities, grids
+        assert colour in args
+    lon, _lat = corner()
+    assert np.abs(numbers(args) - lon).min() < 1e-6  # drawn where the data is
+    legend = {"zh": ("街道", "社区", "网格"), "en": ("streets", "communities", "grids")}[lang]
+    for word in legend:
+        assert word in args
+    assert "L.tileLayer" not in args  # offline
+    assert at.button(key="check_upload")  # the check still follows
+
+
+def test_preview_marks_a_layer_without_level_dashed(uploaded):
+    at = app("views/data.py", lang="en")
+    at.selectbox(key="level_0").set_value("—").run()
+    args = map_args(at)
+    assert "#d97706" in args and "level not chosen" in args
+
+
+def test_preview_of_points_only_says_what_to_give():
+    import geopandas as gpd
+    import shapely
+
+    from geo.errors import EmptyInputError
+    from geo.preview import preview_map
+
+    points = gpd.GeoDataFrame(geometry=[shapely.Point(120.0, 36.1)], crs=4326)
+    with pytest.raises(EmptyInputError, match="boundaries"):
+        preview_map([("facilities.csv", points, None)], legend_title="", level_names={},
+                    unknown_name="?")

@@ -4,12 +4,15 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from streamlit_folium import st_folium
 
 import ui
 from geo import LEVELS, settings
 from geo.errors import WanggeError
 from geo.hierarchy import FIELDS, assign_levels, build_district, guess_columns, guess_level
 from geo.io import read_layers, save_uploads
+from geo.mapview import make_offline
+from geo.preview import preview_map
 from geo.project import new_upload_dir
 from geo.report import check_report
 
@@ -75,6 +78,21 @@ if uploads:
                 if pick != "—" and found.get(fld) != pick:
                     per_layer.setdefault(lay.name, {})[fld] = pick
         st.dataframe(pd.DataFrame(lay.frame.drop(columns="geometry").head(3)), hide_index=True)
+    st.subheader(_("Where the layers lie"))
+    try:
+        preview = preview_map(
+            [(lay.source, lay.frame, chosen.get(lay.name)) for lay in layers],
+            legend_title=_("Layers"), unknown_name=_("level not chosen"),
+            level_names={lv: _(ui.LEVEL_NAMES[lv]) for lv in LEVELS})
+    except WanggeError as exc:
+        st.warning(ui.friendly(exc))
+    else:
+        make_offline(preview)
+        st_folium(preview, key="data_preview", height=460, use_container_width=True,
+                  returned_objects=[])
+        st.caption(_("Outlines only: streets on top, then communities and grids; a dashed layer "
+                     "has no level yet. A layer far from the others usually has the wrong "
+                     "coordinates (set the CRS or GCJ-02 above)."))
     if st.button(_("Check"), key="check_upload", type="primary"):
         try:
             picked, notes = assign_levels(layers, layer_levels=chosen)
