@@ -211,6 +211,47 @@ def format_length(metres: float) -> str:
 # --------------------------------------------------------------------------- drawing
 
 
+def street_colours(plan: Plan, codes: Sequence[str]) -> dict[str, str]:
+    """Return a fill per street: the editor's colour, changed only where a neighbour has it.
+
+    The editor gives streets :data:`CATEGORICAL_PALETTE` in turn, so with more
+    streets than colours two may share one; on paper, without tooltips, two
+    neighbouring streets must not. A street whose neighbour (a street sharing
+    a boundary) already has its colour takes the first colour no neighbour has.
+
+    Parameters
+    ----------
+    plan : geo.plan.Plan
+        The plan; its block adjacency says which streets touch.
+    codes : sequence of str
+        Street codes in the editor's order.
+
+    Returns
+    -------
+    dict of str to str
+        Street code → fill colour.
+    """
+    palette = CATEGORICAL_PALETTE
+    base = plan.base
+    street_of = np.asarray(plan.assignment)
+    order = [s.code for s in plan.streets]
+    position = {code: k for k, code in enumerate(order)}
+    blocks = np.repeat(np.arange(len(base.indptr) - 1), np.diff(base.indptr))
+    a, b = street_of[blocks], street_of[base.indices]
+    touching: dict[int, set[int]] = {}
+    for x, y in zip(a[a != b].tolist(), b[a != b].tolist(), strict=True):
+        touching.setdefault(x, set()).add(y)
+    chosen: dict[int, str] = {}
+    for k, code in enumerate(codes):
+        pos = position.get(code, -1)
+        taken = {chosen[n] for n in touching.get(pos, ()) if n in chosen}
+        wanted = palette[k % len(palette)]
+        chosen[pos] = wanted if wanted not in taken else next(
+            (c for c in palette if c not in taken), wanted)
+    return {code: chosen[position.get(code, -1)] for code in codes}
+
+
+
 def _scale_bar(ax: Axes, xlim: tuple[float, float], ylim: tuple[float, float]) -> float:
     """Draw a metric scale bar at the lower left; return its length in metres."""
     from matplotlib.patches import Rectangle
@@ -294,8 +335,7 @@ def plan_map_figure(
     table = plan.street_table(rulebook)
     streets = plan.street_geometries()
     base = plan.base
-    colour = {code: CATEGORICAL_PALETTE[k % len(CATEGORICAL_PALETTE)]
-              for k, code in enumerate(table["code"])}
+    colour = street_colours(plan, list(table["code"]))
     status = {c: _status_key(s) for c, s in zip(table["code"], table["status"], strict=True)}
     street_of = plan.assignment_frame()["parent_code"].to_numpy()
     blocks = gpd.GeoDataFrame({"street": street_of}, geometry=list(base.geometry), crs=4326)
@@ -366,8 +406,9 @@ def plan_map_figure(
                             frameon=False, fontsize=9, title=tr("legend"), title_fontsize=11,
                             alignment="left", prop={"family": families, "size": 9})
         legend.get_title().set_fontfamily(families)
-        fig.text(0.03, 0.03, tr("footer", rules=rulebook.name), fontsize=7, color="#444444",
-                 va="center", family=families, wrap=True)
+        rules_name = rulebook.name_zh if lang == "zh" else ""
+        fig.text(0.03, 0.03, tr("footer", rules=rules_name or rulebook.name), fontsize=7,
+                 color="#444444", va="center", family=families, wrap=True)
     logger.debug("printed map of plan %s: scale bar %g m, %d streets", plan.name, length,
                  len(streets))
     return fig

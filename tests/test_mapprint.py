@@ -203,3 +203,19 @@ def test_a_name_with_dollar_signs_is_drawn_as_typed():
     p = Plan.from_district(build_district(frames))
     words = _pdf_text(mapprint.plan_map_bytes(p, fmt="pdf", district_name="x", lang="en"))
     assert "$a^2$街道" in words
+
+
+def test_neighbouring_streets_never_share_a_fill_on_paper(sample_built):
+    p = Plan.from_district(sample_built)
+    codes = list(p.street_table()["code"])
+    colours = mapprint.street_colours(p, codes)
+    assert len(codes) > len(mapprint.CATEGORICAL_PALETTE)  # the editor's colours repeat here
+    base, street_of = p.base, np.asarray(p.assignment)
+    blocks = np.repeat(np.arange(len(base.indptr) - 1), np.diff(base.indptr))
+    a, b = street_of[blocks], street_of[base.indices]
+    pairs = {(p.streets[x].code, p.streets[y].code) for x, y in zip(a, b, strict=True) if x != y}
+    assert pairs
+    assert all(colours[x] != colours[y] for x, y in pairs)
+    palette = mapprint.CATEGORICAL_PALETTE
+    kept = sum(colours[c] == palette[k % len(palette)] for k, c in enumerate(codes))
+    assert kept >= len(codes) - 2  # the editor's colours wherever they do not clash
