@@ -215,3 +215,18 @@ def test_preview_of_points_only_says_what_to_give():
     with pytest.raises(EmptyInputError, match="boundaries"):
         preview_map([("facilities.csv", points, None)], legend_title="", level_names={},
                     unknown_name="?")
+
+
+def test_a_click_on_a_gcj02_basemap_selects_the_community_drawn_there(tiny_project):
+    """A point 0.002° inside 一社区's east edge: drawn ~480 m further east on GCJ-02, where
+    the raw click would fall in 三社区."""
+    from geo.crs import wgs84_to_gcj02
+
+    lon, lat = 120.0200, 36.1210
+    glon, glat = (float(v) for v in wgs84_to_gcj02(lon, lat))
+    assert glon > 120.0225  # taken as WGS-84, the click would be in the other street
+    at = app(project=tiny_project, lang="en", basemap="custom",
+             tiles="http://amap.local/{z}/{x}/{y}.png", tiles_crs="gcj02")
+    at.session_state["edit_map"] = {"last_object_clicked": {"lat": glat, "lng": glon}}
+    at.run()
+    assert at.session_state["selection"] == ["370299001001"]
