@@ -722,3 +722,17 @@ def basemap_picker() -> Any:
         st.sidebar.caption(_("GCJ-02 basemap: every layer is shifted to GCJ-02 for display; "
                              "the data and the exports stay WGS-84."))
     return chosen
+
+
+def with_basemap(m: Any, basemap: Any = None) -> Any:
+    """Put a finished map on the chosen basemap, shifted with it, and point it at local assets.
+
+    ``basemap`` is what :func:`basemap_picker` returned; without it the
+    picker is drawn here (call it once per page: a page with two maps passes
+    the first one's choice to the second).
+    """
+    from geo.basemaps import add_basemap, shift_map
+    from geo.mapview import make_offline
+
+    chosen = basemap_picker() if basemap is None else basemap
+    return make_offline(shift_map(add_basemap(m, chosen), chosen))

@@ -230,3 +230,23 @@ def test_a_click_on_a_gcj02_basemap_selects_the_community_drawn_there(tiny_proje
     at.session_state["edit_map"] = {"last_object_clicked": {"lat": glat, "lng": glon}}
     at.run()
     assert at.session_state["selection"] == ["370299001001"]
+
+
+@pytest.mark.parametrize("page", ["views/overview.py", "views/compare.py"])
+def test_check_and_compare_maps_sit_on_the_same_gcj02_basemap(tiny_project, page):
+    from geo.crs import wgs84_to_gcj02
+
+    url = "http://amap.local/{z}/{x}/{y}.png"
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    for k, v in {"project": tiny_project, "lang": "en", "basemap": "custom", "tiles": url,
+                 "tiles_crs": "gcj02"}.items():
+        at.query_params[k] = v
+    at.switch_page(page).run()  # opened from a link that carries the basemap
+    assert not at.exception, [e.value for e in at.exception]
+    args = map_args(at)
+    assert url in args
+    lon, lat = corner()
+    glon, _glat = (float(v) for v in wgs84_to_gcj02(lon, lat))
+    found = numbers(args)
+    assert np.abs(found - glon).min() < 1e-6
+    assert np.abs(found - lon).min() > 1e-4

@@ -50,7 +50,7 @@ if problem is not None:
     view = unit_map(units, tooltip_columns=["name", "code"],
                     tooltip_aliases=[_("name"), _("code")], layer_name=finest, height=560)
     add_legend(view, label, [("#4c78a8", _(ui.LEVEL_NAMES[finest]))])
-    make_offline(view)
+    ui.with_basemap(view)
     st_folium(view, key="view_only_map", height=560, use_container_width=True,
               returned_objects=[])
     st.stop()

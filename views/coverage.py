@@ -5,11 +5,9 @@ from streamlit_folium import st_folium
 
 import ui
 from geo.audit import run_audit
-from geo.basemaps import add_basemap, shift_map
 from geo.coverage import CoverageResult
 from geo.hierarchy import build_district
 from geo.io import save_uploads
-from geo.mapview import make_offline
 from geo.project import new_upload_dir
 from geo.report import coverage_map
 from geo.rules import load_rulebook
@@ -82,7 +80,7 @@ labels = {"share": _("Residents within {radius} m of {name}, per cent", radius="
           "floor_area": _("floor area m²"), "rank": _("rank"),
           "newly_covered": _("newly covered")}
 m = coverage_map(result, facility_type=map_type, labels=labels)
-make_offline(shift_map(add_basemap(m, basemap), basemap))  # facilities move with the units
+ui.with_basemap(m, basemap)  # on GCJ-02 the facilities move with the units
 st_folium(m, key="coverage_map", height=600, use_container_width=True, returned_objects=[])
 
 st.subheader(_("By facility type"))
@@ -181,5 +179,5 @@ if siting is not None:
     site_labels = {**labels, "share": _("Residents within {radius} m of {name}, per cent",
                                         radius="{radius}", name=type_name(site_type))}
     sm = coverage_map(result, facility_type=site_type, sites=sites, labels=site_labels)
-    make_offline(shift_map(add_basemap(sm, basemap), basemap))
+    ui.with_basemap(sm, basemap)
     st_folium(sm, key="siting_map", height=520, use_container_width=True, returned_objects=[])

@@ -24,8 +24,8 @@ if st.button(_("Built-in sample district (fictional)"), key="use_sample"):
     st.query_params["plan"] = "current"
     for k in ("plan", "selection", "upload_layers"):
         st.session_state.pop(k, None)
-    st.switch_page("views/boundaries.py", query_params={"project": "sample", "plan": "current",
-                                                         "lang": ui.lang()})
+    st.switch_page("views/boundaries.py", query_params={**ui.carried(), "project": "sample",
+                                                         "plan": "current", "lang": ui.lang()})
 
 st.subheader(_("Upload your own district"))
 st.caption(_("GeoJSON, GeoPackage, Shapefile (.shp with .dbf/.shx/.prj/.cpg, or zipped), CSV "
@@ -127,4 +127,5 @@ if uploads:
         if st.button(_("Use this data"), key="use_upload"):
             key = ui.open_project(d)
             st.switch_page("views/boundaries.py" if problem is None else "views/overview.py",
-                           query_params={"project": key, "plan": "current", "lang": ui.lang()})
+                           query_params={**ui.carried(), "project": key, "plan": "current",
+                                         "lang": ui.lang()})
