@@ -45,6 +45,10 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
 	fi
+	@if ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq fonts-wqy-microhei >/dev/null; \
+	fi  # the printed map (geo/mapprint.py) and the browser draw Chinese with it
 	@chromium --version
 
 lint: setup
