@@ -23,7 +23,8 @@ catalogues: $(VENV)/.installed
 # (then translate the new entries and run `make catalogues`).
 messages: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F geo/locale/babel.cfg -k _ -k N_ -k t --no-location \
-	  --sort-output --project wangge -o geo/locale/wangge.pot app.py ui.py views
+	  --sort-output --project wangge -o geo/locale/wangge.pot app.py ui.py views \
+	  geo/maps/mapprint.py
 	$(VENV)/bin/pybabel update -D wangge -i geo/locale/wangge.pot -d geo/locale \
 	  --no-fuzzy-matching
 
@@ -44,6 +45,10 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
 	fi
+	@if ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq fonts-wqy-microhei >/dev/null; \
+	fi  # the printed map (geo/maps/mapprint.py) and the browser draw Chinese with it
 	@chromium --version
 
 lint: setup

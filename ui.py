@@ -35,8 +35,8 @@ logger = logging.getLogger("wangge.app")
 
 ORIGINAL = "original"
 """The plan holding the district as loaded: kept read-only, the default "before" on Compare."""
-CARRIED = ("project", "plan", "lang")
-"""Query parameters every link carries."""
+CARRIED = ("project", "plan", "lang", "basemap", "tiles", "tiles_crs")
+"""Query parameters every link carries (the basemap's preset, URL and CRS too; never a key)."""
 
 LEVEL_NAMES = {"street": N_("streets"), "community": N_("communities"), "grid": N_("grids")}
 
@@ -715,3 +715,99 @@ def block_reach(p: Plan, path: Path, ftype: str) -> Any:
     if sample_based(path):
         return _sample_reach(f"{p.base.district_key}|sample", ftype, p.base)
     return reach_of(st.session_state["coverage_result"], ftype, p.base)
+# ------------------------------------------------------------------------ basemap
+BASEMAP_TEXT = {"none": N_("None (works offline)"), "osm": N_("OpenStreetMap"),
+                "tianditu": N_("Tianditu"), "custom": N_("Intranet tile server")}
+TILE_CRS_TEXT = {"wgs84": "WGS-84 / CGCS2000", "gcj02": N_("GCJ-02 (Amap, Tencent)")}
+_BASEMAP_PARAMS = (("basemap", "basemap", "none"), ("tiles", "tile_url", ""),
+                   ("tiles_crs", "tile_crs", "wgs84"))
+"""URL parameter, widget key, default: what the URL keeps of the basemap choice."""
+
+
+def _keep_basemap() -> None:
+    """Write the basemap choice into the URL (the Tianditu key only into the session)."""
+    for param, key, default in _BASEMAP_PARAMS:
+        value = str(st.session_state.get(key) or "")
+        if value and value != default:
+            st.query_params[param] = value
+        else:
+            st.query_params.pop(param, None)
+    st.session_state["_tianditu_key"] = st.session_state.get("tianditu_key") or ""
+    st.session_state["_tile_attr"] = st.session_state.get("tile_attr") or ""
+
+
+def basemap_picker() -> Any:
+    """Draw the basemap choice in the sidebar; return the :class:`geo.maps.basemaps.Basemap`.
+
+    The preset, a custom server's URL and its CRS are kept in the URL (and
+    carried by every link); 天地图's key stays in the session, never in a link
+    that might be shared. A choice that cannot be used yet (no key, a URL
+    without {z}/{x}/{y}) is said in the sidebar and the map is drawn without
+    a basemap meanwhile.
+    """
+    from geo.maps.basemaps import NONE, PRESETS, TILE_CRS, looks_gcj02, make_basemap
+
+    initial = {"basemap": st.query_params.get("basemap"), "tile_url": st.query_params.get("tiles"),
+               "tile_crs": st.query_params.get("tiles_crs"),
+               "tianditu_key": st.session_state.get("_tianditu_key"),
+               "tile_attr": st.session_state.get("_tile_attr")}
+    if initial["basemap"] not in PRESETS:
+        initial["basemap"] = "none"
+    if initial["tile_crs"] not in TILE_CRS:
+        initial["tile_crs"] = "wgs84"
+    for key, value in initial.items():
+        if key not in st.session_state:
+            st.session_state[key] = value or ""
+    preset = st.session_state["basemap"]
+    with st.sidebar.expander(_("Basemap"), expanded=preset != "none"):
+        st.selectbox(_("Basemap"), PRESETS, key="basemap", on_change=_keep_basemap,
+                     format_func=lambda k: _(BASEMAP_TEXT[k]),
+                     help=_("None by default, so the map works offline. The data and the "
+                            "exports stay WGS-84 whatever the basemap."))
+        preset = st.session_state["basemap"]
+        if preset == "tianditu":
+            st.text_input(_("Tianditu key (tk)"), key="tianditu_key", type="password",
+                          on_change=_keep_basemap,
+                          help=_("From console.tianditu.gov.cn. Kept for this session only, "
+                                 "never in the page's address."))
+        elif preset == "custom":
+            st.text_input(_("Tile URL template"), key="tile_url", on_change=_keep_basemap,
+                          placeholder="http://tiles.intranet/{z}/{x}/{y}.png")
+            st.radio(_("Tile coordinates"), TILE_CRS, key="tile_crs", on_change=_keep_basemap,
+                     format_func=lambda k: _(TILE_CRS_TEXT[k]), horizontal=True)
+            st.text_input(_("Attribution"), key="tile_attr", on_change=_keep_basemap)
+    try:
+        chosen = make_basemap(preset, key=st.session_state.get("tianditu_key"),
+                              url=st.session_state.get("tile_url"),
+                              crs=st.session_state.get("tile_crs"),
+                              attribution=st.session_state.get("tile_attr"))
+    except WanggeError:
+        if preset == "tianditu":
+            st.sidebar.warning(_("Enter the Tianditu key (tk) from console.tianditu.gov.cn, or "
+                                 "choose another basemap."))
+        else:
+            st.sidebar.warning(_("Enter the tile server's URL template: it starts with http:// "
+                                 "or https:// and holds {z}, {x} and {y}."))
+        return NONE
+    if chosen.preset == "custom" and not chosen.shifted and looks_gcj02(
+            st.session_state.get("tile_url") or ""):
+        st.sidebar.warning(_("This looks like an Amap/Tencent tile server, whose tiles are in "
+                             "GCJ-02: choose GCJ-02 so that the layers line up."))
+    if chosen.shifted:
+        st.sidebar.caption(_("GCJ-02 basemap: every layer is shifted to GCJ-02 for display; "
+                             "the data and the exports stay WGS-84."))
+    return chosen
+
+
+def with_basemap(m: Any, basemap: Any = None) -> Any:
+    """Put a finished map on the chosen basemap, shifted with it, and point it at local assets.
+
+    ``basemap`` is what :func:`basemap_picker` returned; without it the
+    picker is drawn here (call it once per page: a page with two maps passes
+    the first one's choice to the second).
+    """
+    from geo.maps.basemaps import add_basemap, shift_map
+    from geo.maps.view import make_offline
+
+    chosen = basemap_picker() if basemap is None else basemap
+    return make_offline(shift_map(add_basemap(m, chosen), chosen))

@@ -23,6 +23,7 @@ from geo.i18n import catalogue_path, compile_catalogues, text, translations
 ROOT = Path(__file__).resolve().parent.parent
 ALLOWED = {
     "geojson", "geopackage", "shapefile", "csv", "json", "rfc", "wgs", "utf", "cpg", "zip",
+    "png", "pdf",  # the printed map's file formats
     "km", "epsg", "gcj", "bd", "cgcs", "wkt", "lon", "lat", "shp", "dbf", "shx", "prj", "osm",
     "pbf", "npz", "mb", "url", "type", "name", "floor_area_m2",  # column names in the format
     "utm", "zone", "n",  # "WGS 84 / UTM zone 51N", the name of a CRS
@@ -52,7 +53,9 @@ def test_the_catalogue_holds_every_string_the_app_marks():
     from babel.messages.extract import extract_from_file
 
     marked = set()
-    for path in [ROOT / "app.py", ROOT / "ui.py", *sorted((ROOT / "views").glob("*.py"))]:
+    sources = [ROOT / "app.py", ROOT / "ui.py", *sorted((ROOT / "views").glob("*.py")),
+               ROOT / "geo" / "maps" / "mapprint.py"]
+    for path in sources:  # the same files as `make messages` (the printed map's texts too)
         for _line, msg, _comments, _ctx in extract_from_file(
                 "python", str(path), keywords={"_": None, "N_": None, "t": None}):
             marked.add(msg if isinstance(msg, str) else msg[0])

@@ -10,7 +10,13 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 import ui
-from geo.crs import wgs84_to_gcj02
+from geo.maps.basemaps import (
+    add_basemap,
+    geometry_to_wgs84,
+    point_to_display,
+    point_to_wgs84,
+    shift_map,
+)
 from geo.maps.view import (
     CATEGORICAL_PALETTE,
     STATUS_LINE,
@@ -44,7 +50,7 @@ if problem is not None:
     view = unit_map(units, tooltip_columns=["name", "code"],
                     tooltip_aliases=[_("name"), _("code")], layer_name=finest, height=560)
     add_legend(view, label, [("#4c78a8", _(ui.LEVEL_NAMES[finest]))])
-    make_offline(view)
+    ui.with_basemap(view)
     st_folium(view, key="view_only_map", height=560, use_container_width=True,
               returned_objects=[])
     st.stop()
@@ -64,13 +70,18 @@ if read_only:
 # ---------------------------------------------------------------- map interactions
 selection: list[str] = st.session_state.setdefault("selection", [])
 state = st.session_state.get(MAP_KEY)
+basemap = ui.basemap_picker()  # clicks and drawings come back in the basemap's coordinates
 click = clicked_point(state)
+if click is not None:
+    click = point_to_wgs84(*click, basemap)
 if click is not None and click != st.session_state.get("handled_click"):
     st.session_state["handled_click"] = click
     code = block_at(base, *click)
     if code is not None:
         selection = toggle(selection, [code])
 drawing = drawn_geometry(state)
+if drawing is not None:
+    drawing = geometry_to_wgs84(drawing, basemap)
 if drawing is not None and drawing != st.session_state.get("handled_drawing"):
     st.session_state["handled_drawing"] = drawing
     if drawing["type"] in ("Polygon", "MultiPolygon"):
@@ -268,31 +279,10 @@ with st.sidebar:
     for msg in st.session_state.get("proposal_findings", [])[:5]:
         st.caption(ui.plain(msg))
     show_grids = st.checkbox(_("Show grids"), key="show_grids")
-    tile_url = st.text_input(_("Basemap tile URL (optional)"), key="tile_url",
-                             help=_("For example an intranet tile server; none by default "
-                                    "(works offline)."))
-    attribution = st.text_input(_("Basemap attribution"), key="tile_attr", value="")
 
-gcj = bool(tile_url) and any(h in tile_url for h in ("amap", "autonavi", "gtimg", "qq.com"))
 grids = None
 if show_grids and "grid" in district.units:
     grids = district.units["grid"][["geometry"]]
-if gcj:
-    st.info(_("This looks like an Amap/Tencent (GCJ-02) tile server: every layer is shifted to "
-              "GCJ-02 for display so it lines up."))
-
-    def to_gcj(frame):
-        import numpy as np
-        import shapely
-
-        def shift(xy):
-            lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
-            return np.column_stack([lon, lat])
-
-        return frame.set_geometry(shapely.transform(frame.geometry.values, shift))
-
-    blocks, streets = to_gcj(blocks), to_gcj(streets)
-    grids = to_gcj(grids) if grids is not None else None
 
 left, right = st.columns([3, 2])
 with right:
@@ -411,16 +401,17 @@ layers = editor_layers(
     tooltip_aliases=[_("name"), _("code"), _("street"), _("residents")],
     street_color_column="line", selected=selected_mask, extra_outlines=grids,
     label_column="label")
-m = base_map(blocks.total_bounds, height=640, tile_url=tile_url or None,
-             attribution=attribution or (tile_url and "basemap") or None)
+m = add_basemap(base_map(blocks.total_bounds, height=640), basemap)
 add_legend(m, _("Legend"), ui.editor_legend(table, colour))
 from folium.plugins import Draw  # noqa: E402
 
 Draw(export=False, draw_options={"polyline": True, "circle": False, "marker": False,
                                  "circlemarker": False, "polygon": True, "rectangle": True},
      edit_options={"edit": False, "remove": True}).add_to(m)
-make_offline(m)
-make_offline(layers)
+make_offline(shift_map(m, basemap))  # on a GCJ-02 basemap every layer moves together
+make_offline(shift_map(layers, basemap))
+if focus is not None:
+    focus = point_to_display(*focus, basemap)
 with left:
     st_folium(m, key=MAP_KEY, height=640, use_container_width=True,
               feature_group_to_add=layers, center=focus, zoom=15 if focus else None,

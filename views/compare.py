@@ -5,7 +5,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 import ui
-from geo.maps.view import add_legend, add_outlines, make_offline, unit_map
+from geo.maps.view import add_legend, add_outlines, unit_map
 
 _ = ui._
 st.title(_("Compare plans"))
@@ -77,5 +77,5 @@ add_outlines(m, before.street_geometries(), name=before_name, color="#a50026", w
 add_legend(m, _("Legend"), [("#ee8866", moved_label, "fill"), ("#e2e8f0", same_label, "fill"),
                             ("#004488", ui.plan_label(after_name), "line"),
                             ("#a50026", ui.plan_label(before_name), "dash")])
-make_offline(m)
+ui.with_basemap(m)
 st_folium(m, key="compare_map", height=560, use_container_width=True, returned_objects=[])

@@ -8,7 +8,6 @@ from geo.access.audit import run_audit
 from geo.access.coverage import CoverageResult
 from geo.district.hierarchy import build_district
 from geo.io import save_uploads
-from geo.maps.view import make_offline
 from geo.project import new_upload_dir
 from geo.report import coverage_map
 from geo.rules.rulebook import load_rulebook
@@ -32,6 +31,7 @@ pct = ui.percent
 
 
 st.title(_("Coverage"))
+basemap = ui.basemap_picker()
 district, label, path = ui.district()
 if ui.sample_based(path) and ui.edit_problem(district) is None:
     # Per-street figures follow the open plan; communities and grids are the sample's (after a
@@ -79,7 +79,7 @@ labels = {"share": _("Residents within {radius} m of {name}, per cent", radius="
           "floor_area": _("floor area m²"), "rank": _("rank"),
           "newly_covered": _("newly covered")}
 m = coverage_map(result, facility_type=map_type, labels=labels)
-make_offline(m)
+ui.with_basemap(m, basemap)  # on GCJ-02 the facilities move with the units
 st_folium(m, key="coverage_map", height=600, use_container_width=True, returned_objects=[])
 
 st.subheader(_("By facility type"))
@@ -178,5 +178,5 @@ if siting is not None:
     site_labels = {**labels, "share": _("Residents within {radius} m of {name}, per cent",
                                         radius="{radius}", name=type_name(site_type))}
     sm = coverage_map(result, facility_type=site_type, sites=sites, labels=site_labels)
-    make_offline(sm)
+    ui.with_basemap(sm, basemap)
     st_folium(sm, key="siting_map", height=520, use_container_width=True, returned_objects=[])

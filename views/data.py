@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from streamlit_folium import st_folium
 
 import ui
 from geo import LEVELS, settings
@@ -12,6 +13,8 @@ from geo.district.ingest import assign_levels, guess_columns, guess_level
 from geo.district.model import FIELDS
 from geo.errors import WanggeError
 from geo.io import read_layers, save_uploads
+from geo.maps.preview import preview_map
+from geo.maps.view import make_offline
 from geo.project import new_upload_dir
 from geo.report import check_report
 
@@ -23,8 +26,8 @@ if st.button(_("Built-in sample district (fictional)"), key="use_sample"):
     st.query_params["plan"] = "current"
     for k in ("plan", "selection", "upload_layers"):
         st.session_state.pop(k, None)
-    st.switch_page("views/boundaries.py", query_params={"project": "sample", "plan": "current",
-                                                         "lang": ui.lang()})
+    st.switch_page("views/boundaries.py", query_params={**ui.carried(), "project": "sample",
+                                                         "plan": "current", "lang": ui.lang()})
 
 st.subheader(_("Upload your own district"))
 st.caption(_("GeoJSON, GeoPackage, Shapefile (.shp with .dbf/.shx/.prj/.cpg, or zipped), CSV "
@@ -77,6 +80,21 @@ if uploads:
                 if pick != "—" and found.get(fld) != pick:
                     per_layer.setdefault(lay.name, {})[fld] = pick
         st.dataframe(pd.DataFrame(lay.frame.drop(columns="geometry").head(3)), hide_index=True)
+    st.subheader(_("Where the layers lie"))
+    try:
+        preview = preview_map(
+            [(lay.source, lay.frame, chosen.get(lay.name)) for lay in layers],
+            legend_title=_("Layers"), unknown_name=_("level not chosen"),
+            level_names={lv: _(ui.LEVEL_NAMES[lv]) for lv in LEVELS})
+    except WanggeError as exc:
+        st.warning(ui.friendly(exc))
+    else:
+        make_offline(preview)
+        st_folium(preview, key="data_preview", height=460, use_container_width=True,
+                  returned_objects=[])
+        st.caption(_("Outlines only: streets on top, then communities and grids; a dashed layer "
+                     "has no level yet. A layer far from the others usually has the wrong "
+                     "coordinates (set the CRS or GCJ-02 above)."))
     if st.button(_("Check"), key="check_upload", type="primary"):
         try:
             picked, notes = assign_levels(layers, layer_levels=chosen)
@@ -111,4 +129,5 @@ if uploads:
         if st.button(_("Use this data"), key="use_upload"):
             key = ui.open_project(d)
             st.switch_page("views/boundaries.py" if problem is None else "views/overview.py",
-                           query_params={"project": key, "plan": "current", "lang": ui.lang()})
+                           query_params={**ui.carried(), "project": key, "plan": "current",
+                                         "lang": ui.lang()})

@@ -85,6 +85,40 @@ if "csv" in files:
 if "renumbering.csv" in files:
     st.download_button(_("Renumbering: old → new codes · CSV"), files["renumbering.csv"],
                        f"{stem}-renumbering.csv", "text/csv", key="dl_renumbering")
+st.subheader(_("Map for reports"))
+if plan is None:
+    st.caption(_("A printed map shows a plan's streets: open a district with streets and "
+                 "communities."))
+else:
+    st.caption(_("The plan shown here as PNG or PDF: communities filled by street, streets "
+                 "outlined by their status, legend, north arrow, scale bar and title."))
+    printed = st.session_state.get("print_map")
+    map_key = f"{state}|{ui.lang()}"
+    if printed is not None and printed.get("key") != map_key:
+        printed = None  # drawn for another state of the plan or in the other language
+    if printed is None and st.button(_("Draw the map"), key="draw_print_map"):
+        from geo.maps.mapprint import chinese_font, plan_map_bytes
+
+        options = {"district_name": ui.district()[1], "plan_name": title, "lang": ui.lang()}
+        try:
+            with st.spinner(_("Drawing the map…")):
+                printed = {"key": map_key,
+                           **{fmt: plan_map_bytes(plan, rb, fmt=fmt, **options)
+                              for fmt in ("png", "pdf")}}
+        except WanggeError as exc:
+            st.error(ui.friendly(exc))
+            st.stop()
+        st.session_state["print_map"] = printed
+        if chinese_font() is None:
+            st.warning(_("No font that draws Chinese is installed on the server: Chinese names "
+                         "on the map show as empty boxes. Install fonts-noto-cjk or "
+                         "fonts-wqy-microhei."))
+    if printed is not None:
+        m1, m2 = st.columns(2)
+        m1.download_button(_("Map · PNG"), printed["png"], f"{stem}-map.png", "image/png",
+                           key="dl_map_png")
+        m2.download_button(_("Map · PDF"), printed["pdf"], f"{stem}-map.pdf",
+                           "application/pdf", key="dl_map_pdf")
 st.subheader(_("Check report"))
 st.download_button(_("Check report · JSON"), files["report.json"], f"{stem}-check.json",
                    "application/json", key="dl_report")

@@ -5,7 +5,7 @@ from streamlit_folium import st_folium
 
 import ui
 from geo.district.hierarchy import build_district
-from geo.maps.view import add_outlines, make_offline, unit_map
+from geo.maps.view import add_outlines, unit_map
 from geo.report import CheckReport, check_report
 
 STATUS_COLORS = {"ok": "#004488", "outside": "#a50026", "no rule": "#bbbbbb",
@@ -68,7 +68,7 @@ if shown == "street" and "community" in report.district.units:
 from geo.maps.view import add_labels  # noqa: E402
 
 add_labels(m, units, column="name")
-make_offline(m)
+ui.with_basemap(m)
 
 left, right = st.columns([3, 2])
 with left:

@@ -3,6 +3,7 @@
 ``wangge sample OUT_DIR``   write the built-in (fictional) sample district (:mod:`.sample`)
 ``wangge check [PATH]``     figures, rule status and hierarchy findings (:mod:`.check`)
 ``wangge export [PATH]``    every level as GeoJSON, GeoPackage, Shapefile or CSV (:mod:`.export`)
+``wangge map [PATH]``       a plan's map (PNG or PDF) for a report (:mod:`.printmap`)
 ``wangge audit [PATH]``     walking reach of each service, floor area (:mod:`.audit`)
 ``wangge site``             where new facilities would cover most (:mod:`.site`)
 ``wangge propose``          a plan with every street in band (:mod:`.propose`)
@@ -35,7 +36,7 @@ from geo.errors import WanggeError
 __all__ = ["app", "main"]
 
 # Importing a command's module registers it; the order is the order of `wangge --help`.
-from geo.cli import sample, check, export, audit, site, propose, rules, serve  # noqa: F401, I001, E402
+from geo.cli import sample, check, export, printmap, audit, site, propose, rules, serve  # noqa: F401, I001, E402
 
 
 def main() -> None:
