@@ -29,10 +29,10 @@ def home(tmp_path, monkeypatch):
 def tiny_project(home) -> str:
     from geo.district.hierarchy import build_district
     from geo.io import write_units
-    from geo.project import district_key
+    from geo.project import district_fingerprint
 
     d = build_district(tiny_frames())
-    key = district_key(d)
+    key = district_fingerprint(d)
     write_units(d.units, home / f"district-{key}.gpkg", fmt="gpkg")
     return key
 
