@@ -591,6 +591,9 @@ class Plan:
         The streets; default the district's.
     assignment : array-like of int, optional
         Street position per block; default the district's own assignment.
+    done, undone : sequence of Edit, optional
+        The history a stored plan comes back with: edits :meth:`undo` can take back
+        (oldest first) and edits :meth:`redo` can replay (the last one first).
 
     Notes
     -----
@@ -605,6 +608,8 @@ class Plan:
         name: str = "current",
         streets: Sequence[Street] | None = None,
         assignment: npt.ArrayLike | None = None,
+        done: Sequence[Edit] = (),
+        undone: Sequence[Edit] = (),
     ) -> None:
         self.name = str(name)
         self._base = base
@@ -622,8 +627,8 @@ class Plan:
                 f"for each of the {base.n_blocks} {base.nouns}."
             )
         self._assignment = a
-        self._undo: list[Edit] = []
-        self._redo: list[Edit] = []
+        self._undo: list[Edit] = list(done)
+        self._redo: list[Edit] = list(undone)
         self._pieces: dict[str, _Pieces] = {}
         self._geoms: dict[str, shapely.Geometry] = {}
         self._touched: tuple[str, ...] = ()
@@ -715,6 +720,26 @@ class Plan:
     def can_redo(self) -> bool:
         """Whether there is an undone edit to redo."""
         return bool(self._redo)
+
+    def has_street(self, code: str) -> bool:
+        """Return whether the plan has a street of that code."""
+        return code in self._pos
+
+    def street_position(self, code: str) -> int:
+        """Return a street's position in :attr:`streets` (see :meth:`_street_pos`)."""
+        return self._street_pos(code)
+
+    def street_of_position(self, block: int) -> Street:
+        """Return the street the block at position ``block`` (of :attr:`PlanBase.codes`) is in."""
+        return self._streets[int(self._assignment[block])]
+
+    def adopt(self, fresh: Plan) -> None:
+        """Become ``fresh`` in place (an object others hold takes the stored state).
+
+        Every attribute is replaced, caches included, so nothing of the old state lingers.
+        """
+        self.__dict__.clear()
+        self.__dict__.update(fresh.__dict__)
 
     def street(self, code: str) -> Street:
         """Return a street by code (see :meth:`_street_pos` for the error)."""
@@ -1603,15 +1628,6 @@ _SYNCED: weakref.WeakKeyDictionary[Plan, dict[str, int]] = weakref.WeakKeyDictio
 _SYNCED_LOCK = threading.Lock()
 
 
-def _adopt(plan: Plan, fresh: Plan) -> None:
-    """Make ``plan`` (an object others hold) the stored ``fresh`` plan, in place.
-
-    Every attribute is replaced, caches included, so nothing of the old state lingers.
-    """
-    plan.__dict__.clear()
-    plan.__dict__.update(fresh.__dict__)
-
-
 def _replay(plan: Plan, edit: Edit) -> Edit | None:
     """Make ``edit`` again on a plan refreshed from the store; return the new edit.
 
@@ -1625,14 +1641,14 @@ def _replay(plan: Plan, edit: Edit) -> Edit | None:
     """
     elsewhere = "in another tab or window meanwhile"
     if edit.op == "new_street":
-        free = edit.street not in plan._pos
+        free = not plan.has_street(edit.street)
         plan.new_street(
             name=edit.name or edit.street,
             code=edit.street if free else None,
             kind=edit.kind or "street",
         )
         return plan.last_edit
-    if edit.street not in plan._pos:
+    if not plan.has_street(edit.street):
         raise PlanError(
             f"Street {edit.street} was taken back {elsewhere}, so your change was not made. "
             "The plan now shows the other changes; create the street again if you need it."
@@ -1801,7 +1817,7 @@ class PlanStore:
             con.execute("BEGIN")
             fresh, revision = self._read_plan(con, plan.name, plan.base)
             con.execute("COMMIT")
-        _adopt(plan, fresh)
+        plan.adopt(fresh)
         self._remember(plan, revision)
         logger.info("plan %s: updated to revision %d from the store", plan.name, revision)
         return True
@@ -1890,19 +1906,19 @@ class PlanStore:
             "VALUES (?, ?, ?, ?, ?, ?)",
             [
                 (plan.name, s.code, s.name, s.kind, int(s.locked), k)
-                for k, s in enumerate(plan._streets)
+                for k, s in enumerate(plan.streets)
             ],
         )
-        codes = [s.code for s in plan._streets]
+        codes = [s.code for s in plan.streets]
         con.executemany(
             "INSERT INTO wangge_assignments (plan, block_code, street_code) VALUES (?, ?, ?)",
             [
                 (plan.name, str(b), codes[int(k)])
-                for b, k in zip(plan.base.codes, plan._assignment, strict=True)
+                for b, k in zip(plan.base.codes, plan.assignment, strict=True)
             ],
         )
-        log = [*plan._undo, *reversed(plan._redo)]
-        n_done = len(plan._undo)
+        log = [*plan.undo_stack, *reversed(plan.redo_stack)]
+        n_done = len(plan.undo_stack)
         con.executemany(
             "INSERT INTO wangge_edits (plan, seq, op_json, undone) VALUES (?, ?, ?, ?)",
             [(plan.name, k + 1, e.to_json(), int(k >= n_done)) for k, e in enumerate(log)],
@@ -1963,9 +1979,9 @@ class PlanStore:
                     "under another name."
                 )
             if self._known(plan) != int(row[1]):
-                was_undo = bool(plan._redo) and plan._redo[-1] is edit
+                was_undo = plan.can_redo and plan.redo_stack[-1] is edit
                 fresh, revision = self._read_plan(con, plan.name, plan.base)
-                _adopt(plan, fresh)
+                plan.adopt(fresh)
                 self._remember(plan, revision)
                 refreshed = True
                 logger.info("plan %s: changed elsewhere; replaying %s", plan.name, edit.op)
@@ -1988,10 +2004,10 @@ class PlanStore:
             "SELECT COALESCE(SUM(undone = 0), 0), COUNT(*) FROM wangge_edits WHERE plan = ?",
             (plan.name,),
         ).fetchone()
-        k, n_redo = len(plan._undo), len(plan._redo)
+        k, n_redo = len(plan.undo_stack), len(plan.redo_stack)
         text = edit.to_json()
         synced = False
-        if k == db_done + 1 and plan._undo and plan._undo[-1] == edit:
+        if k == db_done + 1 and plan.can_undo and plan.undo_stack[-1] == edit:
             at_k = con.execute(
                 "SELECT op_json, undone FROM wangge_edits WHERE plan = ? AND seq = ?",
                 (plan.name, k),
@@ -2010,7 +2026,8 @@ class PlanStore:
                 )
                 synced = True
         elif (
-            k == db_done - 1 and db_total == k + n_redo and plan._redo and plan._redo[-1] == edit
+            k == db_done - 1 and db_total == k + n_redo and plan.can_redo
+            and plan.redo_stack[-1] == edit
         ):  # undo
             con.execute(
                 "UPDATE wangge_edits SET undone = 1 WHERE plan = ? AND seq = ?",
@@ -2032,19 +2049,19 @@ class PlanStore:
             con.executemany(
                 "UPDATE wangge_assignments SET street_code = ? WHERE plan = ? AND block_code = ?",
                 [
-                    (plan._streets[int(plan._assignment[b])].code, plan.name, code)
+                    (plan.street_of_position(int(b)).code, plan.name, code)
                     for b, code in zip(pos, edit.blocks, strict=True)
                 ],
             )
         if edit.op != "move":
-            k = plan._pos.get(edit.street)
-            if k is None:
+            if not plan.has_street(edit.street):
                 con.execute(
                     "DELETE FROM wangge_streets WHERE plan = ? AND code = ?",
                     (plan.name, edit.street),
                 )
             else:
-                s = plan._streets[k]
+                k = plan.street_position(edit.street)
+                s = plan.street(edit.street)
                 con.execute(
                     "INSERT OR REPLACE INTO wangge_streets (plan, code, name, kind, locked, "
                     "position) VALUES (?, ?, ?, ?, ?, ?)",
@@ -2158,11 +2175,10 @@ class PlanStore:
                 f"Plan {name!r} has a damaged edit log (an undone edit before a done one). "
                 "Save the plan again to rewrite it."
             )
-        plan = Plan(base, name=name, streets=streets, assignment=assignment)
         edits = [Edit.from_json(text) for text, _ in log]
         n_done = flags.count(0)
-        plan._undo = edits[:n_done]
-        plan._redo = list(reversed(edits[n_done:]))
+        plan = Plan(base, name=name, streets=streets, assignment=assignment,
+                    done=edits[:n_done], undone=list(reversed(edits[n_done:])))
         return plan, int(row[1])
 
     def list_plans(self) -> pd.DataFrame:
