@@ -1523,7 +1523,7 @@ def _benchmark_table(
     return pd.DataFrame(rows)
 
 
-def service_areas(result: CoverageResult, *, tolerance_m: float = 2.0) -> gpd.GeoDataFrame:
+def service_areas(result: CoverageResult) -> gpd.GeoDataFrame:
     """Return each facility type's service area as one geometry (EPSG:4326).
 
     On a network: the walkable ways within the radius, cut where the walk reaches
@@ -1537,10 +1537,7 @@ def service_areas(result: CoverageResult, *, tolerance_m: float = 2.0) -> gpd.Ge
         r = res.ftype.service_radius_m
         network = result.network
         if res.node_distance is not None and network is not None:
-            geom = service_lines(
-                network.graph, network.x, network.y, res.node_distance, r,
-                tolerance_m=tolerance_m,
-            )
+            geom = service_lines(network.graph, network.x, network.y, res.node_distance, r)
         else:
             fac = result.facilities.iloc[res.facility_index]
             detour = float(result.provenance.get("detour", DEFAULT_DETOUR))

@@ -1097,18 +1097,42 @@ def add_areas(
     lines = bool(len(areas)) and bool(areas.geom_type.str.contains("Line").all())
     style = {"color": color, "weight": 2.5 if lines else 0.5, "opacity": 0.8,
              "fillColor": color, "fillOpacity": fill_opacity}
-    features = [
-        {"type": "Feature", "properties": {}, "geometry": g}
-        for g in _geometry_json(areas.geometry.values)
-    ]
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
-        name=html.escape(name),
-        style_function=lambda _f: style,
-        interactive=False,
-        show=show,
+    rounded = shapely.transform(np.asarray(areas.geometry.values), lambda xy: np.round(xy, 6))
+    features = ",".join(
+        f'{{"type":"Feature","properties":{{}},"geometry":{g}}}'
+        for g in shapely.to_geojson(rounded).tolist()
+    )
+    _StaticGeoJson(
+        f'{{"type":"FeatureCollection","features":[{features}]}}',
+        style=style, name=html.escape(name), show=show,
     ).add_to(m)
     return m
+
+
+class _StaticGeoJson(folium.map.Layer):
+    """A non-interactive GeoJSON layer embedded as written by GEOS (never re-encoded).
+
+    ``folium.GeoJson`` parses its data and encodes it again when the map is
+    rendered: seconds for a service area of a city's streets.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.geoJson({{ this.data_json }}, {
+                interactive: false,
+                style: function () { return {{ this.style | tojson }}; }
+            });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data_json: str, *, style: dict[str, Any], name: str, show: bool) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "StaticGeoJson"
+        # GEOS writes numbers and fixed keys only; keep a stray "</" from closing the script
+        self.data_json = data_json.replace("</", "<\\/")
+        self.style = style
 
 
 def base_map(

@@ -401,6 +401,11 @@ def _json_text(value: Any, indent: int = 0) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+_HTML_UNIT_ROWS = 3000
+"""Street or community rows the audit's index.html lists before it lists only the least
+covered of each type (a 16× city has 12,000 community rows; the CSV has them all)."""
+
+
 def _audit_html(result: Any) -> str:
     import html as _html
 
@@ -458,7 +463,16 @@ def _audit_html(result: Any) -> str:
             continue
         rows = t.sort_values(["type", "share_covered"]).drop(columns=numeric_twins, errors="ignore")
         parts.append(f"<h2>By {lv}</h2>")
-        if lv == "grid":
+        if lv != "grid" and len(rows) > _HTML_UNIT_ROWS:
+            # a city's communities: the least covered of each type, the rest in the CSV
+            per_type = max(1, _HTML_UNIT_ROWS // max(1, rows["type"].nunique()))
+            shown = rows.groupby("type", sort=False).head(per_type)
+            parts.append(
+                f"<p>The {per_type:,} least covered of each type shown ({len(shown):,} of "
+                f"{len(rows):,} rows); every row is in coverage_{lv}.csv.</p>"
+                + _html_table(shown)
+            )
+        elif lv == "grid":
             parts.append(
                 "<details><summary>Show grid table</summary>"
                 + _html_table(rows, max_rows=400)

@@ -85,28 +85,24 @@ def service_lines(
     y: np.ndarray,
     node_distance: np.ndarray,
     radius_m: float,
-    *,
-    tolerance_m: float = 2.0,
 ) -> shapely.Geometry:
     """Return the walkable ways within ``radius_m`` as one geometry (metres, like ``x``/``y``).
 
-    The reached stretches (:func:`reached_stretches`) joined into runs and
-    simplified by ``tolerance_m``, so every point drawn is within that of a
-    reached way and every reached node within that of a line. Empty when nothing
-    is reached.
+    The reached stretches of :func:`reached_stretches` as one MultiLineString, each
+    stretch as it is (two points); every reached node lies on one. Joining them
+    into runs (``line_merge``) saved a tenth of the points at a cost of seconds.
 
     Parameters
     ----------
     graph, x, y, node_distance, radius_m
         As for :func:`reached_stretches`.
-    tolerance_m : float
-        Simplification tolerance in metres.
 
     Returns
     -------
     shapely.Geometry
-        A (Multi)LineString, possibly empty.
+        A MultiLineString, empty when nothing is reached.
     """
     stretches = reached_stretches(graph, x, y, node_distance, radius_m)
-    lines = shapely.line_merge(shapely.multilinestrings(shapely.linestrings(stretches)))
-    return shapely.simplify(lines, tolerance_m, preserve_topology=False)
+    return shapely.multilinestrings(shapely.linestrings(stretches)) if len(stretches) else (
+        shapely.MultiLineString()
+    )

@@ -86,8 +86,8 @@ def test_service_lines_cover_every_reached_node_and_no_far_one(
     n = nx * ny
     fac = np.unique(np.asarray(seeds) % n)
     d = nearest_source_distance(g, fac, np.zeros(len(fac)), limit_m=2 * radius + 1)
-    tol = 2.0
-    lines = service_lines(g, x, y, d, radius, tolerance_m=tol)
+    tol = 1e-6
+    lines = service_lines(g, x, y, d, radius)
     dist_to_lines = shapely.distance(lines, shapely.points(x, y))
     reached = d <= radius
     assert np.all(dist_to_lines[reached] <= tol + 1e-6)
