@@ -69,13 +69,6 @@ class CheckReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dictionary."""
-
-        def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-            out = []
-            for rec in frame.to_dict(orient="records"):
-                out.append({k: _clean(v) for k, v in rec.items()})
-            return out
-
         return {
             "rulebook": {
                 "name": self.rulebook.name,
@@ -91,13 +84,13 @@ class CheckReport:
             "sources": self.district.sources,
             "notes": self.district.notes,
             "summary": self.summary,
-            "units": {lv: records(t) for lv, t in self.tables.items()},
+            "units": {lv: _records(t) for lv, t in self.tables.items()},
             "findings": [f.to_dict() for f in self.findings],
         }
 
     def to_json(self) -> str:
-        """Return the report as JSON text (UTF-8, Chinese kept readable)."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+        """Return the report as JSON text (UTF-8, Chinese kept readable; one record a line)."""
+        return _json_text(self.to_dict())
 
 
 def _clean(v: Any) -> Any:
