@@ -9,7 +9,8 @@ process (user + system; on the shared 2-core machine the wall clock depends on t
 neighbours, so CPU is what the ratios use), wall seconds, and peak memory (maximum
 resident set). Printed and written to ``bench/README.md`` between the scale markers:
 a table, the growth exponent of each command fitted on log-log (1.00 = linear) with
-the ratio to linear growth from 1×, and a log-log plot ``bench/scale.png``.
+the ratio to linear growth from 1×, and a log-log plot ``bench/scale.png``; the figures are kept in ``bench/scale.json``,
+so a run of some commands keeps the others' last results.
 
     .venv/bin/python bench/bench_scale.py [--big] [--runs 1] [--commands check export]
 """
@@ -194,8 +195,17 @@ def main() -> None:
     table = _table(results, sizes)
     print("\n".join(table))
     if not args.no_readme:
+        # commands not run this time keep their last results (same sizes only)
+        kept = HERE / "scale.json"
+        stored = json.loads(kept.read_text(encoding="utf-8")) if kept.exists() else {}
+        if stored.get("sizes") == sizes:
+            for command, by_k in stored["results"].items():
+                results.setdefault(command, {int(k): v for k, v in by_k.items()})
+        results = {c: results[c] for c in COMMANDS if c in results}
+        kept.write_text(json.dumps({"sizes": sizes, "results": results}, indent=1) + "\n",
+                        encoding="utf-8")
         _plot(results, sizes, HERE / "scale.png")
-        write_readme(table, HERE / "README.md")
+        write_readme(_table(results, sizes), HERE / "README.md")
 
 
 if __name__ == "__main__":
