@@ -9,8 +9,8 @@ process (user + system; on the shared 2-core machine the wall clock depends on t
 neighbours, so CPU is what the ratios use), wall seconds, and peak memory (maximum
 resident set). Printed and written to ``bench/README.md`` between the scale markers:
 a table, the growth exponent of each command fitted on log-log (1.00 = linear) with
-the ratio to linear growth from 1×, and a log-log plot ``bench/scale.png``; the figures are kept in ``bench/scale.json``,
-so a run of some commands keeps the others' last results.
+the ratio to linear growth from 1×, and a log-log plot ``bench/scale.png``. The figures
+are kept in ``bench/scale.json``, so a run of some commands keeps the others' last ones.
 
     .venv/bin/python bench/bench_scale.py [--big] [--runs 1] [--commands check export]
 """
