@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geo import LEVELS
@@ -68,13 +69,6 @@ class CheckReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dictionary."""
-
-        def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-            out = []
-            for rec in frame.to_dict(orient="records"):
-                out.append({k: _plain(v) for k, v in rec.items()})
-            return out
-
         return {
             "rulebook": {
                 "name": self.rulebook.name,
@@ -90,13 +84,13 @@ class CheckReport:
             "sources": self.district.sources,
             "notes": self.district.notes,
             "summary": self.summary,
-            "units": {lv: records(t) for lv, t in self.tables.items()},
+            "units": {lv: _records(t) for lv, t in self.tables.items()},
             "findings": [f.to_dict() for f in self.findings],
         }
 
     def to_json(self) -> str:
-        """Return the report as JSON text (UTF-8, Chinese kept readable)."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+        """Return the report as JSON text (UTF-8, Chinese kept readable; one record a line)."""
+        return _json_text(self.to_dict())
 
 
 def check_report(district: District, rulebook: Rulebook) -> CheckReport:
@@ -346,7 +340,7 @@ def write_audit_report(result: Any, out_dir: str | Any) -> list[Any]:
         "findings": [f.to_dict() for f in result.findings],
     }
     with atomic_path(out / "audit.json") as tmp:
-        tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.write_text(_json_text(doc), encoding="utf-8")
     written.append(out / "audit.json")
     written.append(standalone_html(coverage_map(result), out / "map.html"))
     with atomic_path(out / "index.html") as tmp:
@@ -356,7 +350,43 @@ def write_audit_report(result: Any, out_dir: str | Any) -> list[Any]:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _plain(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
+    """Return ``frame``'s rows as dicts of plain values, missing and infinite as None."""
+    cols: dict[Any, np.ndarray] = {}
+    for c in frame.columns:
+        col = frame[c]
+        if pd.api.types.is_float_dtype(col.dtype) and not isinstance(col.dtype, pd.ArrowDtype):
+            v = col.to_numpy(dtype=float)
+            cols[c] = np.where(np.isfinite(v), v.astype(object), np.array(None))
+        elif pd.api.types.is_integer_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+            cols[c] = np.where(col.isna().to_numpy(), np.array(None), col.astype(object).to_numpy())
+        else:  # text and mixed columns: each value cleaned as it is
+            cols[c] = np.array([_plain(v) for v in col.tolist()], dtype=object)
+    if not cols:
+        return [{} for _ in range(len(frame))]
+    names = list(cols)
+    return [dict(zip(names, row, strict=True)) for row in zip(*cols.values(), strict=True)]
+
+
+def _json_text(value: Any, indent: int = 0) -> str:
+    """Return ``value`` as JSON: nested objects and lists one entry a line, records compact.
+
+    A list of records (dicts) is written one record a line through the C encoder,
+    which is what keeps a city's audit.json (hundreds of thousands of rows) fast.
+    """
+    pad, inner = " " * indent, " " * (indent + 1)
+    if isinstance(value, dict) and value:
+        items = (f"{inner}{json.dumps(str(k), ensure_ascii=False)}: "
+                 f"{_json_text(v, indent + 1)}" for k, v in value.items())
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list) and value:
+        items = (f"{inner}{json.dumps(v, ensure_ascii=False)}" for v in value)
+        return "[\n" + ",\n".join(items) + f"\n{pad}]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+_HTML_UNIT_ROWS = 3000
+"""Street or community rows the audit's index.html lists before it lists only the least
+covered of each type (a 16× city has 12,000 community rows; the CSV has them all)."""
 
 
 def _audit_html(result: Any) -> str:
@@ -416,7 +446,16 @@ def _audit_html(result: Any) -> str:
             continue
         rows = t.sort_values(["type", "share_covered"]).drop(columns=numeric_twins, errors="ignore")
         parts.append(f"<h2>By {lv}</h2>")
-        if lv == "grid":
+        if lv != "grid" and len(rows) > _HTML_UNIT_ROWS:
+            # a city's communities: the least covered of each type, the rest in the CSV
+            per_type = max(1, _HTML_UNIT_ROWS // max(1, rows["type"].nunique()))
+            shown = rows.groupby("type", sort=False).head(per_type)
+            parts.append(
+                f"<p>The {per_type:,} least covered of each type shown ({len(shown):,} of "
+                f"{len(rows):,} rows); every row is in coverage_{lv}.csv.</p>"
+                + _html_table(shown)
+            )
+        elif lv == "grid":
             parts.append(
                 "<details><summary>Show grid table</summary>"
                 + _html_table(rows, max_rows=400)

@@ -6,6 +6,8 @@
 - :mod:`~geo.access.coverage` — who lives within reach of each facility type, floor
   area against the norms.
 - :mod:`~geo.access.audit` — putting an audit together from paths and choices.
+- :mod:`~geo.access.service_area` — the streets within walking reach, as lines cut at
+  the radius (the report's map; linear in the network).
 - :mod:`~geo.access.street_coverage` — per-community reach summed over a plan's streets
   (the editor's coverage column: no new audit per move).
 """

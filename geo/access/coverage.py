@@ -1036,9 +1036,16 @@ def _unit_tables(
         tables[lv] = table
         if lv != judged:
             continue
-        geoms = dict(zip(units["code"], units.geometry, strict=True))
+        # one representative point per unit (not per unit and type), on arrays
+        unit_geoms = np.asarray(units.geometry.values)
+        drawable = ~shapely.is_empty(unit_geoms) & shapely.is_valid(unit_geoms)
+        rep = shapely.point_on_surface(np.where(drawable, unit_geoms, np.array(None)))
+        places = dict(
+            zip(units["code"], zip(shapely.get_x(rep), shapely.get_y(rep), strict=True),
+                strict=True)
+        )
         unit_kinds = dict(zip(units["code"], units["kind"], strict=True)) if "kind" in units else {}
-        for _, row in table.iterrows():
+        for row in table.to_dict(orient="records"):
             ftype = results[row["type"]].ftype
             kind = _community_kind(lv, unit_kinds.get(row["code"]))
             if kind is not None and kind not in ftype.kinds:
@@ -1046,11 +1053,11 @@ def _unit_tables(
                     (str(row["name"] or row["code"]), kind)
                 )
                 continue
-            pt = geoms.get(row["code"])
-            lon = lat = None
-            if pt is not None and pt.is_valid and not pt.is_empty:
-                rp = pt.representative_point()
-                lon, lat = float(rp.x), float(rp.y)
+            lon, lat = places.get(row["code"], (math.nan, math.nan))
+            if not (math.isfinite(lon) and math.isfinite(lat)):
+                lon = lat = None
+            else:
+                lon, lat = float(lon), float(lat)
             label = row["name"] or row["code"]
             if row["residents"] > 0 and row["share_covered"] < short:
                 cut = []
@@ -1259,34 +1266,37 @@ def _facility_table(
             "lat": np.round(lat, 6),
         }
     )
-    table["min_floor_area_m2"] = np.nan
-    table["catchment_households"] = np.nan
-    table["m2_per_100hh_in_catchment"] = np.nan
-    table["status"] = "not audited"
+    n = len(table)
+    min_area = np.full(n, np.nan)
+    catchment = np.full(n, np.nan)
+    per_100hh = np.full(n, np.nan)
+    status = np.full(n, "not audited", dtype=object)
+    areas = fac["floor_area_m2"].to_numpy(dtype=float)
+    names = fac["name"].to_numpy(dtype=object)
     if snap is not None:
         table["snap_m"] = np.round(snap, 1)
     for t, res in results.items():
         ftype = res.ftype
         for k, j in enumerate(res.facility_index):
-            area = fac["floor_area_m2"].iloc[j]
+            area = areas[j]
             load = (
                 float(res.facility_load_households[k])
                 if len(res.facility_load_households)
                 else np.nan
             )
-            table.loc[j, "catchment_households"] = load
+            catchment[j] = load
             if np.isfinite(area) and load > 0:
-                table.loc[j, "m2_per_100hh_in_catchment"] = 100.0 * area / load
-            name = fac["name"].iloc[j] or f"#{j}"
+                per_100hh[j] = 100.0 * area / load
+            name = names[j] or f"#{j}"
             minimum = ftype.min_floor_area_m2
-            table.loc[j, "min_floor_area_m2"] = minimum if minimum is not None else np.nan
+            min_area[j] = minimum if minimum is not None else np.nan
             kind = fac_kinds[j]
             if kind is not None and kind not in ftype.kinds:
-                table.loc[j, "status"] = f"not judged ({kind}: not held to urban norms)"
+                status[j] = f"not judged ({kind}: not held to urban norms)"
             elif not np.isfinite(area):
-                table.loc[j, "status"] = "no floor area"
+                status[j] = "no floor area"
             elif minimum is not None and area < minimum:
-                table.loc[j, "status"] = "below minimum"
+                status[j] = "below minimum"
                 findings.append(
                     Finding(
                         rule=f"facility_size.{t}",
@@ -1311,7 +1321,13 @@ def _facility_table(
                     )
                 )
             else:
-                table.loc[j, "status"] = "ok"
+                status[j] = "ok"
+    table["min_floor_area_m2"] = min_area
+    table["catchment_households"] = catchment
+    table["m2_per_100hh_in_catchment"] = per_100hh
+    table["status"] = status
+    if snap is not None:
+        table["snap_m"] = table.pop("snap_m")
     return table
 
 
@@ -1509,25 +1525,27 @@ def _benchmark_table(
     return pd.DataFrame(rows)
 
 
-def service_areas(result: CoverageResult, *, buffer_m: float = 40.0) -> gpd.GeoDataFrame:
-    """Return each facility type's service area as one polygon (EPSG:4326).
+def service_areas(result: CoverageResult) -> gpd.GeoDataFrame:
+    """Return each facility type's service area as one geometry (EPSG:4326).
 
-    On a network: the nodes within the radius, each widened by ``buffer_m``
-    and joined. Without one: circles of radius / detour around the facilities.
+    On a network: the walkable ways within the radius, cut where the walk reaches
+    it (:func:`geo.access.service_area.service_lines`; lines, linear in the network).
+    Without one: circles of radius / detour around the facilities.
     """
+    from geo.access.service_area import service_lines
+
     rows = []
     for t, res in result.types.items():
         r = res.ftype.service_radius_m
         network = result.network
         if res.node_distance is not None and network is not None:
-            near = np.flatnonzero(res.node_distance <= r)
-            pts = shapely.points(network.x[near], network.y[near])
-            geom = shapely.union_all(shapely.buffer(pts, buffer_m, quad_segs=4))
+            geom = service_lines(network.graph, network.x, network.y, res.node_distance, r)
         else:
             fac = result.facilities.iloc[res.facility_index]
             detour = float(result.provenance.get("detour", DEFAULT_DETOUR))
             geom = shapely.union_all(shapely.buffer(fac.geometry.values, r / detour))
-        rows.append({"type": t, "name": res.ftype.name, "geometry": shapely.simplify(geom, 5.0)})
+            geom = shapely.simplify(geom, 5.0)
+        rows.append({"type": t, "name": res.ftype.name, "geometry": geom})
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=result.demand.crs)
     return frame.to_crs(4326)
 

@@ -311,6 +311,47 @@ def _gap_finding(
     )
 
 
+def _tiled_parents(
+    pm: gpd.GeoDataFrame,
+    child_geom: np.ndarray,
+    declared: np.ndarray,
+    pcodes: np.ndarray,
+    shares: pd.DataFrame,
+    tol: float,
+) -> np.ndarray:
+    """Return which parents their declared children surely cover up to under ``tol`` m².
+
+    The area a parent's children leave uncovered is at most its area, less the
+    areas they share with it (from ``shares``), plus the areas the children share
+    with each other (overlaps counted twice). Where that bound is under half the
+    tolerance no gap piece can reach it, so the union and difference per parent
+    (the slow part of the gap check on a city) are skipped; elsewhere they run
+    as before, so the findings are the same.
+    """
+    n_par = len(pm)
+    ch = shares["child"].to_numpy(dtype=np.int64)
+    par = shares["parent"].to_numpy(dtype=np.int64)
+    own = pcodes[par] == declared[ch] if len(ch) else np.zeros(0, dtype=bool)
+    covered = np.bincount(par[own], weights=shares["area_m2"].to_numpy(dtype=float)[own],
+                          minlength=n_par)
+    ok = np.flatnonzero(shapely.is_valid(child_geom) & ~shapely.is_empty(child_geom))
+    overlap_by_code: dict[Any, float] = {}
+    if len(ok) > 1:
+        a, b = shapely.STRtree(child_geom[ok]).query(child_geom[ok], predicate="intersects")
+        keep = a < b
+        a, b = ok[a[keep]], ok[b[keep]]
+        same = declared[a] == declared[b]
+        a, b = a[same], b[same]
+        meet = shapely.relate_pattern(child_geom[a], child_geom[b], "T********")
+        a, b = a[meet], b[meet]
+        areas = shapely.area(shapely.intersection(child_geom[a], child_geom[b]))
+        for code, area in zip(declared[a].tolist(), areas.tolist(), strict=True):
+            overlap_by_code[code] = overlap_by_code.get(code, 0.0) + area
+    overlap = np.array([overlap_by_code.get(c, 0.0) for c in pcodes.tolist()], dtype=float)
+    parea = shapely.area(np.asarray(pm.geometry.values, dtype=object))
+    return np.asarray(parea - covered + overlap < tol / 2, dtype=bool)
+
+
 def check_nesting(
     children: gpd.GeoDataFrame,
     parents: gpd.GeoDataFrame,
@@ -468,11 +509,14 @@ def check_nesting(
     for i, pc in enumerate(declared_all.tolist()):
         kids_of.setdefault(pc, []).append(i)
     pvalid = shapely.is_valid(np.asarray(pm.geometry.values, dtype=object))
+    tiled = _tiled_parents(pm, child_geom, declared_all, pcodes, shares, tol)
     for j in range(len(pm)):
         if not pvalid[j]:
             continue
         pcode = pcodes[j]
         rows = kids_of.get(pcode)
+        if rows and tiled[j]:
+            continue  # its children cover it but for less than the tolerance: no gap
         if not rows:
             prow = parents.iloc[j]
             lon, lat = _rep_point(prow.geometry)

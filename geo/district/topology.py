@@ -30,6 +30,17 @@ def _thin(geoms: np.ndarray, width_m: float | None) -> np.ndarray:
     return width < w
 
 
+def _interiors_meet(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return, pair by pair, whether the interiors of ``a`` and ``b`` intersect.
+
+    Pairs failing it share no area, so their intersection (an overlay, about three
+    times the cost of this test) need not be computed.
+    """
+    if len(a) == 0:
+        return np.zeros(0, dtype=bool)
+    return np.asarray(shapely.relate_pattern(a, b, "T********"), dtype=bool)
+
+
 def overlap_pairs(
     geoms: gpd.GeoSeries, *, min_area_m2: float, min_width_m: float | None = None
 ) -> pd.DataFrame:
@@ -61,6 +72,9 @@ def overlap_pairs(
     left, right = tree.query(arr[idx], predicate="intersects")
     keep = left < right
     left, right = idx[left[keep]], idx[right[keep]]
+    # neighbours that only touch share no area: a DE-9IM test is a third of an overlay
+    inner = _interiors_meet(arr[left], arr[right])
+    left, right = left[inner], right[inner]
     if len(left) == 0:
         return pd.DataFrame(columns=cols)
     inter = shapely.intersection(arr[left], arr[right])
@@ -95,6 +109,8 @@ def containment_shares(children: gpd.GeoSeries, parents: gpd.GeoSeries) -> pd.Da
     tree = STRtree(p[p_ok])
     ci, pi = tree.query(c[c_ok], predicate="intersects")
     ci, pi = c_ok[ci], p_ok[pi]
+    inner = _interiors_meet(c[ci], p[pi])  # a child touching a neighbour's edge shares nothing
+    ci, pi = ci[inner], pi[inner]
     area = shapely.area(shapely.intersection(c[ci], p[pi]))
     child_area = shapely.area(c[ci])
     share = np.divide(area, child_area, out=np.zeros_like(area), where=child_area > 0)

@@ -881,15 +881,14 @@ def unit_map(
         raw_props[f"_tip{k}"] = [html.escape(_format_value(v)) for v in units[col]]
     for k, col in enumerate(popup_columns):
         raw_props[f"_pop{k}"] = [html.escape(_format_value(v)) for v in units[col]]
-    geometry_json = json.loads(geoms.to_json())["features"]
     features = [
         {
             "type": "Feature",
             "id": str(i),
             "properties": {"_fill": colours[i], **{k: v[i] for k, v in raw_props.items()}},
-            "geometry": feat["geometry"],
+            "geometry": geometry,
         }
-        for i, feat in enumerate(geometry_json)
+        for i, geometry in enumerate(_geometry_json(geoms.values))
     ]
     data = {"type": "FeatureCollection", "features": features}
 
@@ -1036,24 +1035,44 @@ def add_points(
     else:
         colours = [color] * len(pts)
     aliases = list(tooltip_aliases) if tooltip_aliases is not None else list(tooltip_columns)
-    group = folium.FeatureGroup(name=html.escape(name))
-    for i, geom in enumerate(geoms):
-        tip = "<br>".join(
-            f"<b>{html.escape(str(a))}</b> {html.escape(_format_value(pts[c].iloc[i]))}"
-            for c, a in zip(tooltip_columns, aliases, strict=True)
-        )
-        folium.CircleMarker(
-            location=[geom.y, geom.x],
-            radius=radius,
-            color=DEFAULT_LINE,
-            weight=1,
-            fill=True,
-            fill_color=colours[i],
-            fill_opacity=0.9,
-            tooltip=folium.Tooltip(tip) if tip else None,
-        ).add_to(group)
-    group.add_to(m)
+    # One GeoJSON layer of circle markers: a folium element per point compiles a
+    # template each, which took seconds per thousand facilities.
+    tips = [
+        [html.escape(_format_value(v)) for v in pts[c].tolist()] for c in tooltip_columns
+    ]
+    coords = _geometry_json(geoms.values)
+    features = [
+        {
+            "type": "Feature",
+            "id": str(i),
+            "properties": {"_fill": colours[i], **{f"_tip{k}": t[i] for k, t in enumerate(tips)}},
+            "geometry": g,
+        }
+        for i, g in enumerate(coords)
+    ]
+
+    def style(feature: dict[str, Any]) -> dict[str, Any]:
+        return {"color": DEFAULT_LINE, "weight": 1, "fillColor": feature["properties"]["_fill"],
+                "fillOpacity": 0.9}
+
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name=html.escape(name),
+        marker=folium.CircleMarker(radius=radius, fill=True),
+        style_function=style,
+        tooltip=folium.GeoJsonTooltip(
+            fields=[f"_tip{k}" for k in range(len(tips))],
+            aliases=[f"<b>{html.escape(str(a))}</b>" for a in aliases],
+        ) if tips else None,
+        zoom_on_click=False,
+    ).add_to(m)
     return m
+
+
+def _geometry_json(geoms: Any) -> list[dict[str, Any]]:
+    """Return GeoJSON geometry dicts (six decimals, about 0.1 m), written by GEOS."""
+    rounded = shapely.transform(np.asarray(geoms), lambda xy: np.round(xy, 6))
+    return json.loads("[" + ",".join(shapely.to_geojson(rounded).tolist()) + "]")
 
 
 def add_areas(
@@ -1065,19 +1084,55 @@ def add_areas(
     fill_opacity: float = 0.15,
     show: bool = True,
 ) -> folium.Map:
-    """Draw filled areas without interaction (e.g. service areas), as one toggleable layer."""
+    """Draw filled areas or lines without interaction (e.g. service areas), as one layer.
+
+    Lines (a service area drawn as the ways within reach) get a visible stroke.
+    Coordinates are written with six decimals (about 0.1 m), through GEOS's GeoJSON
+    writer, so a layer of hundreds of thousands of vertices costs a fraction of a
+    second.
+    """
     areas = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
     if areas.crs is not None and not areas.crs.equals("EPSG:4326"):
         areas = areas.to_crs(4326)
-    style = {"color": color, "weight": 0.5, "fillColor": color, "fillOpacity": fill_opacity}
-    folium.GeoJson(
-        json.loads(areas.geometry.to_json()),
-        name=html.escape(name),
-        style_function=lambda _f: style,
-        interactive=False,
-        show=show,
+    lines = bool(len(areas)) and bool(areas.geom_type.str.contains("Line").all())
+    style = {"color": color, "weight": 2.5 if lines else 0.5, "opacity": 0.8,
+             "fillColor": color, "fillOpacity": fill_opacity}
+    rounded = shapely.transform(np.asarray(areas.geometry.values), lambda xy: np.round(xy, 6))
+    features = ",".join(
+        f'{{"type":"Feature","properties":{{}},"geometry":{g}}}'
+        for g in shapely.to_geojson(rounded).tolist()
+    )
+    _StaticGeoJson(
+        f'{{"type":"FeatureCollection","features":[{features}]}}',
+        style=style, name=html.escape(name), show=show,
     ).add_to(m)
     return m
+
+
+class _StaticGeoJson(folium.map.Layer):
+    """A non-interactive GeoJSON layer embedded as written by GEOS (never re-encoded).
+
+    ``folium.GeoJson`` parses its data and encodes it again when the map is
+    rendered: seconds for a service area of a city's streets.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.geoJson({{ this.data_json }}, {
+                interactive: false,
+                style: function () { return {{ this.style | tojson }}; }
+            });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data_json: str, *, style: dict[str, Any], name: str, show: bool) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "StaticGeoJson"
+        # GEOS writes numbers and fixed keys only; keep a stray "</" from closing the script
+        self.data_json = data_json.replace("</", "<\\/")
+        self.style = style
 
 
 def base_map(
