@@ -6,7 +6,7 @@ import pytest
 from rich.cells import cell_len
 from typer.testing import CliRunner
 
-import geo.cli as cli
+import geo.cli._common as cli
 
 runner = CliRunner()
 STATUSES = ("ok", "outside", "no rule", "no data")
