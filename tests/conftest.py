@@ -82,22 +82,17 @@ def tiny_frames(grid_population: int = 2000) -> dict[str, gpd.GeoDataFrame]:
     }
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items) -> None:
-    """Under ``pytest -n 2 --dist loadgroup`` (``make test``) keep each file on one worker.
+    """On pytest-xdist workers (``make test``: ``-n 2 --dist loadfile``) queue browser files first.
 
-    A file's module-scoped fixtures (a Streamlit server, a proposal on the sample)
-    are then built once, not once per worker; the files with browser tests share
-    one worker, so at most one Chromium runs at a time, and they are queued first
-    because together they take longest. Other runs are left as they are.
+    ``--dist loadfile`` keeps each file on one worker, so a file's module-scoped
+    fixtures (a Streamlit server, a proposal on the sample) are built once. The
+    files with browser tests take longest, so they start first and the other
+    files fill the other worker. Runs without xdist keep their order.
     """
-    if getattr(config.option, "dist", "no") != "loadgroup":
-        return
-    browser_files = {item.path for item in items if item.get_closest_marker("browser")}
-    for item in items:
-        group = "browser" if item.path in browser_files else item.path.stem
-        item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=lambda item: item.path not in browser_files)
+    if hasattr(config, "workerinput"):
+        browser_files = {item.path for item in items if item.get_closest_marker("browser")}
+        items.sort(key=lambda item: item.path not in browser_files)
 
 
 @pytest.fixture
