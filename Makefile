@@ -55,8 +55,10 @@ lint: setup
 	$(VENV)/bin/ruff check geo tests app.py ui.py views $(wildcard bench)
 	$(VENV)/bin/mypy geo
 
+# Two workers (the 2-core machine); each test file stays on one worker, so its module fixtures
+# are built once, and the files with browser tests start first (tests/conftest.py).
 pytest: setup browser
-	$(PY) -m pytest -q --durations=10
+	$(PY) -m pytest -q --durations=10 -n 2 --dist loadfile
 
 test: lint pytest
 

@@ -82,6 +82,19 @@ def tiny_frames(grid_population: int = 2000) -> dict[str, gpd.GeoDataFrame]:
     }
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """On pytest-xdist workers (``make test``: ``-n 2 --dist loadfile``) queue browser files first.
+
+    ``--dist loadfile`` keeps each file on one worker, so a file's module-scoped
+    fixtures (a Streamlit server, a proposal on the sample) are built once. The
+    files with browser tests take longest, so they start first and the other
+    files fill the other worker. Runs without xdist keep their order.
+    """
+    if hasattr(config, "workerinput"):
+        browser_files = {item.path for item in items if item.get_closest_marker("browser")}
+        items.sort(key=lambda item: item.path not in browser_files)
+
+
 @pytest.fixture
 def tiny() -> dict[str, gpd.GeoDataFrame]:
     return tiny_frames()
@@ -182,36 +195,53 @@ def streamlit_server(script: Path, *, log_dir: Path, env: dict[str, str] | None 
     import time
     import urllib.request
 
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-           "--server.baseUrlPath", base_path]
     log_path = log_dir / "streamlit.log"
-    with open(log_path, "wb") as log:
+    for attempt in range(3):
+        # Another process (e.g. a second pytest-xdist worker) may take the free port before
+        # Streamlit binds it: then Streamlit exits at once and a new port is tried.
+        port = free_port()
+        cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+               "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+               "--server.baseUrlPath", base_path]
+        log = open(log_path, "wb")  # noqa: SIM115 - closed below, after the server stops
         proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log,
                                 stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}/" + (f"{base_path}/" if base_path else "")
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url + "_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        if proc.poll() is None and time.monotonic() <= deadline:
+            break
+        _stop(proc)
+        log.close()
+        text = log_path.read_text()
+        if "already in use" not in text or attempt == 2:
+            pytest.fail("streamlit did not start:\n" + text)
+    with log:
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(url + "_stcore/health", timeout=1) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    pytest.fail("streamlit did not start:\n" + log_path.read_text())
-                time.sleep(0.3)
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            _stop(proc)
+
+
+def _stop(proc) -> None:
+    """Stop a server process: terminate, then kill if it does not exit within 10 s."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 def line_across(district, code: str) -> shapely.LineString:

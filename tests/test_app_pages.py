@@ -139,7 +139,10 @@ def test_switching_language_then_propose(home):
 def test_single_level_districts_view_check_and_export(home, level):
     from geo.sample.build import sample_district
 
-    key = project_of(home, {level: sample_district()[level]})
+    frame = sample_district()[level]
+    if level == "grid":  # one street's grids (~130 of ~1,200): a grids-only district all the same
+        frame = frame[frame["code"].str[:9] == frame["code"].iloc[0][:9]]
+    key = project_of(home, {level: frame})
     at = app(project=key, lang="en").run()
     assert_clean(at, "boundaries")
     assert any("Data page" in i.value for i in at.info)  # says what it needs
@@ -151,7 +154,7 @@ def test_single_level_districts_view_check_and_export(home, level):
     assert not at.error and any("Data page" in i.value for i in at.info)
     at.switch_page("views/overview.py").run()
     counts = at.metric[3].value  # units per level, e.g. "streets 10"
-    assert f"{len(sample_district()[level]):,}" in counts
+    assert f"{len(frame):,}" in counts
     at.switch_page("views/export.py").run()
     assert len(at.get("download_button")) >= 4
 

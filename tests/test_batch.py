@@ -30,10 +30,25 @@ def districts(tiny, tmp_path):
     return root
 
 
-def test_dask_local_cluster_gives_the_one_by_one_answers(districts):
+@pytest.fixture(scope="module")
+def scheduler():
+    """One local Dask cluster (two worker processes) for the file, given by address.
+
+    Starting worker processes is most of the cost of a small batch, so the runs
+    below share it through ``scheduler=`` / ``--scheduler`` (the path a real
+    cluster takes); the last command still starts its own default ``LocalCluster``.
+    """
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster:
+        yield cluster.scheduler_address
+
+
+def test_dask_local_cluster_gives_the_one_by_one_answers(districts, scheduler):
     sources = district_sources([districts])
     assert [s.name for s in sources] == ["broken.geojson", "cityA", "cityB"]
-    merged = check_districts(sources, workers=2)
+    merged = check_districts(sources, scheduler=scheduler)
     alone = [check_one(str(s)) for s in sources]
     assert merged.results == alone
     assert [r["district"] for r in merged.errors] == ["broken"]
@@ -42,9 +57,9 @@ def test_dask_local_cluster_gives_the_one_by_one_answers(districts):
     assert {f["district"] for f in doc["findings"]} == {"cityA", "cityB"}
 
 
-def test_cli_check_each_merges_and_exits_2_on_an_unusable_district(districts):
+def test_cli_check_each_merges_and_exits_2_on_an_unusable_district(districts, scheduler):
     r = CliRunner().invoke(app, ["check", "--each", str(districts), "--format", "json",
-                                 "--workers", "2"])
+                                 "--scheduler", scheduler])
     assert r.exit_code == 2, r.output
     doc = json.loads(r.stdout)
     assert [d["district"] for d in doc["districts"]] == ["broken", "cityA", "cityB"]
@@ -54,7 +69,7 @@ def test_cli_check_each_merges_and_exits_2_on_an_unusable_district(districts):
         district_sources([empty])
 
 
-def test_audit_each_district_folder_on_dask(districts, tmp_path, tiny):
+def test_audit_each_district_folder_on_dask(districts, tmp_path, tiny, scheduler):
     import geopandas as gpd
     import shapely
 
@@ -68,7 +83,7 @@ def test_audit_each_district_folder_on_dask(districts, tmp_path, tiny):
             geometry=[centre], crs=4326,
         ).to_file(districts / name / "facilities.geojson")
     sources = district_sources([districts])
-    merged = audit_districts(sources, tmp_path / "out", workers=2)
+    merged = audit_districts(sources, tmp_path / "out", scheduler=scheduler)
     alone = [audit_one(str(s), str(tmp_path / "alone")) for s in sources]
     strip = [{k: v for k, v in r.items() if k != "report"} for r in merged.results]
     assert strip == [{k: v for k, v in r.items() if k != "report"} for r in alone]

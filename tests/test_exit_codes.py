@@ -83,11 +83,11 @@ def test_zip_whose_header_lies_about_sizes_exits_2(tmp_path):
     _unusable(r, "lies.zip", "does not match", "Re-create the archive")
 
 
-def test_export_to_empty_name_exits_2_and_writes_nothing(tmp_path, monkeypatch):
+def test_export_to_empty_name_exits_2_and_writes_nothing(tiny_gpkg, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     before = sorted(os.listdir(tmp_path))
-    for fmt in ("geojson", "gpkg", "shp", "csv"):
-        r = runner.invoke(app, ["export", "--to", "", "--format", fmt])
+    for fmt in ("geojson", "gpkg", "shp", "csv"):  # the tiny district: the sample adds nothing
+        r = runner.invoke(app, ["export", str(tiny_gpkg), "--to", "", "--format", fmt])
         _unusable(r, "names no file or folder", "--to")
     assert sorted(os.listdir(tmp_path)) == before
 
