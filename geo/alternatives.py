@@ -148,7 +148,9 @@ def propose_alternatives(
                     min_target=settings.propose_target_min_compactness,
                 )
             )
-        proposal.summary["targets"] = _targets(key, proposal, runs[front[0]][1])
+        proposal.summary["targets"] = _targets(
+            "roundest" if len(front) == 1 else key, proposal, runs[front[0]][1]
+        )
         proposal.plan.name = f"{stem}-{key}"
         proposal.summary["plan"] = proposal.plan.name
         proposal.summary["search"] = label

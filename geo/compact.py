@@ -532,6 +532,7 @@ def explain_compactness(
                         unit="residents/km2",
                         lon=float(base.lon[spot]),
                         lat=float(base.lat[spot]),
+                        name=_names(base, order),
                         related=tuple(str(base.codes[b]) for b in order),
                         message=(
                             f"a dense core of {len(blocks)} communities ({_names(base, order)}) "
