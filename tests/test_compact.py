@@ -124,3 +124,31 @@ def test_compact_mode_on_the_sample_is_in_band_rounder_and_says_why_it_misses(sa
         assert all(f.lon is not None for f in cores)
     else:  # pragma: no cover - the targets met: nothing to explain
         assert why == []
+
+
+def test_cli_alternatives_say_why_the_target_is_missed(tmp_path, monkeypatch):
+    """On the corridor already cut into strips, the CLI names the target and the core."""
+    import geopandas as gpd
+    from conftest import UTM
+    from typer.testing import CliRunner
+
+    from geo.cli import app
+
+    monkeypatch.setenv("WANGGE_HOME", str(tmp_path / "home"))
+    frames = strip_frames(STRIPS, pop={(0, r): 40_000 for r in range(4)}, default_pop=10_000)
+    for lv, rows in frames.items():
+        gpd.GeoDataFrame(rows, crs=UTM).to_crs(4326).to_file(tmp_path / f"{lv}.geojson")
+    args = ["propose", str(tmp_path / "street.geojson"), str(tmp_path / "community.geojson")]
+    r = CliRunner().invoke(app, [*args, "--alternatives", "--time-limit", "3"])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.stdout.split())
+    assert "compactness target (mean ≥ 0.40, every street ≥ 0.20) not met" in text
+    assert "why: a dense core of 4 communities" in text
+    r = CliRunner().invoke(app, [*args, "--mode", "compact", "--time-limit", "3",
+                                 "--format", "json"])
+    assert r.exit_code in (0, 1), r.output
+    import json
+
+    assert json.loads(r.stdout)["mode"] == "compact"
+    r = CliRunner().invoke(app, [*args, "--mode", "round"])
+    assert r.exit_code == 2 and "least-change, scratch or compact" in r.output
