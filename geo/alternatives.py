@@ -140,7 +140,9 @@ def propose_alternatives(
             "fewest" if j == 0 else "roundest" if j == len(front) - 1 else
             "balanced" if len(front) == 3 else f"balanced-{j}"
         )
-        if key == "roundest" or len(front) == 1:
+        if (key == "roundest" or len(front) == 1) and not any(
+            f.rule == "propose.compactness_target" for f in proposal.findings
+        ):
             proposal.findings.extend(
                 explain_compactness(
                     proposal.plan, rulebook, proposal.summary["streets"],

@@ -1413,6 +1413,17 @@ def propose_plan(
         findings.extend(_count_findings(street_bands, comps, (lo_n, hi_n), n_fixed, base))
     findings.extend(_street_findings_after(result, rulebook, after_table, list(findings)))
     findings.extend(f for f in result.findings(rulebook) if f.level == "street")
+    if mode == "compact":
+        from geo.compact import explain_compactness
+
+        findings.extend(
+            explain_compactness(
+                result, rulebook, summary["streets"],
+                mean_target=settings.propose_target_mean_compactness,
+                min_target=settings.propose_target_min_compactness,
+                label="the compact plan",
+            )
+        )
     summary["n_findings"] = len(findings)
     _log_progress(progress, "done", 1.0)
     logger.info(

@@ -116,6 +116,9 @@ def test_compact_mode_on_the_sample_is_in_band_rounder_and_says_why_it_misses(sa
         proposal.plan, RULES, s["streets"], mean_target=0.40, min_target=0.20
     )
     if mean < 0.40 or low < 0.20:
+        # the proposal itself carries the explanation (CLI JSON, app notes)
+        assert [f.rule for f in proposal.findings if f.rule in (
+            "propose.compactness_target", "propose.dense_core")][0] == "propose.compactness_target"
         cores = [f for f in why if f.rule == "propose.dense_core"]
         assert cores
         base = plan.base
