@@ -613,7 +613,8 @@ FIELD_TEXT = {"code": N_("code"), "name": N_("name"), "parent_code": N_("parent 
               "population": N_("residents"), "households": N_("households")}
 
 
-PROPOSAL_MODES = {"least_change": N_("least change"), "scratch": N_("from scratch")}
+PROPOSAL_MODES = {"least_change": N_("least change"), "scratch": N_("from scratch"),
+                  "compact": N_("round by design")}
 
 
 def proposal_mode(value: Any) -> str:
