@@ -93,11 +93,13 @@ def run_alternatives(
 def main() -> None:
     parser = bench_parser(__doc__, quick="the sample, one run", time_limit=30.0)
     parser.add_argument("--runs", type=int, default=3, help="seeds per method (medians)")
+    parser.add_argument("--instance", action="append", help="only this instance (repeatable)")
     args = parser.parse_args()
     runs = 1 if args.quick else args.runs
     rulebook = load_rulebook()
-    table = []
     for name, plan, blocks in plans(args.quick, rulebook):
+        if args.instance and name not in args.instance:
+            continue
         per: dict[str, list[dict[str, Any]]] = {}
         for r in range(runs):
             seed = 20170419 + r
@@ -124,18 +126,24 @@ def main() -> None:
         }
         ref_round = med.get("ours: roundest") or med["ours: fewest"]
         ref_moved = med["ours: fewest"]["moved"] or 1.0
-        for m, f in med.items():
-            table.append((name, m, f, ref_round, ref_moved))
-    print("\nMedians over the runs; ratios are against our roundest plan (share, compactness)")
-    print("and our fewest-moved plan (residents moved), in this same run.\n")
+        print_table(name, runs, med, ref_round, ref_moved)
+
+
+def print_table(
+    name: str, runs: int, med: dict[str, dict[str, float]], rr: dict[str, float], rm: float
+) -> None:
+    """Print one instance's medians and ratios (a Markdown table)."""
+    print(f"\n{name}: medians over {runs} run(s); ratios against our roundest plan (share, "
+          "compactness) and our fewest-moved plan (residents moved), in this same run.\n")
     print("| instance | method | in band | residents moved | × fewest | compactness mean / min "
           "| × roundest (mean / min) | time s |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for name, m, f, rr, rm in table:
+    for m, f in med.items():
         print(
             f"| {name} | {m} | {f['share']:.0%} | {f['moved']:,.0f} | {f['moved'] / rm:.2f} | "
             f"{f['mean']:.2f} / {f['min']:.2f} | {f['mean'] / rr['mean']:.2f} / "
-            f"{(f['min'] / rr['min']) if rr['min'] else float('nan'):.2f} | {f['time_s']:.1f} |"
+            f"{(f['min'] / rr['min']) if rr['min'] else float('nan'):.2f} | {f['time_s']:.1f} |",
+            flush=True,
         )
 
 
