@@ -493,6 +493,20 @@ def finding_message(f: Any) -> str:
                  "move it to a neighbouring street, or move the communities between the pieces "
                  "into this street.", who=who, n=number(f.value),
                  area=number((f.area_m2 or 0) / 1e6, 2))
+    if rule == "propose.compactness_target":
+        return _("The roundest plan found has mean compactness {value} against the target "
+                 "{target}.",
+                 value=number(f.value, 2), target=number(f.minimum, 2))
+    if rule == "propose.dense_core":
+        return _("A dense core of {n} communities ({names}) has {value} residents/km², denser "
+                 "than any street meeting both bands may be ({high} at most): the streets "
+                 "sharing it must reach out to sparser land, as wedges, so they cannot be "
+                 "round. Widen the bands for this district, or accept the wedges.",
+                 n=len(f.related), names=f.name or "", value=number(f.value),
+                 high=number(f.maximum))
+    if rule == "propose.compactness_search":
+        return _("No dense core explains the streets short of the compactness targets; more "
+                 "refinement iterations or another seed may find rounder streets.")
     if rule.endswith("density_envelope") and f.value is not None:
         return _("{who} has {value} residents/km²: at this density no street can meet both the "
                  "area and the population band (possible only at {low}–{high} residents/km²). "
@@ -626,7 +640,8 @@ FIELD_TEXT = {"code": N_("code"), "name": N_("name"), "parent_code": N_("parent 
               "population": N_("residents"), "households": N_("households")}
 
 
-PROPOSAL_MODES = {"least_change": N_("least change"), "scratch": N_("from scratch")}
+PROPOSAL_MODES = {"least_change": N_("least change"), "scratch": N_("from scratch"),
+                  "compact": N_("round by design")}
 
 
 def proposal_mode(value: Any) -> str:

@@ -52,6 +52,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import geopandas as gpd
@@ -259,7 +260,7 @@ def run_ours(plan: Plan, rulebook: Rulebook, mode: str, time_limit: float) -> di
     }
 
 
-def run_maxp(plan: Plan, blocks: np.ndarray) -> dict[str, Any]:
+def run_maxp(plan: Plan, blocks: np.ndarray, seed: int = 20170419) -> dict[str, Any]:
     try:
         from libpysal.weights import Rook
         from spopt.region import MaxPHeuristic
@@ -277,7 +278,7 @@ def run_maxp(plan: Plan, blocks: np.ndarray) -> dict[str, Any]:
     ).to_crs(base.metric_crs)
     t = time.perf_counter()
     w = Rook.from_dataframe(gdf, use_index=False, silence_warnings=True)
-    np.random.seed(20170419)  # max-p draws from numpy's global generator
+    np.random.seed(seed)  # max-p draws from numpy's global generator
     model = MaxPHeuristic(
         gdf,
         w,
@@ -292,10 +293,12 @@ def run_maxp(plan: Plan, blocks: np.ndarray) -> dict[str, Any]:
     elapsed = time.perf_counter() - t
     labels = np.asarray(model.labels_)
     ok, n = labels_score(labels, gdf["area_km2"].to_numpy(), gdf["population"].to_numpy())
-    return {"ok": ok, "streets": n, "time_s": elapsed, "note": f"p = {model.p}"}
+    return {"ok": ok, "streets": n, "time_s": elapsed, "note": f"p = {model.p}", "labels": labels}
 
 
-def run_recom(plan: Plan, blocks: np.ndarray, k: int, steps: int) -> dict[str, Any]:
+def run_recom(
+    plan: Plan, blocks: np.ndarray, k: int, steps: int, seed: int = 20170419
+) -> dict[str, Any]:
     try:
         import networkx as nx
         from gerrychain import Graph, MarkovChain, Partition
@@ -327,7 +330,7 @@ def run_recom(plan: Plan, blocks: np.ndarray, k: int, steps: int) -> dict[str, A
     graph = Graph.from_networkx(g)
     total = float(base.population[blocks].sum())
     ideal = total / k
-    rng = random.Random(20170419)
+    rng = random.Random(seed)
     initial_assign = recursive_tree_part(graph, range(k), ideal, "population", 0.2, rng=rng)
     updaters = {"population": Tally("population"), "area": Tally("area")}
     initial = Partition(graph, initial_assign, updaters)
@@ -341,36 +344,52 @@ def run_recom(plan: Plan, blocks: np.ndarray, k: int, steps: int) -> dict[str, A
         rng=rng,
     )
     best = (-1, k)
+    labels = np.zeros(len(blocks), dtype=int)
     for part in chain:
         a = np.array(list(part["area"].values()))
         p = np.array(list(part["population"].values()))
         sc = score(a, p)
         if sc[0] > best[0]:
             best = sc
+            labels = np.array([part.assignment[i] for i in range(len(blocks))])
     elapsed = time.perf_counter() - t
     return {
         "ok": best[0],
         "streets": best[1],
         "time_s": elapsed,
         "note": f"{steps} steps, best plan of the chain; ideal {ideal:,.0f}",
+        "labels": labels,
     }
 
 
 # ------------------------------------------------------------------ main
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="sample only, 100 ReCom steps")
+def bench_parser(doc: str, *, quick: str, time_limit: float) -> argparse.ArgumentParser:
+    """Return the options the redistricting benchmarks share: --quick, --steps, --time-limit."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help=quick)
     parser.add_argument("--steps", type=int, default=300, help="ReCom steps")
-    parser.add_argument("--time-limit", type=float, default=60.0, help="ours: time limit (s)")
+    parser.add_argument(
+        "--time-limit", type=float, default=time_limit, help="ours: time limit per search (s)"
+    )
+    return parser
+
+
+def plans(quick: bool, rulebook: Rulebook) -> Iterator[tuple[str, Plan, np.ndarray]]:
+    """Yield each instance's name, current plan and the blocks of its streets with rules."""
+    for name, district in instances(quick):
+        plan = Plan.from_district(district)
+        yield name, plan, ruled_blocks(plan, rulebook)
+
+
+def main() -> None:
+    parser = bench_parser(__doc__, quick="sample only, 100 ReCom steps", time_limit=60.0)
     args = parser.parse_args()
     steps = 100 if args.quick else args.steps
     rulebook = load_rulebook()
     rows = []
-    for name, district in instances(args.quick):
-        plan = Plan.from_district(district)
-        blocks = ruled_blocks(plan, rulebook)
+    for name, plan, blocks in plans(args.quick, rulebook):
         before = plan.street_table(rulebook)
         ruled = before[before["status"] != "no rule"]
         print(

@@ -119,6 +119,24 @@ propose_outside_penalty: float = 1.0
 """Cost of a street outside a band, on top of how far outside it is (in band widths): any
 street out of band costs more than moving every community, so bands come first."""
 
+propose_compact_starts: int = 4
+"""Compact proposals: seeded starts (spread centres, capacitated assignment, refinement)."""
+
+propose_compact_iterations: int = 4000
+"""Compact proposals: refinement iterations per start (a work limit, not a time limit)."""
+
+propose_target_mean_compactness: float = 0.40
+"""The roundest alternative aims at this mean Polsby-Popper compactness of its streets."""
+
+propose_target_min_compactness: float = 0.20
+"""... and at no street less compact than this."""
+
+propose_target_balanced_compactness: float = 0.35
+"""The balanced alternative aims at this mean compactness ..."""
+
+propose_target_balanced_moved_ratio: float = 1.5
+"""... moving at most this many times the residents of the fewest-moved alternative."""
+
 propose_compactness_floor: float = 0.45
 """Compactness (Polsby-Popper) below which ``compactness_weight`` starts to cost: long
 wedges score about 0.2-0.3, a square 0.79, so only clearly stretched streets pay."""

@@ -564,7 +564,7 @@ def test_cli_propose_refuses_bad_input(home: Path):
     result = runner.invoke(app, ["propose", "--streets", "9", "--min-streets", "8"])
     assert result.exit_code == 2 and "not both" in result.output
     result = runner.invoke(app, ["propose", "--mode", "fast"])
-    assert result.exit_code == 2 and "least-change or scratch" in result.output
+    assert result.exit_code == 2 and "least-change, scratch or compact" in result.output
     assert (
         not (home / "sample.gpkg").exists()
         or not PlanStore(home / "sample.gpkg").list_plans()["name"].tolist()

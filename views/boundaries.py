@@ -218,6 +218,68 @@ def do_propose() -> None:
 
 
 @ui.callback
+def do_alternatives() -> None:
+    from geo.maps.minimap import plan_svg
+    from geo.propose.alternatives import compare_alternatives, propose_alternatives
+
+    p, s, _d = ui.plan()
+    taken = set(s.list_plans()["name"])
+    stem, n = "alternative", 1
+    while any(name.startswith(f"{stem}-") for name in taken):
+        n += 1
+        stem = f"alternative{n}"
+    alts = propose_alternatives(p, ui.rulebook(), seed=20170419,
+                                time_limit_s=float(st.session_state.get("propose_time", 30)),
+                                name=stem, progress=ui.progress_bar(_("Proposing alternatives…")))
+    s.save_plan(p, if_absent=True)  # the plan they started from, if not stored yet
+    cards = []
+    for alt, row in zip(alts, compare_alternatives(alts), strict=True):
+        s.save_plan(alt.proposal.plan)
+        why = [ui.finding_message(f) for f in alt.proposal.findings
+               if f.rule in ("propose.compactness_target", "propose.dense_core",
+                             "propose.compactness_search")]
+        cards.append({**row, "svg": plan_svg(alt.proposal.plan), "why_text": why})
+    st.session_state["alternatives"] = cards
+    st.session_state["edit_note"] = _(
+        "Saved {n} alternatives: {names}. Compare them below the map.",
+        n=len(cards), names=", ".join(c["plan"] for c in cards))
+
+
+ALTERNATIVE_TITLES = {"fewest": ui.N_("Fewest moved"), "balanced": ui.N_("Balanced"),
+                      "roundest": ui.N_("Roundest")}
+
+
+def alternative_cards(cards: list[dict]) -> None:
+    """The alternatives side by side: mini map, figures, targets, a link to Compare."""
+    st.subheader(_("Alternatives"))
+    for col, card in zip(st.columns(len(cards)), cards, strict=True):
+        with col.container(border=True):
+            key = str(card["key"]).split("-")[0]
+            st.markdown(f"**{_(ALTERNATIVE_TITLES.get(key, key))}** · `{card['plan']}`")
+            st.image(card["svg"], width="stretch")
+            st.markdown("\n".join([
+                f"- {_('Streets in both bands')}: {card['in_band']}",
+                f"- {_('Residents moved')}: {ui.number(card['residents_moved'])}"
+                + ("" if card.get("moved_vs_fewest") is None
+                   else f" (×{ui.number(card['moved_vs_fewest'], 2)})"),
+                f"- {_('Communities moved')}: {ui.number(card['communities_moved'])}",
+                f"- {_('Compactness mean / min')}: {ui.number(card['compactness_mean'], 2)}"
+                f" / {ui.number(card['compactness_min'], 2)}",
+                f"- {_('Margin to the band edges')}: "
+                + ("—" if card["margin_min"] is None else f"{card['margin_min']:.1%}"),
+            ]))
+            target = card.get("targets")
+            if target is not None:
+                (st.success if target["met"] else st.warning)(
+                    _("Compactness target met") if target["met"]
+                    else _("Compactness target not met"))
+            for text in card.get("why_text", [])[:3]:
+                st.caption(ui.plain(text))
+            st.page_link("views/compare.py", label=_("Open on Compare"), icon="⚖️",
+                         query_params={**ui.carried(), "plan": card["plan"]})
+
+
+@ui.callback
 def do_clear() -> None:
     st.session_state["selection"] = []
 
@@ -276,6 +338,8 @@ with st.sidebar:
     st.radio(_("Mode"), list(MODES), key="propose_mode", format_func=lambda m: _(MODES[m]))
     st.checkbox(_("Prefer rounder streets (moves more residents)"), key="propose_round")
     st.button(_("Propose"), on_click=do_propose, key="propose_button")
+    st.button(_("Propose alternatives"), on_click=do_alternatives, key="alternatives_button",
+              help=_("Fewest moved, balanced and roundest plans side by side, each saved."))
     for msg in st.session_state.get("proposal_findings", [])[:5]:
         st.caption(ui.plain(msg))
     show_grids = st.checkbox(_("Show grids"), key="show_grids")
@@ -416,4 +480,6 @@ with left:
     st_folium(m, key=MAP_KEY, height=640, use_container_width=True,
               feature_group_to_add=layers, center=focus, zoom=15 if focus else None,
               returned_objects=["last_object_clicked", "last_active_drawing"])
+if st.session_state.get("alternatives"):
+    alternative_cards(st.session_state["alternatives"])
 log.debug("boundaries: server step %.0f ms", 1000 * (time.perf_counter() - started))

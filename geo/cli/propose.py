@@ -55,7 +55,8 @@ def propose(
         typer.Option(
             "--mode",
             help="least-change: move as few residents as possible from the current plan; "
-            "scratch: grow the streets anew (locked and rule-less streets kept).",
+            "scratch: grow the streets anew (locked and rule-less streets kept); "
+            "compact: draw round streets by design (capacitated growth, then refinement).",
         ),
     ] = "least-change",
     streets: Annotated[
@@ -101,7 +102,7 @@ def propose(
         bool,
         typer.Option(
             "--alternatives",
-            help="Run four searches (each within --time-limit) and keep the plans on the "
+            help="Run six searches (each within --time-limit) and keep the plans on the "
             "trade-off between residents moved and compactness — fewest moved, balanced, "
             "roundest — save each and compare them (--mode and --compactness-weight are set "
             "per search).",
@@ -215,8 +216,8 @@ def _check_options(
 ) -> str:
     """Refuse options that cannot work together; return the mode's key (``least-change``…)."""
     mode_key = mode.strip().lower().replace("_", "-")
-    if mode_key not in ("least-change", "scratch"):
-        raise InputError(f"--mode must be least-change or scratch, not {mode!r}.")
+    if mode_key not in ("least-change", "scratch", "compact"):
+        raise InputError(f"--mode must be least-change, scratch or compact, not {mode!r}.")
     if fmt == OutputFormat.csv:
         raise InputError("propose writes text or json (--format text|json).")
     if streets is not None and (min_streets is not None or max_streets is not None):
@@ -448,6 +449,19 @@ def _propose_alternatives(
             "—" if r["margin_min"] is None else f"{r['margin_min']:.1%}",
         )
     out.print(table)
+    for r in rows:
+        t = r.get("targets")
+        if t is None:
+            continue
+        wanted = (
+            f"mean ≥ {t['mean_min']:.2f}, every street ≥ {t['street_min']:.2f}"
+            if "street_min" in t
+            else f"mean ≥ {t['mean_min']:.2f}, at most {_number(t['moved_max'])} moved"
+        )
+        verdict = "[green]met[/green]" if t["met"] else "[yellow]not met[/yellow]"
+        out.print(f"{escape(str(r['key']))}: compactness target ({wanted}) {verdict}")
+        for why in r.get("why") or []:
+            out.print(f"  why: {escape(why['message'])}")
     out.print(
         f"saved as {', '.join(escape(r['plan']) for r in rows)} in {escape(str(path))}; "
         "open one in the app (Compare) or export it with --assign."

@@ -7,4 +7,5 @@
   server) and the GCJ-02 shift of every layer of a built map.
 - :mod:`~geo.maps.preview` — outlines of freshly read layers by level (Data page).
 - :mod:`~geo.maps.mapprint` — a plan as a printable PNG/PDF (legend, north arrow, scale).
+- :mod:`~geo.maps.minimap` — a plan as a small SVG (the alternatives' cards).
 """

@@ -1,6 +1,8 @@
 """Proposals: street plans that meet the bands, how good they are and why each move.
 
 - :mod:`~geo.propose.search` — :func:`~geo.propose.search.propose_plan`, the searches.
+- :mod:`~geo.propose.compact` — round streets by design: spread centres, a capacitated
+  assignment (HiGHS), in-band refinement; why a compactness target is missed.
 - :mod:`~geo.propose.alternatives` — a small Pareto set (fewest moved … roundest).
 - :mod:`~geo.propose.bound` — a lower bound on residents moved (HiGHS) and the
   reason for each move.

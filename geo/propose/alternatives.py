@@ -18,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from geo import settings
 from geo.plan.model import Plan
+from geo.propose.compact import explain_compactness
 from geo.propose.search import Proposal, propose_plan
 from geo.rules.rulebook import Rulebook
 
@@ -27,11 +29,15 @@ CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("least change, rounder", {"mode": "least_change", "compactness_weight": 1.0}),
     ("least change, roundest", {"mode": "least_change", "compactness_weight": 2.5}),
     ("drawn afresh", {"mode": "scratch"}),
+    ("round by design", {"mode": "compact", "move_weight": 0.0}),
+    ("round by design, fewer moved", {"mode": "compact", "move_weight": 0.5}),
 )
 """The searches run: a label and the arguments to :func:`geo.propose.search.propose_plan`.
 
 Stronger compactness weights trade residents moved for rounder streets until the bands
-can no longer all be met; growing streets afresh sometimes finds rounder plans still.
+can no longer all be met; growing streets afresh sometimes finds rounder plans still;
+drawing them round by design (:mod:`geo.propose.compact`) finds the roundest, and with a cost per
+resident moved a balance.
 """
 
 KINDS = ("fewest", "balanced", "roundest")
@@ -65,6 +71,12 @@ class Alternative:
             "margin_min": (
                 None if not margins or any(m is None for m in margins) else min(margins)
             ),
+            "targets": s.get("targets"),
+            "why": [
+                f.to_dict() for f in self.proposal.findings
+                if f.rule in ("propose.compactness_target", "propose.dense_core",
+                              "propose.compactness_search")
+            ],
         }
 
 
@@ -119,6 +131,7 @@ def propose_alternatives(
         )
         runs.append((label, proposal))
     front = pareto_front([p for _, p in runs])
+    front = _three(front, [p for _, p in runs])
     none_in_band = not any(p.feasible for _, p in runs)
     out = []
     for j, k in enumerate(front):
@@ -126,6 +139,19 @@ def propose_alternatives(
         key = (
             "fewest" if j == 0 else "roundest" if j == len(front) - 1 else
             "balanced" if len(front) == 3 else f"balanced-{j}"
+        )
+        if (key == "roundest" or len(front) == 1) and not any(
+            f.rule == "propose.compactness_target" for f in proposal.findings
+        ):
+            proposal.findings.extend(
+                explain_compactness(
+                    proposal.plan, rulebook, proposal.summary["streets"],
+                    mean_target=settings.propose_target_mean_compactness,
+                    min_target=settings.propose_target_min_compactness,
+                )
+            )
+        proposal.summary["targets"] = _targets(
+            "roundest" if len(front) == 1 else key, proposal, runs[front[0]][1]
         )
         proposal.plan.name = f"{stem}-{key}"
         proposal.summary["plan"] = proposal.plan.name
@@ -135,6 +161,59 @@ def propose_alternatives(
             text += " — no search put every street in band"
         out.append(Alternative(key, text, proposal))
     return out
+
+
+def _three(front: list[int], proposals: list[Proposal]) -> list[int]:
+    """Keep the fewest, the roundest and, between them, the balanced one.
+
+    The balanced one is the roundest plan moving at most
+    :data:`geo.settings.propose_target_balanced_moved_ratio` times the residents of the
+    fewest (else the one nearest that), so a planner sees three plans, not a long front.
+    """
+    if len(front) <= 3:
+        return front
+    fewest = float(proposals[front[0]].summary["residents_moved"]) or 1.0
+    ratio = settings.propose_target_balanced_moved_ratio
+    middle = front[1:-1]
+    within = [i for i in middle if proposals[i].summary["residents_moved"] <= ratio * fewest]
+    pick = (
+        max(within, key=lambda i: proposals[i].summary["compactness_mean_after"] or 0.0)
+        if within else min(middle, key=lambda i: proposals[i].summary["residents_moved"])
+    )
+    return [front[0], pick, front[-1]]
+
+
+def _targets(key: str, proposal: Proposal, fewest: Proposal) -> dict[str, Any] | None:
+    """Return the compactness targets of an alternative and whether it meets them."""
+    s = proposal.summary
+    comps = [
+        r["compactness_after"] for r in s["streets"]
+        if r["status_after"] not in (None, "no rule") and r["compactness_after"] is not None
+    ]
+    mean = sum(comps) / len(comps) if comps else None
+    low = min(comps) if comps else None
+    if key == "roundest":
+        want = {
+            "mean_min": settings.propose_target_mean_compactness,
+            "street_min": settings.propose_target_min_compactness,
+        }
+        met = (
+            proposal.feasible and mean is not None and low is not None
+            and mean >= want["mean_min"] and low >= want["street_min"]
+        )
+    elif key.startswith("balanced"):
+        base = float(fewest.summary["residents_moved"])
+        want = {
+            "mean_min": settings.propose_target_balanced_compactness,
+            "moved_max": settings.propose_target_balanced_moved_ratio * base,
+        }
+        met = (
+            proposal.feasible and mean is not None
+            and mean >= want["mean_min"] and s["residents_moved"] <= want["moved_max"]
+        )
+    else:
+        return None
+    return {**want, "met": bool(met)}
 
 
 _LABELS = {"fewest": "fewest moved", "balanced": "balanced", "roundest": "roundest"}

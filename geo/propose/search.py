@@ -129,7 +129,7 @@ from geo.rules.rulebook import Rulebook, density_envelopes
 
 logger = logging.getLogger(__name__)
 
-MODES = ("least_change", "scratch")
+MODES = ("least_change", "scratch", "compact")
 """Search modes of :func:`propose_plan`."""
 
 DEFAULT_SEED = 20170419
@@ -1208,6 +1208,8 @@ def propose_plan(
     margin: float | None = None,
     name: str | None = None,
     progress: Progress | None = None,
+    move_weight: float = 0.0,
+    iterations: int | None = None,
 ) -> Proposal:
     """Propose a street plan in which every street with rules meets the rulebook's bands.
 
@@ -1218,9 +1220,10 @@ def propose_plan(
         they are; streets whose kind has no rule are left alone.
     rulebook : Rulebook
         Bands per street kind (``level = "street"``).
-    mode : {"least_change", "scratch"}
-        Start from the current plan and move as little as possible, or grow
-        the streets anew (see the module notes). ``least-change`` is accepted.
+    mode : {"least_change", "scratch", "compact"}
+        Start from the current plan and move as little as possible, grow the streets
+        anew (see the module notes), or draw round streets by design
+        (:mod:`geo.propose.compact`). ``least-change`` is accepted.
     n_streets : int, optional
         Exact number of streets with rules (locked ones included).
     min_streets, max_streets : int, optional
@@ -1246,6 +1249,13 @@ def propose_plan(
         The proposal's plan name; default ``proposal-<mode>-<seed>``.
     progress : callable, optional
         Called as ``progress(text, fraction)`` while the search runs.
+    move_weight : float
+        Compact mode: the cost of moving every movable resident, in units of mean
+        compactness (0: roundest streets whatever moves; 0.3: a balance).
+    iterations : int, optional
+        Compact mode: refinement iterations per start (a work limit, so the result does
+        not depend on the machine's speed); default
+        :data:`geo.settings.propose_compact_iterations`.
 
     Returns
     -------
@@ -1262,7 +1272,7 @@ def propose_plan(
     started = time.perf_counter()
     mode = mode.replace("-", "_")
     if mode not in MODES:
-        raise PlanError(f"Unknown mode {mode!r}; use least_change or scratch.")
+        raise PlanError(f"Unknown mode {mode!r}; use least_change, scratch or compact.")
     seed = DEFAULT_SEED if seed is None else int(seed)
     if time_limit_s <= 0:
         raise PlanError("time_limit_s must be positive, e.g. 60.")
@@ -1286,7 +1296,7 @@ def propose_plan(
     kind_bands = {s.kind: _bands(rulebook, s.kind) for s in streets}
     ruled = [bool(kind_bands[s.kind]) for s in streets]
     counts = np.bincount(plan.assignment, minlength=m0)
-    if mode == "scratch":
+    if mode in ("scratch", "compact"):
         movable = [ruled[k] and not s.locked and s.kind == "street" for k, s in enumerate(streets)]
     else:
         movable = [ruled[k] and not s.locked for k, s in enumerate(streets)]
@@ -1352,6 +1362,17 @@ def propose_plan(
             grow_anew,
         )  # fmt: skip
         slot_of_street = list(range(m0))
+    elif mode == "compact":
+        from geo.propose.compact import compact_search
+
+        st, stop = compact_search(
+            prob, orig, alive, rnd, comps, street_bands, (lo_n, hi_n), n_fixed, deadline,
+            started, progress, margin=edge, move_weight=float(move_weight),
+            starts=settings.propose_compact_starts,
+            iterations=settings.propose_compact_iterations if iterations is None
+            else int(iterations),
+        )  # fmt: skip
+        slot_of_street = list(range(m0))
     else:
         # scratch anneals for compactness
         weights = _Weights(
@@ -1390,6 +1411,17 @@ def propose_plan(
         findings.extend(_count_findings(street_bands, comps, (lo_n, hi_n), n_fixed, base))
     findings.extend(_street_findings_after(result, rulebook, after_table, list(findings)))
     findings.extend(f for f in result.findings(rulebook) if f.level == "street")
+    if mode == "compact":
+        from geo.propose.compact import explain_compactness
+
+        findings.extend(
+            explain_compactness(
+                result, rulebook, summary["streets"],
+                mean_target=settings.propose_target_mean_compactness,
+                min_target=settings.propose_target_min_compactness,
+                label="the compact plan",
+            )
+        )
     summary["n_findings"] = len(findings)
     _log_progress(progress, "done", 1.0)
     logger.info(
