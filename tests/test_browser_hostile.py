@@ -89,9 +89,13 @@ def states(tmp_path_factory, sample_layers, sample_built):
                                     for lv, f in frames.items()})
     _empty_street(home, sample_built)
     split = _split_sample(home, sample_built)
-    import ui  # the app's own messages, in Chinese outside a script run
+    import ui  # the app's own messages; outside a script run ui speaks the last run's language
 
-    cannot_edit = ui.edit_problem(build_district({"street": frames["street"]}))
+    saved, ui._last_lang[0] = ui._last_lang[0], "zh"  # another test may have left English
+    try:
+        cannot_edit = ui.edit_problem(build_district({"street": frames["street"]}))
+    finally:
+        ui._last_lang[0] = saved
     missing = text("— figure missing", "zh")
     found = {
         # state: (query, {page: texts the page must show})
