@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -331,6 +332,36 @@ def block_shapes(p: Plan) -> list:
     return _simple_blocks(p.base.district_key, p.base)
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _drawing(key: str, gcj: bool, _geoms: Any, _metric_crs: Any) -> tuple[Any, list[str], float]:
+    import shapely
+
+    from geo.editor_map import drawing_shapes, geojson_texts, shift_gcj02, view_tolerance_m
+
+    tolerance = view_tolerance_m(shapely.total_bounds(list(_geoms)), metric_crs=_metric_crs)
+    shapes = drawing_shapes(_geoms, metric_crs=_metric_crs, tolerance_m=tolerance)
+    if gcj:
+        shapes = shift_gcj02(shapes)
+    return shapes, geojson_texts(shapes), tolerance
+
+
+def drawing_blocks(p: Plan, *, gcj: bool = False) -> tuple[Any, list[str], float]:
+    """The plan's blocks for drawing: shapes, their GeoJSON texts and the tolerance (m).
+
+    Simplified once per district to a tolerance that fits the view of the whole
+    district (:func:`geo.editor_map.view_tolerance_m`); shifted to GCJ-02 when
+    the basemap needs it.
+    """
+    return _drawing(f"{p.base.district_key}|blocks", gcj, p.base.geometry, p.base.metric_crs)
+
+
+def drawing_grids(d: District, p: Plan, *, gcj: bool = False) -> list[str]:
+    """The district's grids as GeoJSON texts for drawing (simplified once per district)."""
+    grids = d.units["grid"]
+    return _drawing(f"{p.base.district_key}|grids", gcj, grids.geometry.values,
+                    p.base.metric_crs)[1]
+
+
 def split_and_reopen(code: str, line: dict) -> dict:
     """Split a community, save the new district as a project and carry every plan over.
 
@@ -548,13 +579,42 @@ def editor_legend(table: Any, colour: dict[str, str]) -> list[tuple[str, str, st
 
 
 def plan_state(p: Plan) -> str:
-    """A key that changes with every change of the plan (assignment, streets' names and locks).
+    """A key that changes with every change of what the plan holds (assignment, streets).
 
     Heavy results (the check, the audit, the export files) are cached under it,
-    so a rename, an undo or a redo never serves results of another state.
+    so a rename, an undo or a redo never serves results of another state; two
+    sessions (or an undo back to an earlier state) with the same plan share them.
     """
-    return (f"{p.base.district_key}|{p.name}|{len(p.undo_stack)}|{len(p.redo_stack)}|"
-            f"{hash(p.assignment.tobytes())}|{hash(tuple(p.streets))}")
+    return f"{p.base.district_key}|{p.name}|{p.state_digest()}"
+
+
+def fragment(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Make ``fn`` a Streamlit fragment: its widgets rerun only it, not the whole page.
+
+    ``WANGGE_FRAGMENTS=0`` in the environment turns this off (the whole page
+    reruns on every click, as before), for comparing the two in a benchmark.
+    """
+    if os.environ.get("WANGGE_FRAGMENTS", "1").strip() in ("0", "false", "no", "off"):
+        return fn
+    return st.fragment(fn)
+
+
+def per_revision(name: str, p: Plan, compute: Callable[[], Any], *extra: Any) -> Any:
+    """Return ``compute()`` for this plan's current revision, computed once per revision.
+
+    Kept in the session (one entry per ``name``): a click that changes only the
+    selection reuses the street table, findings and map layers; any edit,
+    undo, redo or refresh gives the plan a new :attr:`~geo.plan.Plan.revision`
+    and so a fresh result. ``extra`` (language, options) is part of the key.
+    """
+    memo: dict[str, tuple[Any, Any]] = st.session_state.setdefault("_per_revision", {})
+    key = (id(p), p.revision, p.name, *extra)
+    held = memo.get(name)
+    if held is not None and held[0] == key:
+        return held[1]
+    value = compute()
+    memo[name] = (key, value)
+    return value
 
 
 def open_units() -> tuple[str, Any, District]:
