@@ -371,17 +371,22 @@ def split_and_reopen(code: str, line: dict) -> dict:
     from geo.hierarchy import split_community
     from geo.io import write_units
 
+    progress = progress_bar(_("Splitting the community…"))
     d, _label, path = district()
+    progress(N_("splitting the community"), 0.05)
     new, info = split_community(d, code, line)
     key = district_key(new)
     new_path = home() / f"district-{key}.gpkg"
+    progress(N_("writing the new district"), 0.35)
     if not new_path.exists():
         write_units(new.units, new_path, fmt="gpkg")
     old_store = store(path)
     old_base = _base(str(path), d)
     new_base = _base(str(new_path), new)
     new_store = store(new_path)
-    for name in old_store.list_plans()["name"]:
+    names = list(old_store.list_plans()["name"])
+    for k, name in enumerate(names):
+        progress(N_("carrying the plans over"), 0.5 + 0.5 * k / max(1, len(names)))
         old = old_store.load_plan(name, old_base)
         frame = old.assignment_frame()
         mapping = dict(zip(frame["code"], frame["parent_code"], strict=True))
@@ -394,6 +399,7 @@ def split_and_reopen(code: str, line: dict) -> dict:
     st.query_params["project"] = key
     for k in ("plan", "selection", "split_line"):
         st.session_state.pop(k, None)
+    progress(N_("done"), 1.0)
     return info
 
 
@@ -588,6 +594,42 @@ def plan_state(p: Plan) -> str:
     return f"{p.base.district_key}|{p.name}|{p.state_digest()}"
 
 
+@st.cache_resource(show_spinner=False)
+def _shared_results() -> tuple[dict[str, Any], Any]:
+    import threading
+
+    return {}, threading.RLock()
+
+
+def shared_result(name: str, key: str, compute: Callable[[], Any], *, max_entries: int = 4,
+                  session: bool = False) -> Any:
+    """Return ``compute()`` cached under ``(name, key)`` for every session, the latest kept.
+
+    Unlike ``st.cache_resource`` the computation may draw on the page (a
+    progress bar with stages), and it is drawn only when it runs. ``key`` must
+    name everything the result depends on (e.g. :func:`plan_state` and the
+    inputs' digests), so it can never go stale. With ``session`` the result is
+    kept for this session only (objects a page changes as it draws them, such
+    as a folium map).
+    """
+    from collections import OrderedDict
+
+    held, lock = _shared_results()
+    if session:
+        held = st.session_state.setdefault("_session_results", {})
+    with lock:
+        entries = held.setdefault(name, OrderedDict())
+        if key in entries:
+            entries.move_to_end(key)
+            return entries[key]
+    value = compute()
+    with lock:
+        entries[key] = value
+        while len(entries) > max_entries:
+            entries.popitem(last=False)
+    return value
+
+
 def fragment(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Make ``fn`` a Streamlit fragment: its widgets rerun only it, not the whole page.
 
@@ -644,9 +686,12 @@ PROGRESS_STAGES = (
 )
 
 
-def progress_bar(title: str) -> Callable[[str, float], None]:
-    """Return a ``progress(stage, fraction)`` callback drawing a bar with the stage in words."""
-    bar = st.progress(0.0, text=title)
+def progress_bar(title: str, where: Any = None) -> Callable[[str, float], None]:
+    """Return a ``progress(stage, fraction)`` callback drawing a bar with the stage in words.
+
+    ``where`` is a container (e.g. ``st.empty()``) to draw it in; the page by default.
+    """
+    bar = (where or st).progress(0.0, text=title)
 
     def report(stage: str, fraction: float) -> None:
         head, sep, tail = str(stage).rpartition(": ")

@@ -123,7 +123,7 @@ def street_outlines(shapes: np.ndarray, assignment: npt.ArrayLike, n_streets: in
     return out
 
 
-def geojson_texts(geoms: Sequence[Any]) -> list[str]:
+def geojson_texts(geoms: Sequence[Any] | np.ndarray) -> list[str]:
     """Return each geometry as a GeoJSON text."""
     arr = np.asarray(list(geoms), dtype=object)
     return [str(g) for g in shapely.to_geojson(arr)] if len(arr) else []
@@ -200,8 +200,8 @@ class GeoJsonLayer(MacroElement):
         self.aliases = [html.escape(str(a)) for a in aliases]
         self.interactive = bool(interactive)
 
-    def render(self, **kwargs: Any) -> None:
-        """Add this layer's script to the figure as it is.
+    def render(self, **kwargs: Any) -> str:
+        """Add this layer's script to the figure as it is (returns nothing to write in place).
 
         branca's default wraps the rendered script in a new ``Element``, which
         compiles it as a Jinja template: seconds for a city's GeoJSON text.
@@ -211,6 +211,7 @@ class GeoJsonLayer(MacroElement):
             raise TypeError("A GeoJsonLayer is rendered inside a map (a branca Figure).")
         script = self._template.module.__dict__["script"]
         figure.script.add_child(_Text(script(self, kwargs)), name=self.get_name())
+        return ""
 
 
 class LabelLayer(GeoJsonLayer):
@@ -244,7 +245,7 @@ class LabelLayer(GeoJsonLayer):
                     "0 0 3px #fff,0 0 3px #fff")
 
 
-def label_points(geoms: Sequence[Any], texts: Sequence[Any],
+def label_points(geoms: Sequence[Any] | np.ndarray, texts: Sequence[Any],
                  *, decimals: int = COORD_DECIMALS) -> str:
     """Return a FeatureCollection of one point inside each polygon carrying its escaped text."""
     from geo.mapview import _format_value
@@ -281,3 +282,4 @@ def shift_gcj02(geoms: np.ndarray) -> np.ndarray:
         return np.column_stack([lon, lat])
 
     return shapely.transform(np.asarray(geoms, dtype=object), shift) if len(geoms) else geoms
+
