@@ -638,7 +638,13 @@ def fragment(fn: Callable[..., Any]) -> Callable[..., Any]:
     """
     if os.environ.get("WANGGE_FRAGMENTS", "1").strip() in ("0", "false", "no", "off"):
         return fn
-    return st.fragment(fn)
+
+    @functools.wraps(fn)
+    def guarded(*args: Any, **kwargs: Any) -> None:
+        # an error inside a fragment never reaches run_page: guard it the same way here
+        run_page(lambda: fn(*args, **kwargs))
+
+    return st.fragment(guarded)
 
 
 def per_revision(name: str, p: Plan, compute: Callable[[], Any], *extra: Any) -> Any:
