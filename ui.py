@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -338,6 +339,36 @@ def project_key(path: Path) -> str:
     return "sample" if path.name == "sample.gpkg" else path.stem.removeprefix("district-")
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _drawing(key: str, gcj: bool, _geoms: Any, _metric_crs: Any) -> tuple[Any, list[str], float]:
+    import shapely
+
+    from geo.maps.editor import drawing_shapes, geojson_texts, shift_gcj02, view_tolerance_m
+
+    tolerance = view_tolerance_m(shapely.total_bounds(list(_geoms)), metric_crs=_metric_crs)
+    shapes = drawing_shapes(_geoms, metric_crs=_metric_crs, tolerance_m=tolerance)
+    if gcj:
+        shapes = shift_gcj02(shapes)
+    return shapes, geojson_texts(shapes), tolerance
+
+
+def drawing_blocks(p: Plan, *, gcj: bool = False) -> tuple[Any, list[str], float]:
+    """The plan's blocks for drawing: shapes, their GeoJSON texts and the tolerance (m).
+
+    Simplified once per district to a tolerance that fits the view of the whole
+    district (:func:`geo.maps.editor.view_tolerance_m`); shifted to GCJ-02 when
+    the basemap needs it.
+    """
+    return _drawing(f"{p.base.district_key}|blocks", gcj, p.base.geometry, p.base.metric_crs)
+
+
+def drawing_grids(d: District, p: Plan, *, gcj: bool = False) -> list[str]:
+    """The district's grids as GeoJSON texts for drawing (simplified once per district)."""
+    grids = d.units["grid"]
+    return _drawing(f"{p.base.district_key}|grids", gcj, grids.geometry.values,
+                    p.base.metric_crs)[1]
+
+
 def split_and_reopen(code: str, line: dict) -> dict:
     """Split a community, save the new district as a project and carry every plan over.
 
@@ -350,19 +381,24 @@ def split_and_reopen(code: str, line: dict) -> dict:
     from geo.io import write_units
     from geo.plan.splits import carry_plans
 
+    progress = progress_bar(_("Splitting the community…"))
     p, s, d = plan()
     s.save_plan(p, if_absent=True)  # a plan opened but not yet edited is carried over too
     _d, _label, path = district()
+    progress(N_("splitting the community"), 0.05)
     new, info = split_community(d, code, line)
     key = district_fingerprint(new)
     new_path = home() / f"district-{key}.gpkg"
+    progress(N_("writing the new district"), 0.35)
     if not new_path.exists():
         write_units(new.units, new_path, fmt="gpkg")
+    progress(N_("carrying the plans over"), 0.5)
     carry_plans(s, _base(str(path), d), store(new_path), _base(str(new_path), new),
                 old_key=project_key(path), new_key=key, code=code, new_codes=info["new"])
     st.query_params["project"] = key
     for k in ("plan", "selection", "split_line"):
         st.session_state.pop(k, None)
+    progress(N_("done"), 1.0)
     return info
 
 
@@ -589,13 +625,84 @@ def editor_legend(table: Any, colour: dict[str, str]) -> list[tuple[str, str, st
 
 
 def plan_state(p: Plan) -> str:
-    """A key that changes with every change of the plan (assignment, streets' names and locks).
+    """A key that changes with every change of what the plan holds (assignment, streets).
 
     Heavy results (the check, the audit, the export files) are cached under it,
-    so a rename, an undo or a redo never serves results of another state.
+    so a rename, an undo or a redo never serves results of another state; two
+    sessions (or an undo back to an earlier state) with the same plan share them.
     """
-    return (f"{p.base.district_key}|{p.name}|{len(p.undo_stack)}|{len(p.redo_stack)}|"
-            f"{hash(p.assignment.tobytes())}|{hash(tuple(p.streets))}")
+    return f"{p.base.district_key}|{p.name}|{p.state_digest()}"
+
+
+@st.cache_resource(show_spinner=False)
+def _shared_results() -> tuple[dict[str, Any], Any]:
+    import threading
+
+    return {}, threading.RLock()
+
+
+def shared_result(name: str, key: str, compute: Callable[[], Any], *, max_entries: int = 4,
+                  session: bool = False) -> Any:
+    """Return ``compute()`` cached under ``(name, key)`` for every session, the latest kept.
+
+    Unlike ``st.cache_resource`` the computation may draw on the page (a
+    progress bar with stages), and it is drawn only when it runs. ``key`` must
+    name everything the result depends on (e.g. :func:`plan_state` and the
+    inputs' digests), so it can never go stale. With ``session`` the result is
+    kept for this session only (objects a page changes as it draws them, such
+    as a folium map).
+    """
+    from collections import OrderedDict
+
+    held, lock = _shared_results()
+    if session:
+        held = st.session_state.setdefault("_session_results", {})
+    with lock:
+        entries = held.setdefault(name, OrderedDict())
+        if key in entries:
+            entries.move_to_end(key)
+            return entries[key]
+    value = compute()
+    with lock:
+        entries[key] = value
+        while len(entries) > max_entries:
+            entries.popitem(last=False)
+    return value
+
+
+def fragment(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Make ``fn`` a Streamlit fragment: its widgets rerun only it, not the whole page.
+
+    ``WANGGE_FRAGMENTS=0`` in the environment turns this off (the whole page
+    reruns on every click, as before), for comparing the two in a benchmark.
+    """
+    if os.environ.get("WANGGE_FRAGMENTS", "1").strip() in ("0", "false", "no", "off"):
+        return fn
+
+    @functools.wraps(fn)
+    def guarded(*args: Any, **kwargs: Any) -> None:
+        # an error inside a fragment never reaches run_page: guard it the same way here
+        run_page(lambda: fn(*args, **kwargs))
+
+    return st.fragment(guarded)
+
+
+def per_revision(name: str, p: Plan, compute: Callable[[], Any], *extra: Any) -> Any:
+    """Return ``compute()`` for this plan's current revision, computed once per revision.
+
+    Kept in the session (one entry per ``name``): a click that changes only the
+    selection reuses the street table, findings and map layers; any edit,
+    undo, redo or refresh gives the plan a new :attr:`~geo.plan.model.Plan.revision`
+    and so a fresh result. ``extra`` (language, options) is part of the key.
+    """
+    memo: dict[str, tuple[Any, Any]] = st.session_state.setdefault("_per_revision", {})
+    key = (id(p), p.revision, p.name, *extra)
+    held = memo.get(name)
+    if held is not None and held[0] == key:
+        return held[1]
+    value = compute()
+    memo[name] = (key, value)
+    return value
 
 
 def open_units() -> tuple[str, Any, District]:
@@ -625,9 +732,12 @@ PROGRESS_STAGES = (
 )
 
 
-def progress_bar(title: str) -> Callable[[str, float], None]:
-    """Return a ``progress(stage, fraction)`` callback drawing a bar with the stage in words."""
-    bar = st.progress(0.0, text=title)
+def progress_bar(title: str, where: Any = None) -> Callable[[str, float], None]:
+    """Return a ``progress(stage, fraction)`` callback drawing a bar with the stage in words.
+
+    ``where`` is a container (e.g. ``st.empty()``) to draw it in; the page by default.
+    """
+    bar = (where or st).progress(0.0, text=title)
 
     def report(stage: str, fraction: float) -> None:
         head, sep, tail = str(stage).rpartition(": ")

@@ -221,6 +221,7 @@ def coverage_map(
     facility_type: str | None = None,
     sites: Any = None,
     labels: dict[str, str] | None = None,
+    areas: Any = None,
 ) -> Any:
     """Return a folium map of an audit: units by share covered, service areas, facilities.
 
@@ -241,6 +242,10 @@ def coverage_map(
         Interface text in another language: ``share`` (a ``{radius}``/``{name}``
         template), ``facilities``, ``sites``, ``service_area``, ``type``,
         ``name``, ``floor_area``, ``rank``, ``newly_covered``.
+    areas : geopandas.GeoDataFrame, optional
+        The audit's service areas (:func:`geo.access.coverage.service_areas`) when
+        already computed: they do not change with the colouring, so a page
+        re-colouring the map passes the ones it keeps.
     """
     from geo.access.coverage import service_areas
     from geo.maps.view import add_areas, add_points, unit_map
@@ -271,7 +276,7 @@ def coverage_map(
         layer_control=False,
         height=600,
     )
-    areas = service_areas(result)
+    areas = service_areas(result) if areas is None else areas
     palette = ("#2563eb", "#7c3aed", "#db2777", "#0891b2", "#65a30d", "#ea580c")
     for k, (_, row) in enumerate(areas.iterrows()):
         add_areas(

@@ -3,10 +3,12 @@
 import logging
 import time
 
-import geopandas as gpd
+import folium
 import numpy as np
 import pandas as pd
+import shapely
 import streamlit as st
+from folium.plugins import Draw
 from streamlit_folium import st_folium
 
 import ui
@@ -15,14 +17,21 @@ from geo.maps.basemaps import (
     geometry_to_wgs84,
     point_to_display,
     point_to_wgs84,
-    shift_map,
+)
+from geo.maps.editor import (
+    GeoJsonLayer,
+    LabelLayer,
+    features,
+    geojson_texts,
+    label_points,
+    street_outlines,
+    tooltip_values,
 )
 from geo.maps.view import (
     CATEGORICAL_PALETTE,
     STATUS_LINE,
     add_legend,
     base_map,
-    editor_layers,
     make_offline,
     unit_map,
 )
@@ -68,29 +77,31 @@ if read_only:
               "and edit that plan."))
 
 # ---------------------------------------------------------------- map interactions
-selection: list[str] = st.session_state.setdefault("selection", [])
-state = st.session_state.get(MAP_KEY)
-basemap = ui.basemap_picker()  # clicks and drawings come back in the basemap's coordinates
-click = clicked_point(state)
-if click is not None:
-    click = point_to_wgs84(*click, basemap)
-if click is not None and click != st.session_state.get("handled_click"):
-    st.session_state["handled_click"] = click
-    code = block_at(base, *click)
-    if code is not None:
-        selection = toggle(selection, [code])
-drawing = drawn_geometry(state)
-if drawing is not None:
-    drawing = geometry_to_wgs84(drawing, basemap)
-if drawing is not None and drawing != st.session_state.get("handled_drawing"):
-    st.session_state["handled_drawing"] = drawing
-    if drawing["type"] in ("Polygon", "MultiPolygon"):
-        picked = blocks_within(base, drawing)
-        selection = list(dict.fromkeys(selection + picked))
-    elif drawing["type"] in ("LineString", "MultiLineString"):
-        st.session_state["split_line"] = drawing
-selection = [c for c in selection if c in base.index]  # a split or another district
-st.session_state["selection"] = selection
+def take_map_input(base) -> list[str]:
+    """Apply the map's last click or drawing to the selection (each once); return the selection."""
+    selection: list[str] = st.session_state.setdefault("selection", [])
+    state = st.session_state.get(MAP_KEY)
+    click = clicked_point(state)
+    if click is not None:  # clicks and drawings come back in the basemap's coordinates
+        click = point_to_wgs84(*click, basemap)
+    if click is not None and click != st.session_state.get("handled_click"):
+        st.session_state["handled_click"] = click
+        code = block_at(base, *click)
+        if code is not None:
+            selection = toggle(selection, [code])
+    drawing = drawn_geometry(state)
+    if drawing is not None:
+        drawing = geometry_to_wgs84(drawing, basemap)
+    if drawing is not None and drawing != st.session_state.get("handled_drawing"):
+        st.session_state["handled_drawing"] = drawing
+        if drawing["type"] in ("Polygon", "MultiPolygon"):
+            picked = blocks_within(base, drawing)
+            selection = list(dict.fromkeys(selection + picked))
+        elif drawing["type"] in ("LineString", "MultiLineString"):
+            st.session_state["split_line"] = drawing
+    selection = [c for c in selection if c in base.index]  # a split or another district
+    st.session_state["selection"] = selection
+    return selection
 
 
 # ------------------------------------------------------------------- edit callbacks
@@ -307,28 +318,7 @@ def do_save_as() -> None:
     st.query_params["plan"] = name
 
 
-ui.show_messages()
-
 # ------------------------------------------------------------------------- layout
-table = plan.street_table(rb)
-streets = plan.street_geometries()
-colour = {code: CATEGORICAL_PALETTE[k % len(CATEGORICAL_PALETTE)]
-          for k, code in enumerate(table["code"])}
-status_of = dict(zip(table["code"], table["status"], strict=True))
-locked = dict(zip(table["code"], table["locked"], strict=True))
-names = dict(zip(table["code"], table["name"], strict=True))
-
-assign = plan.assignment_frame()
-blocks = gpd.GeoDataFrame({"code": base.codes, "name": base.names}, geometry=ui.block_shapes(plan),
-                          crs=4326)
-blocks["street"] = assign["parent_code"].to_numpy()
-blocks["street_name"] = assign["street_name"].to_numpy()
-blocks["fill"] = blocks["street"].map(colour)
-blocks["population"] = np.where(base.population_missing, np.nan, base.population)
-streets["line"] = streets["code"].map(lambda c: STATUS_LINE.get(status_of.get(c), "#475569"))
-streets["dash"] = streets["code"].map(lambda c: "8 5" if locked.get(c) else "")
-streets["label"] = streets["code"].map(lambda c: names.get(c) or c)
-
 with st.sidebar:
     st.text_input(_("New plan name"), key="save_as_name")
     st.button(_("Save as a new plan"), on_click=do_save_as)
@@ -344,142 +334,223 @@ with st.sidebar:
         st.caption(ui.plain(msg))
     show_grids = st.checkbox(_("Show grids"), key="show_grids")
 
-grids = None
-if show_grids and "grid" in district.units:
-    grids = district.units["grid"][["geometry"]]
+basemap = ui.basemap_picker()  # clicks and drawings come back in the basemap's coordinates
+gcj = basemap.shifted  # on a GCJ-02 basemap every layer is drawn shifted, clicks come back
 
-left, right = st.columns([3, 2])
-with right:
-    f1, f2 = st.columns([3, 1], vertical_alignment="bottom")
-    f1.text_input(_("Find a community or street"), key="find_text",
-                  placeholder=_("part of a name"))
-    f2.button(_("Find"), on_click=do_find, key="find_button")
-    n_sel = len(selection)
-    sel_pop = blocks.loc[blocks["code"].isin(selection), "population"]
-    # a selection holding a community without residents has no total (shown as —)
-    total = None if sel_pop.isna().any() else sel_pop.sum(min_count=1)
-    selected_word, residents_word = _("Selected"), _("residents")
-    st.markdown(f"**{selected_word}: {n_sel}** · {ui.number(total)} {residents_word}")
-    if n_sel:
-        st.caption(ui.plain(", ".join(str(base.names[base.index[c]] or c) for c in selection[:12]))
-                   + (" …" if n_sel > 12 else ""))
-    street_codes = list(table["code"])
-    st.selectbox(_("Move selection to street"), street_codes, key="move_target",
-                 format_func=lambda c: f"{names.get(c) or c} ({c})"
-                 + (" 🔒" if locked.get(c) else ""))
-    c1, c2, c3, c4 = st.columns(4)
-    c1.button(_("Move"), on_click=do_move, disabled=not n_sel or read_only, type="primary",
-              key="move_button")
-    c2.button(_("Clear selection"), on_click=do_clear, disabled=not n_sel)
-    undo_split = ui.split_step(plan, store, "undo")
-    redo_split = ui.split_step(plan, store, "redo")
-    c3.button("↶ " + _("Undo"), on_click=do_undo, key="undo_button",
-              disabled=read_only or not (plan.can_undo or undo_split is not None),
-              help=_("Takes back the split of community {old}.", old=undo_split.code)
-              if undo_split is not None else None)
-    c4.button("↷ " + _("Redo"), on_click=do_redo, key="redo_button",
-              disabled=read_only or not (plan.can_redo or redo_split is not None),
-              help=_("Splits community {old} again.", old=redo_split.code)
-              if redo_split is not None else None)
-    l1, l2 = st.columns([3, 1])
-    l1.selectbox(_("Lock or unlock a street"), street_codes, key="lock_street",
-                 format_func=lambda c: ("🔒 " if locked.get(c) else "") + f"{names.get(c) or c}")
-    picked_lock = st.session_state.get("lock_street")
-    l2.button(_("Unlock") if locked.get(picked_lock) else _("Lock"), on_click=do_lock,
-              key="lock_button", disabled=read_only)
-    with st.expander(_("Create street")):
-        st.text_input(_("New street name"), key="new_street_name")
-        st.button(_("Create street"), on_click=do_new_street, disabled=read_only)
-    with st.expander(_("Split a community")):
-        st.caption(_("Select one community, draw a line across it, then split."))
-        has_line = st.session_state.get("split_line") is not None
-        st.button(_("Split along the line"), on_click=do_split, key="split_button",
-                  disabled=not (n_sel == 1 and has_line))
-    if plan.last_edit is not None:
-        st.caption(ui.plain(ui.describe_edit(plan.last_edit, base.noun)))
-    elif undo_split is not None:
-        st.caption(ui.plain(_("Last step: split community {old} into {a} and {b}",
-                              old=undo_split.code, a=undo_split.new_codes[0],
-                              b=undo_split.new_codes[1])))
 
-    st.subheader(_("Streets"))
-    reach_types, reach_rules = ui.reach_types(plan, _path)
-    reach_type = st.selectbox(
-        _("Residents within reach of"), [None, *reach_types], key="reach_type",
-        format_func=lambda t: _("— none —") if t is None else ui.facility_name(reach_rules, t),
-        help=_("Per street, the share of residents within walking reach of the chosen "
-               "facility type, updated with every move."))
-    if not reach_types:
-        st.caption(_("Run the audit on the Coverage page to see coverage per street here."))
-    rows = ui.street_rows(table)
-    if reach_type is not None:
-        from geo.access.street_coverage import street_reach
+def plan_view(p) -> dict:
+    """What the page shows of the plan's current state (computed once per plan revision)."""
+    table = p.street_table(rb)
+    colour = {code: CATEGORICAL_PALETTE[k % len(CATEGORICAL_PALETTE)]
+              for k, code in enumerate(table["code"])}
+    return {"table": table, "colour": colour, "assign": p.assignment_frame(),
+            "findings": p.findings(rb),
+            "status": dict(zip(table["code"], table["status"], strict=True)),
+            "locked": dict(zip(table["code"], table["locked"], strict=True)),
+            "names": dict(zip(table["code"], table["name"], strict=True))}
 
-        with st.spinner(_("Working out who lives within reach…")):
-            per_street = street_reach(plan, ui.block_reach(plan, _path, reach_type))
-        table["reach_share"] = table["code"].map(per_street["share"])
-        rows.insert(2, _("{type} within reach", type=ui.facility_name(reach_rules, reach_type)),
-                    table["reach_share"].map(ui.percent).to_numpy())
-    st.session_state["street_rows"] = table.copy()
-    st.dataframe(rows, hide_index=True, width="stretch",
-                 column_config=ui.street_columns(), key="street_table")
 
-findings = plan.findings(rb)
-focus = st.session_state.pop("find_focus", None)
-with right:
-    st.subheader(_("Findings ({n})", n=len(findings)))
-    if findings:
-        street_word, finding_word = _("street"), _("finding")
-        ftable = pd.DataFrame([{street_word: f.name or f.code or "—",
-                                finding_word: ui.finding_message(f), "lon": f.lon, "lat": f.lat}
-                               for f in findings])
-        # keyed by the plan's state: a selection made before an edit never points past the end
-        revision = f"{plan.name}-{len(plan.undo_stack)}-{len(plan.redo_stack)}-{len(findings)}"
-        picked = st.dataframe(ftable[[street_word, finding_word]], hide_index=True,
-                              width="stretch", on_select="rerun", selection_mode="single-row",
-                              key=f"findings_table-{revision}",
-                              column_config={finding_word: st.column_config.TextColumn(
-                                  width="large")})
-        rows_sel = [r for r in picked.selection.rows if 0 <= r < len(ftable)] \
-            if hasattr(picked, "selection") else []
-        if rows_sel:
-            f = ftable.iloc[rows_sel[0]]
-            st.info(f"**{ui.plain(f[street_word])}** — {ui.plain(f[finding_word])}")
-            if pd.notna(f["lon"]):
-                focus = (float(f["lat"]), float(f["lon"]))
-        st.caption(_("Select a finding to zoom to it."))
-    moved_for, moves = st.session_state.get("proposal_moves", (None, []))
-    if moves and moved_for == plan.name:
-        with st.expander(_("Why each community moved ({n})", n=len(moves))):
-            st.dataframe({
-                _("community"): [str(m["name"] or m["code"]) for m in moves],
-                _("from → to"): [f"{m['from_name']} → {m['to_name']}" for m in moves],
-                _("residents"): [ui.number(m["population"]) for m in moves],
-                _("reason"): [ui.move_reason(m["reasons"]) for m in moves],
-            }, hide_index=True, width="stretch")
+def plan_layers(p, view: dict, with_grids: bool) -> dict:
+    """The map's plan layers as GeoJSON texts (computed once per plan revision and options)."""
+    b = p.base
+    shapes, texts, tolerance = ui.drawing_blocks(p, gcj=gcj)
+    assign = view["assign"]
+    population = np.where(b.population_missing, np.nan, b.population)
+    tips = tooltip_values([b.names, b.codes, assign["street_name"], population])
+    fills = assign["parent_code"].map(view["colour"]).tolist()
+    blocks_json = features(texts, [{"f": f, "t": t} for f, t in zip(fills, tips, strict=True)])
+    codes = [s.code for s in p.streets]
+    outlines = street_outlines(shapes, p.assignment, len(codes))
+    keep = [k for k, g in enumerate(outlines) if not g.is_empty]
+    keep.sort(key=lambda k: bool(view["locked"].get(codes[k])))  # locked (dashed) on top
+    streets_json = features(
+        geojson_texts(outlines[keep]),
+        [{"l": STATUS_LINE.get(view["status"].get(codes[k]), "#475569"),
+          "d": "8 5" if view["locked"].get(codes[k]) else ""} for k in keep])
+    labels = label_points(outlines[keep], [view["names"].get(codes[k]) or codes[k] for k in keep])
+    grids_json = None
+    if with_grids:
+        gtexts = ui.drawing_grids(district, p, gcj=gcj)
+        grids_json = features(gtexts, [{}] * len(gtexts))
+    size = len(blocks_json) + len(streets_json) + len(grids_json or "")
+    log.debug("boundaries: map layers %d bytes (tolerance %.1f m)", size, tolerance)
+    return {"texts": texts, "tips": tips, "blocks": blocks_json, "streets": streets_json,
+            "labels": labels, "grids": grids_json, "bytes": size, "tolerance_m": tolerance,
+            "bounds": shapely.total_bounds(list(shapes))}
 
-selected_mask = blocks["code"].isin(selection).to_list()
-layers = editor_layers(
-    blocks, streets, fill_column="fill",
-    tooltip_columns=["name", "code", "street_name", "population"],
-    tooltip_aliases=[_("name"), _("code"), _("street"), _("residents")],
-    street_color_column="line", selected=selected_mask, extra_outlines=grids,
-    label_column="label")
-m = add_basemap(base_map(blocks.total_bounds, height=640), basemap)
-add_legend(m, _("Legend"), ui.editor_legend(table, colour))
-from folium.plugins import Draw  # noqa: E402
 
-Draw(export=False, draw_options={"polyline": True, "circle": False, "marker": False,
-                                 "circlemarker": False, "polygon": True, "rectangle": True},
-     edit_options={"edit": False, "remove": True}).add_to(m)
-make_offline(shift_map(m, basemap))  # on a GCJ-02 basemap every layer moves together
-make_offline(shift_map(layers, basemap))
-if focus is not None:
-    focus = point_to_display(*focus, basemap)
-with left:
-    st_folium(m, key=MAP_KEY, height=640, use_container_width=True,
-              feature_group_to_add=layers, center=focus, zoom=15 if focus else None,
-              returned_objects=["last_object_clicked", "last_active_drawing"])
+@ui.fragment
+def editor(page_plan, show_grids: bool) -> None:
+    """The map and the panel beside it: a click or a move reruns only this part of the page."""
+    began = time.perf_counter()
+    plan, _store, _d = ui.plan()
+    if plan is not page_plan:  # a split opened another district, or another plan: redraw all
+        st.rerun()
+    base = plan.base
+    selection = take_map_input(base)
+    ui.show_messages()
+    view = ui.per_revision("editor_view", plan, lambda: plan_view(plan), ui.lang())
+    table, colour, findings = view["table"], view["colour"], view["findings"]
+    locked, names = view["locked"], view["names"]
+    population = np.where(base.population_missing, np.nan, base.population)
+
+    left, right = st.columns([3, 2])
+    with right:
+        f1, f2 = st.columns([3, 1], vertical_alignment="bottom")
+        f1.text_input(_("Find a community or street"), key="find_text",
+                      placeholder=_("part of a name"))
+        f2.button(_("Find"), on_click=do_find, key="find_button")
+        n_sel = len(selection)
+        sel_pop = population[[int(base.index[c]) for c in selection]]
+        # a selection holding a community without residents has no total (shown as —)
+        total = None if not n_sel or np.isnan(sel_pop).any() else float(sel_pop.sum())
+        selected_word, residents_word = _("Selected"), _("residents")
+        st.markdown(f"**{selected_word}: {n_sel}** · {ui.number(total)} {residents_word}")
+        if n_sel:
+            st.caption(ui.plain(", ".join(str(base.names[base.index[c]] or c)
+                                          for c in selection[:12]))
+                       + (" …" if n_sel > 12 else ""))
+        street_codes = list(table["code"])
+        st.selectbox(_("Move selection to street"), street_codes, key="move_target",
+                     format_func=lambda c: f"{names.get(c) or c} ({c})"
+                     + (" 🔒" if locked.get(c) else ""))
+        c1, c2, c3, c4 = st.columns(4)
+        c1.button(_("Move"), on_click=do_move, disabled=not n_sel or read_only, type="primary",
+                  key="move_button")
+        c2.button(_("Clear selection"), on_click=do_clear, disabled=not n_sel)
+        undo_split = ui.split_step(plan, _store, "undo")
+        redo_split = ui.split_step(plan, _store, "redo")
+        c3.button("↶ " + _("Undo"), on_click=do_undo, key="undo_button",
+                  disabled=read_only or not (plan.can_undo or undo_split is not None),
+                  help=_("Takes back the split of community {old}.", old=undo_split.code)
+                  if undo_split is not None else None)
+        c4.button("↷ " + _("Redo"), on_click=do_redo, key="redo_button",
+                  disabled=read_only or not (plan.can_redo or redo_split is not None),
+                  help=_("Splits community {old} again.", old=redo_split.code)
+                  if redo_split is not None else None)
+        l1, l2 = st.columns([3, 1])
+        l1.selectbox(_("Lock or unlock a street"), street_codes, key="lock_street",
+                     format_func=lambda c: ("🔒 " if locked.get(c) else "")
+                     + f"{names.get(c) or c}")
+        picked_lock = st.session_state.get("lock_street")
+        l2.button(_("Unlock") if locked.get(picked_lock) else _("Lock"), on_click=do_lock,
+                  key="lock_button", disabled=read_only)
+        with st.expander(_("Create street")):
+            st.text_input(_("New street name"), key="new_street_name")
+            st.button(_("Create street"), on_click=do_new_street, disabled=read_only)
+        with st.expander(_("Split a community")):
+            st.caption(_("Select one community, draw a line across it, then split."))
+            has_line = st.session_state.get("split_line") is not None
+            st.button(_("Split along the line"), on_click=do_split, key="split_button",
+                      disabled=not (n_sel == 1 and has_line))
+        if plan.last_edit is not None:
+            st.caption(ui.plain(ui.describe_edit(plan.last_edit, base.noun)))
+        elif undo_split is not None:
+            st.caption(ui.plain(_("Last step: split community {old} into {a} and {b}",
+                                  old=undo_split.code, a=undo_split.new_codes[0],
+                                  b=undo_split.new_codes[1])))
+
+        st.subheader(_("Streets"))
+        reach_types, reach_rules = ui.reach_types(plan, _path)
+        reach_type = st.selectbox(
+            _("Residents within reach of"), [None, *reach_types], key="reach_type",
+            format_func=lambda t: _("— none —") if t is None
+            else ui.facility_name(reach_rules, t),
+            help=_("Per street, the share of residents within walking reach of the chosen "
+                   "facility type, updated with every move."))
+        if not reach_types:
+            st.caption(_("Run the audit on the Coverage page to see coverage per street here."))
+        table = table.copy()  # the cached view is shared between reruns
+        rows = ui.street_rows(table)
+        if reach_type is not None:
+            from geo.access.street_coverage import street_reach
+
+            with st.spinner(_("Working out who lives within reach…")):
+                per_street = street_reach(plan, ui.block_reach(plan, _path, reach_type))
+            table["reach_share"] = table["code"].map(per_street["share"])
+            rows.insert(2, _("{type} within reach",
+                             type=ui.facility_name(reach_rules, reach_type)),
+                        table["reach_share"].map(ui.percent).to_numpy())
+        st.session_state["street_rows"] = table.copy()
+        st.dataframe(rows, hide_index=True, width="stretch",
+                     column_config=ui.street_columns(), key="street_table")
+
+    focus = st.session_state.pop("find_focus", None)
+    with right:
+        st.subheader(_("Findings ({n})", n=len(findings)))
+        if findings:
+            street_word, finding_word = _("street"), _("finding")
+            ftable = pd.DataFrame([{street_word: f.name or f.code or "—",
+                                    finding_word: ui.finding_message(f), "lon": f.lon,
+                                    "lat": f.lat} for f in findings])
+            # keyed by the plan's state: a selection made before an edit never points past the end
+            revision = (f"{plan.name}-{len(plan.undo_stack)}-{len(plan.redo_stack)}-"
+                        f"{len(findings)}")
+            picked = st.dataframe(ftable[[street_word, finding_word]], hide_index=True,
+                                  width="stretch", on_select="rerun",
+                                  selection_mode="single-row",
+                                  key=f"findings_table-{revision}",
+                                  column_config={finding_word: st.column_config.TextColumn(
+                                      width="large")})
+            rows_sel = [r for r in picked.selection.rows if 0 <= r < len(ftable)] \
+                if hasattr(picked, "selection") else []
+            if rows_sel:
+                f = ftable.iloc[rows_sel[0]]
+                st.info(f"**{ui.plain(f[street_word])}** — {ui.plain(f[finding_word])}")
+                if pd.notna(f["lon"]):
+                    focus = (float(f["lat"]), float(f["lon"]))
+            st.caption(_("Select a finding to zoom to it."))
+        moved_for, moves = st.session_state.get("proposal_moves", (None, []))
+        if moves and moved_for == plan.name:
+            with st.expander(_("Why each community moved ({n})", n=len(moves))):
+                st.dataframe({
+                    _("community"): [str(m["name"] or m["code"]) for m in moves],
+                    _("from → to"): [f"{m['from_name']} → {m['to_name']}" for m in moves],
+                    _("residents"): [ui.number(m["population"]) for m in moves],
+                    _("reason"): [ui.move_reason(m["reasons"]) for m in moves],
+                }, hide_index=True, width="stretch")
+
+    with_grids = bool(show_grids) and "grid" in district.units
+    layers = ui.per_revision("editor_layers", plan, lambda: plan_layers(plan, view, with_grids),
+                             ui.lang(), gcj, with_grids)
+    st.session_state["map_payload_bytes"] = layers["bytes"]
+    aliases = [_("name"), _("code"), _("street"), _("residents")]
+    group = folium.FeatureGroup(name="plan")
+    GeoJsonLayer(layers["blocks"],
+                 style={"color": "#94a3b8", "weight": 0.6, "fillOpacity": 0.45},
+                 aliases=aliases, interactive=True, name="blocks").add_to(group)
+    if layers["grids"] is not None:
+        GeoJsonLayer(layers["grids"], style={"color": "#94a3b8", "weight": 0.4, "fill": False},
+                     name="grids").add_to(group)
+    GeoJsonLayer(layers["streets"], style={"weight": 2.5, "fill": False},
+                 name="streets").add_to(group)
+    LabelLayer(layers["labels"], name="street labels").add_to(group)
+    picked_rows = [int(base.index[c]) for c in selection]
+    chosen = folium.FeatureGroup(name="selection")
+    GeoJsonLayer(features([layers["texts"][k] for k in picked_rows],
+                          [{"t": layers["tips"][k]} for k in picked_rows]),
+                 style={"fillColor": "#facc15", "color": "#111827", "weight": 3,
+                        "fillOpacity": 0.75}, aliases=aliases, interactive=True,
+                 name="selected").add_to(chosen)
+    # the layers are drawn already shifted for a GCJ-02 basemap (bounds included)
+    m = add_basemap(base_map(layers["bounds"], height=640), basemap)
+    add_legend(m, _("Legend"), ui.editor_legend(table, colour))
+    Draw(export=False, draw_options={"polyline": True, "circle": False, "marker": False,
+                                     "circlemarker": False, "polygon": True, "rectangle": True},
+         edit_options={"edit": False, "remove": True}).add_to(m)
+    make_offline(m)
+    make_offline(group)
+    if focus is not None:
+        focus = point_to_display(*focus, basemap)
+    with left:
+        st_folium(m, key=MAP_KEY, height=640, use_container_width=True,
+                  feature_group_to_add=[group, chosen], center=focus,
+                  zoom=15 if focus else None,
+                  returned_objects=["last_object_clicked", "last_active_drawing"])
+    log.debug("boundaries: editor step %.0f ms (page %.0f ms)",
+              1000 * (time.perf_counter() - began), 1000 * (time.perf_counter() - started))
+
+
+editor(plan, show_grids)
 if st.session_state.get("alternatives"):
     alternative_cards(st.session_state["alternatives"])
-log.debug("boundaries: server step %.0f ms", 1000 * (time.perf_counter() - started))

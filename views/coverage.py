@@ -16,11 +16,31 @@ _ = ui._
 LANG = ui.lang()
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def sample_audit(key: str, _plan) -> CoverageResult:
-    rulebook = load_rulebook()
-    district = build_district(_plan.to_units(), household_size=rulebook.household_size)
-    return run_audit(district, rulebook, sample=True)
+def sample_audit(plan) -> CoverageResult:
+    """The sample's audit for this plan's state, computed once per state (a bar while it runs)."""
+
+    def compute() -> CoverageResult:
+        slot = st.empty()
+        rulebook = load_rulebook()
+        district = build_district(plan.to_units(), household_size=rulebook.household_size)
+        result = run_audit(district, rulebook, sample=True,
+                           progress=ui.progress_bar(_("Auditing the services for this plan…"),
+                                                    slot))
+        slot.empty()
+        return result
+
+    return ui.shared_result("audit", ui.plan_state(plan), compute)
+
+
+def upload_key(uploads: list[tuple[str, bytes]]) -> str:
+    """A key naming the open district and the uploaded files' contents."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    for name, data in uploads:
+        h.update(name.encode())
+        h.update(hashlib.blake2b(data, digest_size=16).digest())
+    return f"{path}|{h.hexdigest()}"
 
 
 def type_name(ftype: str) -> str:
@@ -38,8 +58,8 @@ if ui.sample_based(path) and ui.edit_problem(district) is None:
     # split too: the sample's facilities and walking network still apply).
     plan, _store, _d = ui.plan()
     st.caption(_("Plan {name}", name=ui.plan_label(plan.name)))
-    with st.spinner(_("Auditing the services for this plan…")):
-        result = sample_audit(ui.plan_state(plan), plan)
+    result = sample_audit(plan)
+    audit_key = ui.plan_state(plan)
 else:
     st.caption(_("Upload the facilities (points or polygons with type, name, floor_area_m2) and, "
                  "for walking distances, a .osm.pbf extract or a saved .npz network."))
@@ -48,18 +68,23 @@ else:
     net_up = st.file_uploader(_("Walking network (.osm.pbf / .npz)"), key="net_upload",
                               type=["pbf", "npz"])
     if st.button(_("Run the audit"), key="run_audit", disabled=fac_up is None):
-        work = new_upload_dir()
         uploads = [(fac_up.name, fac_up.getvalue())]
         if net_up is not None:
             uploads.append((net_up.name, net_up.getvalue()))
-        saved = save_uploads(uploads, work)
-        st.session_state["audit_result"] = run_audit(
-            district, ui.rulebook(), facilities=saved[0],
-            network=saved[1] if net_up is not None else None,
-            straight_line=net_up is None, progress=ui.progress_bar(_("Auditing the services…")))
-    result = st.session_state.get("audit_result")
-    if result is None:
+
+        def audit_uploads() -> CoverageResult:
+            saved = save_uploads(uploads, new_upload_dir())
+            return run_audit(
+                district, ui.rulebook(), facilities=saved[0],
+                network=saved[1] if net_up is not None else None, straight_line=net_up is None,
+                progress=ui.progress_bar(_("Auditing the services…")))
+
+        key = upload_key(uploads)
+        st.session_state["audit_result"] = (key, ui.shared_result("audit", key, audit_uploads))
+    held = st.session_state.get("audit_result")
+    if held is None:
         st.stop()
+    audit_key, result = held
 st.session_state["coverage_result"] = result
 if result.approximate:
     st.warning(_("No walking network: distances are straight-line × a detour factor."))
@@ -70,17 +95,42 @@ for col, (_k, row) in zip(cols, types.iterrows(), strict=False):
     col.metric(f"{type_name(row['type'])} ≤ {ui.number(row['service_radius_m'])} m",
                pct(row["share_covered"]))
 
-map_type = st.selectbox(_("Colour communities by"), list(types["type"]), key="map_type",
-                        format_func=type_name)
-labels = {"share": _("Residents within {radius} m of {name}, per cent", radius="{radius}",
-                     name=type_name(map_type)),
-          "facilities": _("facilities"), "sites": _("proposed sites"),
-          "service_area": _("service area"), "type": _("type"), "name": _("name"),
-          "floor_area": _("floor area m²"), "rank": _("rank"),
-          "newly_covered": _("newly covered")}
-m = coverage_map(result, facility_type=map_type, labels=labels)
-ui.with_basemap(m, basemap)  # on GCJ-02 the facilities move with the units
-st_folium(m, key="coverage_map", height=600, use_container_width=True, returned_objects=[])
+
+
+def map_labels(ftype: str) -> dict[str, str]:
+    """The coverage map's words in the chosen language, coloured by ``ftype``."""
+    return {"share": _("Residents within {radius} m of {name}, per cent", radius="{radius}",
+                       name=type_name(ftype)),
+            "facilities": _("facilities"), "sites": _("proposed sites"),
+            "service_area": _("service area"), "type": _("type"), "name": _("name"),
+            "floor_area": _("floor area m²"), "rank": _("rank"),
+            "newly_covered": _("newly covered")}
+
+
+def areas_of(result: CoverageResult):
+    """The audit's service areas: the same whatever the colouring, computed once per audit."""
+    from geo.access.coverage import service_areas
+
+    return ui.shared_result("service_areas", audit_key, lambda: service_areas(result))
+
+
+@ui.fragment
+def coloured_map() -> None:
+    """The map and its colouring: a new colour reruns only this, the audit is kept."""
+    map_type = st.selectbox(_("Colour communities by"), list(types["type"]), key="map_type",
+                            format_func=type_name)
+
+    def draw():
+        m = coverage_map(result, facility_type=map_type, labels=map_labels(map_type),
+                         areas=areas_of(result))
+        return ui.with_basemap(m, basemap)  # on GCJ-02 the facilities move with the units
+
+    m = ui.shared_result("coverage_map", f"{audit_key}|{map_type}|{LANG}|{basemap!r}", draw,
+                         max_entries=8, session=True)
+    st_folium(m, key="coverage_map", height=600, use_container_width=True, returned_objects=[])
+
+
+coloured_map()
 
 st.subheader(_("By facility type"))
 st.dataframe({
@@ -175,8 +225,7 @@ if siting is not None:
         _("name"): sites["name"].astype(str),
         _("newly covered"): sites["newly_covered"].map(ui.number),
     }, hide_index=True, width="stretch")
-    site_labels = {**labels, "share": _("Residents within {radius} m of {name}, per cent",
-                                        radius="{radius}", name=type_name(site_type))}
-    sm = coverage_map(result, facility_type=site_type, sites=sites, labels=site_labels)
+    sm = coverage_map(result, facility_type=site_type, sites=sites,
+                      labels=map_labels(site_type), areas=areas_of(result))
     ui.with_basemap(sm, basemap)
     st_folium(sm, key="siting_map", height=520, use_container_width=True, returned_objects=[])

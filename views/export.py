@@ -69,6 +69,7 @@ try:
 except WanggeError as exc:  # e.g. the server's disk is full: say so, no traceback
     st.error(ui.friendly(exc))
     st.stop()
+st.session_state["export_files"] = files
 stem = f"wangge-{name}"
 st.download_button(_("GeoJSON (every level) · .zip"), files["geojson.zip"],
                    f"{stem}-geojson.zip", "application/zip", key="dl_geojson")

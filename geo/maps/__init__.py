@@ -8,4 +8,6 @@
 - :mod:`~geo.maps.preview` — outlines of freshly read layers by level (Data page).
 - :mod:`~geo.maps.mapprint` — a plan as a printable PNG/PDF (legend, north arrow, scale).
 - :mod:`~geo.maps.minimap` — a plan as a small SVG (the alternatives' cards).
+- :mod:`~geo.maps.editor` — the editor's light layers: blocks simplified once per district
+  to the view, street outlines, labels, each layer one script (city scale).
 """

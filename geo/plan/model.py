@@ -44,6 +44,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -102,6 +103,8 @@ MIN_SHARED_M = 1.0
 _TWELVE = re.compile(r"^\d{12}$")
 
 IntArray = npt.NDArray[np.int64]
+_REVISIONS = itertools.count(1)
+"""Plan revisions: every change of any plan takes the next number."""
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -632,6 +635,8 @@ class Plan:
         self._pieces: dict[str, _Pieces] = {}
         self._geoms: dict[str, shapely.Geometry] = {}
         self._touched: tuple[str, ...] = ()
+        self._revision = next(_REVISIONS)
+        self._digest: tuple[int, str] | None = None
         self._recount()
         self._prev_area = self._area.copy()
         self._prev_pop = self._pop.copy()
@@ -695,6 +700,31 @@ class Plan:
         view = self._assignment.view()
         view.setflags(write=False)
         return view
+
+    @property
+    def revision(self) -> int:
+        """A number that changes with every change of the plan, unique within the process.
+
+        Every edit, undo and redo and every refresh from the store takes a new
+        number (never one used before, by this plan or another), so a result
+        cached under ``(plan, revision)`` can never be served for another state.
+        """
+        return self._revision
+
+    def state_digest(self) -> str:
+        """Return a digest of what the plan holds: streets (codes, names, kinds, locks), assignment.
+
+        Two plans with equal digests hold the same streets and assignment, whatever
+        their histories (rename, undo, rename again to the same name gives the
+        digest it had). Computed once per :attr:`revision`.
+        """
+        if self._digest is None or self._digest[0] != self._revision:
+            h = hashlib.blake2b(digest_size=16)
+            h.update(self._base.district_key.encode())
+            h.update(json.dumps([dataclasses.astuple(s) for s in self._streets]).encode())
+            h.update(np.ascontiguousarray(self._assignment).tobytes())
+            self._digest = (self._revision, h.hexdigest())
+        return self._digest[1]
 
     @property
     def undo_stack(self) -> tuple[Edit, ...]:
@@ -1012,6 +1042,7 @@ class Plan:
         self._prev_pop = self._pop.copy()
 
     def _apply(self, edit: Edit, *, forward: bool) -> None:
+        self._revision = next(_REVISIONS)
         if edit.op == "move":
             pos = self._base.positions(edit.blocks)
             if forward:
