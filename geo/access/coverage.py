@@ -591,6 +591,42 @@ def _network_reach(
     return out
 
 
+@dataclass
+class _Points:
+    """Residents and facilities in the metric CRS, with their coordinates and units."""
+
+    dem: gpd.GeoDataFrame
+    fac: gpd.GeoDataFrame
+    dx: np.ndarray
+    dy: np.ndarray
+    fx: np.ndarray
+    fy: np.ndarray
+    weight_pop: np.ndarray
+    weight_hh: np.ndarray
+    codes: dict[str, np.ndarray]
+
+
+@dataclass
+class _Snapped:
+    """Residents and facilities snapped to the walking network."""
+
+    d_node: np.ndarray
+    d_off: np.ndarray
+    f_node: np.ndarray
+    f_off: np.ndarray
+    labels: np.ndarray
+
+
+@dataclass
+class _Reach:
+    """Distances from every resident to one facility type, and its catchments."""
+
+    dist: np.ndarray
+    members: Any
+    connected: np.ndarray
+    node_d: np.ndarray | None
+
+
 def audit_coverage(
     district: District,
     rulebook: Rulebook,
@@ -640,32 +676,106 @@ def audit_coverage(
         When no facility has a type from the rulebook.
     """
     detour = check_detour(settings.audit_detour if detour is None else detour)
-    findings: list[Finding] = []
     metric = district.metric_crs if network is None else network.crs
+    pts = _project_points(district, demand, facilities, metric)
+    findings = _no_residents_findings(pts)
+    findings.extend(_unknown_type_findings(pts.fac, rulebook))
+    audit_types = _types_to_audit(pts.fac, rulebook, types)
+    snapped = None
+    if network is not None:
+        _progress(progress, "snapping residents and facilities to the network", 0.05)
+        snapped = _snap_to_network(network, pts)
+        findings.extend(_network_reach(district, pts.dem, network, snapped.d_off, pts.codes))
+        findings.extend(_facilities_outside_network(pts, snapped.f_off, metric))
+    results, islands = _reach_by_type(
+        rulebook, audit_types, pts, network, snapped, detour, progress
+    )
+    findings.extend(_island_findings(islands, pts, metric))
+    _progress(progress, "tables and findings", 0.92)
+    fac_codes = _unit_of_facilities(district, pts.fac, metric)
+    incomplete: dict[str, list[str]] = {}
+    unit_tables = _unit_tables(
+        district, pts.dem, results, pts.codes, findings, pts.fac, fac_codes, incomplete, rulebook
+    )
+    facility_table = _facility_table(
+        pts.fac,
+        results,
+        findings,
+        metric,
+        snapped.f_off if snapped is not None else None,
+        _facility_kinds(district, fac_codes),
+    )
+    findings.extend(_missing_floor_area(pts.fac, rulebook, incomplete))
+    type_table = _type_table(results, pts.dem, pts.fac)
+    category_table = _category_table(type_table, rulebook)
+    benchmark_table = _benchmark_table(district, pts.fac, fac_codes, rulebook)
+    provenance = _provenance(rulebook, network, detour, population_source, metric)
+    _progress(progress, "done", 1.0)
+    return CoverageResult(
+        district=district,
+        rulebook=rulebook,
+        demand=pts.dem,
+        facilities=pts.fac,
+        types=results,
+        unit_tables=unit_tables,
+        facility_table=facility_table,
+        type_table=type_table,
+        category_table=category_table,
+        findings=findings,
+        provenance=provenance,
+        approximate=network is None,
+        network=network,
+        benchmark_table=benchmark_table,
+    )
+
+
+def _project_points(
+    district: District,
+    demand: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    metric: pyproj.CRS,
+) -> _Points:
+    """Project residents and facilities to ``metric`` and find the residents' units."""
     dem = demand.to_crs(metric)
     fac = facilities.to_crs(metric).reset_index(drop=True)
-    dx, dy = shapely.get_x(dem.geometry.values), shapely.get_y(dem.geometry.values)
-    fx, fy = shapely.get_x(fac.geometry.values), shapely.get_y(fac.geometry.values)
-    weight_pop = dem["population"].to_numpy(dtype=float)
-    weight_hh = dem["households"].to_numpy(dtype=float)
-    codes = _unit_of_demand(district, dem)
-    if len(dem) == 0 or not np.nansum(weight_pop) > 0:
-        findings.append(
-            Finding(
-                rule="coverage.no_residents",
-                level="district",
-                severity="warning",
-                message=(
-                    "The residents to audit add up to zero, so every share below is empty. "
-                    "Add population figures to the units (or check the buildings layer)."
-                ),
-            )
+    return _Points(
+        dem=dem,
+        fac=fac,
+        dx=shapely.get_x(dem.geometry.values),
+        dy=shapely.get_y(dem.geometry.values),
+        fx=shapely.get_x(fac.geometry.values),
+        fy=shapely.get_y(fac.geometry.values),
+        weight_pop=dem["population"].to_numpy(dtype=float),
+        weight_hh=dem["households"].to_numpy(dtype=float),
+        codes=_unit_of_demand(district, dem),
+    )
+
+
+def _no_residents_findings(pts: _Points) -> list[Finding]:
+    """Warn when the residents to audit add up to zero."""
+    if len(pts.dem) and np.nansum(pts.weight_pop) > 0:
+        return []
+    return [
+        Finding(
+            rule="coverage.no_residents",
+            level="district",
+            severity="warning",
+            message=(
+                "The residents to audit add up to zero, so every share below is empty. "
+                "Add population figures to the units (or check the buildings layer)."
+            ),
         )
-    present = list(dict.fromkeys(fac["type"]))
-    unknown = [t for t in present if t not in rulebook.facilities]
-    for t in unknown:
+    ]
+
+
+def _unknown_type_findings(fac: gpd.GeoDataFrame, rulebook: Rulebook) -> list[Finding]:
+    """Warn once per facility type the rulebook does not know."""
+    out = []
+    for t in dict.fromkeys(fac["type"]):
+        if t in rulebook.facilities:
+            continue
         n = int((fac["type"] == t).sum())
-        findings.append(
+        out.append(
             Finding(
                 rule="facility.unknown_type",
                 level="district",
@@ -678,6 +788,20 @@ def audit_coverage(
                 ),
             )
         )
+    return out
+
+
+def _types_to_audit(
+    fac: gpd.GeoDataFrame, rulebook: Rulebook, types: Sequence[str] | None
+) -> list[str]:
+    """Return the facility types to audit; refuse when there is none.
+
+    Raises
+    ------
+    RulebookError
+        When a requested type is not in the rulebook, or no facility has a rulebook type.
+    """
+    present = list(dict.fromkeys(fac["type"]))
     if types is None:
         audit_types = [t for t in rulebook.facilities if t in present]
     else:
@@ -690,103 +814,158 @@ def audit_coverage(
             f"audit. Types found: {', '.join(present) or 'none'}; rulebook types: "
             f"{', '.join(rulebook.facilities)}."
         )
-    approximate = network is None
-    if network is not None:
-        _progress(progress, "snapping residents and facilities to the network", 0.05)
-        d_node, d_off = network.snap(dx, dy)
-        f_node, f_off = network.snap(fx, fy)
-        labels = network.component_labels()
-        findings.extend(_network_reach(district, dem, network, d_off, codes))
-        max_snap = settings.audit_facility_max_snap_m
-        for j in np.flatnonzero(f_off > max_snap):
-            row = fac.iloc[j]
-            lon, lat = _lonlat(metric, fx[j], fy[j])
-            findings.append(
-                Finding(
-                    rule="facility.outside_network",
-                    level="facility",
-                    severity="warning",
-                    code=str(j),
-                    name=row["name"],
-                    value=float(f_off[j]),
-                    maximum=max_snap,
-                    unit="m",
-                    lon=lon,
-                    lat=lat,
-                    message=(
-                        f"{row['type']} {row['name'] or f'#{j}'} lies {f_off[j]:,.0f} m from "
-                        "the nearest walkable way, outside the network's extent; it is "
-                        "audited from that point, with the gap counted as walking. Check "
-                        "its location or use a network that covers it."
-                    ),
-                )
+    return audit_types
+
+
+def _snap_to_network(network: WalkNetwork, pts: _Points) -> _Snapped:
+    """Snap residents and facilities to their nearest network nodes."""
+    d_node, d_off = network.snap(pts.dx, pts.dy)
+    f_node, f_off = network.snap(pts.fx, pts.fy)
+    return _Snapped(d_node, d_off, f_node, f_off, network.component_labels())
+
+
+def _facilities_outside_network(
+    pts: _Points, f_off: np.ndarray, metric: pyproj.CRS
+) -> list[Finding]:
+    """Warn about facilities farther from the network than the snapping limit."""
+    max_snap = settings.audit_facility_max_snap_m
+    out = []
+    for j in np.flatnonzero(f_off > max_snap):
+        row = pts.fac.iloc[j]
+        lon, lat = _lonlat(metric, pts.fx[j], pts.fy[j])
+        out.append(
+            Finding(
+                rule="facility.outside_network",
+                level="facility",
+                severity="warning",
+                code=str(j),
+                name=row["name"],
+                value=float(f_off[j]),
+                maximum=max_snap,
+                unit="m",
+                lon=lon,
+                lat=lat,
+                message=(
+                    f"{row['type']} {row['name'] or f'#{j}'} lies {f_off[j]:,.0f} m from "
+                    "the nearest walkable way, outside the network's extent; it is "
+                    "audited from that point, with the gap counted as walking. Check "
+                    "its location or use a network that covers it."
+                ),
             )
+        )
+    return out
+
+
+def _reach_by_type(
+    rulebook: Rulebook,
+    audit_types: list[str],
+    pts: _Points,
+    network: WalkNetwork | None,
+    snapped: _Snapped | None,
+    detour: float,
+    progress: Progress | None,
+) -> tuple[dict[str, TypeResult], dict[tuple[float, int], tuple[np.ndarray, list[str]]]]:
+    """Compute every type's coverage and collect the network islands cut off from it."""
     results: dict[str, TypeResult] = {}
     islands: dict[tuple[float, int], tuple[np.ndarray, list[str]]] = {}
     for k, t in enumerate(audit_types):
         ftype = rulebook.facility(t)
-        idx = np.flatnonzero((fac["type"] == t).to_numpy())
-        r = ftype.service_radius_m
-        limit = r * settings.audit_search_factor
+        idx = np.flatnonzero((pts.fac["type"] == t).to_numpy())
+        limit = ftype.service_radius_m * settings.audit_search_factor
         _progress(progress, f"{ftype.name}: walking distances", 0.1 + 0.8 * k / len(audit_types))
-        if network is not None:
-            node_d = nearest_source_distance(network.graph, f_node[idx], f_off[idx], limit_m=limit)
-            dist = node_d[d_node] + d_off
-            members = catchments(network.graph, f_node[idx], f_off[idx], d_node, d_off, radius_m=r)
-            connected = np.isin(labels[d_node], np.unique(labels[f_node[idx]]))
+        if network is not None and snapped is not None:
+            reach = _walked_reach(network, snapped, idx, ftype.service_radius_m, limit)
         else:
-            if len(idx):
-                tree = cKDTree(np.column_stack([fx[idx], fy[idx]]))
-                dd, _ = tree.query(np.column_stack([dx, dy]))
-                dist = dd * detour
-            else:
-                dist = np.full(len(dem), np.inf)
-            members = straight_line_catchments(
-                np.column_stack([fx[idx], fy[idx]]),
-                np.column_stack([dx, dy]),
-                radius_m=r,
-                detour=detour,
-            )
-            connected = np.full(len(dem), len(idx) > 0)
-        dist = np.where(dist > limit, np.inf, dist)
-        covered = dist <= r
-        reach = np.select(
-            [covered, np.isfinite(dist), connected],
-            [WITHIN, BEYOND_RADIUS, BEYOND_LIMIT],
-            UNREACHABLE,
-        )
-        area = fac["floor_area_m2"].to_numpy(dtype=float)[idx]
-        known = np.isfinite(area)
-        provision = None
-        load_hh = np.array([weight_hh[m].sum() for m in members]) if members else np.zeros(0)
-        if ftype.m2_per_100_households is not None and known.any():
-            prov, load_hh = two_step_provision(members, np.where(known, area, np.nan), weight_hh)
-            # Residents reached by a facility whose floor area is missing have an
-            # unknown provision, never a smaller one: missing is not zero.
-            unknown_hit = np.zeros(len(dem), dtype=bool)
-            for j in np.flatnonzero(~known):
-                unknown_hit[members[j]] = True
-            provision = np.where(unknown_hit, np.nan, prov * 100.0)
-        results[t] = TypeResult(
-            ftype,
-            dist,
-            covered,
-            provision,
-            load_hh,
-            idx,
-            node_d if network is not None else None,
-            reach,
-            limit,
-        )
+            reach = _straight_line_reach(pts, idx, ftype.service_radius_m, detour)
+        results[t] = _type_result(ftype, idx, reach, pts, limit)
         if network is not None and len(idx):
-            island = ~connected
-            island_pop = float(weight_pop[island].sum())
+            island = ~reach.connected
+            island_pop = float(pts.weight_pop[island].sum())
             if island_pop > 0:
                 key = (round(island_pop, 3), int(island.sum()))
                 islands.setdefault(key, (island, []))[1].append(ftype.name.lower())
+    return results, islands
+
+
+def _walked_reach(
+    network: WalkNetwork, snapped: _Snapped, idx: np.ndarray, radius_m: float, limit: float
+) -> _Reach:
+    """Walk from the facilities ``idx`` on the network to every resident."""
+    f_node, f_off = snapped.f_node[idx], snapped.f_off[idx]
+    node_d = nearest_source_distance(network.graph, f_node, f_off, limit_m=limit)
+    members = catchments(
+        network.graph, f_node, f_off, snapped.d_node, snapped.d_off, radius_m=radius_m
+    )
+    connected = np.isin(snapped.labels[snapped.d_node], np.unique(snapped.labels[f_node]))
+    return _Reach(node_d[snapped.d_node] + snapped.d_off, members, connected, node_d)
+
+
+def _straight_line_reach(
+    pts: _Points, idx: np.ndarray, radius_m: float, detour: float
+) -> _Reach:
+    """Measure straight-line distance × ``detour`` from the facilities ``idx`` to every resident."""
+    if len(idx):
+        tree = cKDTree(np.column_stack([pts.fx[idx], pts.fy[idx]]))
+        dd, _ = tree.query(np.column_stack([pts.dx, pts.dy]))
+        dist = dd * detour
+    else:
+        dist = np.full(len(pts.dem), np.inf)
+    members = straight_line_catchments(
+        np.column_stack([pts.fx[idx], pts.fy[idx]]),
+        np.column_stack([pts.dx, pts.dy]),
+        radius_m=radius_m,
+        detour=detour,
+    )
+    return _Reach(dist, members, np.full(len(pts.dem), len(idx) > 0), None)
+
+
+def _type_result(
+    ftype: FacilityType, idx: np.ndarray, reach: _Reach, pts: _Points, limit: float
+) -> TypeResult:
+    """Classify each resident's reach and share the type's floor area over its catchments."""
+    r = ftype.service_radius_m
+    dist = np.where(reach.dist > limit, np.inf, reach.dist)
+    covered = dist <= r
+    classes = np.select(
+        [covered, np.isfinite(dist), reach.connected],
+        [WITHIN, BEYOND_RADIUS, BEYOND_LIMIT],
+        UNREACHABLE,
+    )
+    provision, load_hh = _provision(ftype, idx, reach.members, pts)
+    return TypeResult(ftype, dist, covered, provision, load_hh, idx, reach.node_d, classes, limit)
+
+
+def _provision(
+    ftype: FacilityType, idx: np.ndarray, members: Any, pts: _Points
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """Return each resident's 2SFCA floor area per 100 households and each facility's load."""
+    area = pts.fac["floor_area_m2"].to_numpy(dtype=float)[idx]
+    known = np.isfinite(area)
+    weight_hh = pts.weight_hh
+    load_hh = np.array([weight_hh[m].sum() for m in members]) if members else np.zeros(0)
+    if ftype.m2_per_100_households is None or not known.any():
+        return None, load_hh
+    prov, load_hh = two_step_provision(members, np.where(known, area, np.nan), weight_hh)
+    # Residents reached by a facility whose floor area is missing have an
+    # unknown provision, never a smaller one: missing is not zero.
+    unknown_hit = np.zeros(len(pts.dem), dtype=bool)
+    for j in np.flatnonzero(~known):
+        unknown_hit[members[j]] = True
+    return np.where(unknown_hit, np.nan, prov * 100.0), load_hh
+
+
+def _island_findings(
+    islands: dict[tuple[float, int], tuple[np.ndarray, list[str]]],
+    pts: _Points,
+    metric: pyproj.CRS,
+) -> list[Finding]:
+    """Warn once per network island whose residents reach no facility of some types."""
+    out = []
     for (island_pop, _), (island, names) in islands.items():
-        lon, lat = _lonlat(metric, float(np.mean(dx[island])), float(np.mean(dy[island])))
-        findings.append(
+        lon, lat = _lonlat(
+            metric, float(np.mean(pts.dx[island])), float(np.mean(pts.dy[island]))
+        )
+        out.append(
             Finding(
                 rule="coverage.island",
                 level="district",
@@ -802,24 +981,17 @@ def audit_coverage(
                 ),
             )
         )
-    _progress(progress, "tables and findings", 0.92)
-    fac_codes = _unit_of_facilities(district, fac, metric)
-    incomplete: dict[str, list[str]] = {}
-    unit_tables = _unit_tables(
-        district, dem, results, codes, findings, fac, fac_codes, incomplete, rulebook
-    )
-    facility_table = _facility_table(
-        fac,
-        results,
-        findings,
-        metric,
-        f_off if network is not None else None,
-        _facility_kinds(district, fac_codes),
-    )
-    findings.extend(_missing_floor_area(fac, rulebook, incomplete))
-    type_table = _type_table(results, dem, fac)
-    category_table = _category_table(type_table, rulebook)
-    benchmark_table = _benchmark_table(district, fac, fac_codes, rulebook)
+    return out
+
+
+def _provenance(
+    rulebook: Rulebook,
+    network: WalkNetwork | None,
+    detour: float,
+    population_source: str,
+    metric: pyproj.CRS,
+) -> dict[str, str]:
+    """Describe where the audit's inputs come from and what it approximates."""
     net_text = (
         network.source
         if network is not None
@@ -833,7 +1005,7 @@ def audit_coverage(
         "metric_crs": metric.name if hasattr(metric, "name") else str(metric),
         "approximations": (
             "distances are straight-line × detour factor, not walked on the network"
-            if approximate
+            if network is None
             else "none beyond snapping to the nearest network node (snapping distance counted)"
         ),
         "search_limit": (
@@ -848,23 +1020,7 @@ def audit_coverage(
             "Facilities without a floor area are left out and named in the findings."
         ),
     }
-    _progress(progress, "done", 1.0)
-    return CoverageResult(
-        district=district,
-        rulebook=rulebook,
-        demand=dem,
-        facilities=fac,
-        types=results,
-        unit_tables=unit_tables,
-        facility_table=facility_table,
-        type_table=type_table,
-        category_table=category_table,
-        findings=findings,
-        provenance=provenance,
-        approximate=approximate,
-        network=network,
-        benchmark_table=benchmark_table,
-    )
+    return provenance
 
 
 def _join_or(names: list[str]) -> str:
@@ -916,6 +1072,30 @@ def _reach_texts(
     return med_text, far_text
 
 
+_UNIT_TABLE_COLUMNS = [
+    "type",
+    "code",
+    "name",
+    "residents",
+    "households",
+    "covered",
+    "share_covered",
+    "beyond",
+    "beyond_search_limit",
+    "unreachable",
+    "median_distance_m",
+    "median_distance",
+    "farthest_m",
+    "farthest",
+    "m2_per_100hh",
+    "stock_m2",
+    "stock_facilities",
+    "stock_no_floor_area",
+    "m2_per_100hh_2sfca",
+]
+"""The columns of a unit table, in order (those a table has)."""
+
+
 def _unit_tables(
     district: District,
     dem: gpd.GeoDataFrame,
@@ -927,209 +1107,257 @@ def _unit_tables(
     incomplete: dict[str, list[str]],
     rulebook: Rulebook,
 ) -> dict[str, pd.DataFrame]:
-    pop = dem["population"].to_numpy(dtype=float)
-    hh = dem["households"].to_numpy(dtype=float)
-    area = fac["floor_area_m2"].to_numpy(dtype=float)
-    short = settings.audit_short_share
+    """Tabulate coverage per unit at every level and judge the units of one level.
+
+    Findings are appended to ``findings``; units whose stock lacks floor areas
+    are added to ``incomplete``.
+    """
     judged = "community" if "community" in district.levels else district.levels[-1]
     stock_levels = [lv for lv in district.levels if lv != "grid"] or [district.levels[-1]]
     tables = {}
     local: list[Finding] = []
     not_judged: dict[str, list[tuple[str, str]]] = {}
     for lv in district.levels:
-        units = district.units[lv]
-        rows = []
-        for t, res in results.items():
-            reach = res.reach if res.reach is not None else np.zeros(len(pop), dtype=int)
-            frame = pd.DataFrame(
-                {
-                    "code": codes[lv],
-                    "pop": pop,
-                    "hh": hh,
-                    "cov": np.where(res.covered, pop, 0.0),
-                    "lim": np.where(reach == BEYOND_LIMIT, pop, 0.0),
-                    "unr": np.where(reach == UNREACHABLE, pop, 0.0),
-                    "dist": np.where(pop > 0, res.distance_m, -1.0),
-                }
+        rows = [
+            _type_unit_rows(
+                lv, t, res, dem, codes[lv], fac, fac_codes[lv], rulebook, lv in stock_levels
             )
-            if res.provision_m2_per_100hh is not None:
-                frame["prov_hh"] = res.provision_m2_per_100hh * hh
-                frame["prov_nan"] = np.isnan(frame["prov_hh"]) & (hh > 0)
-            g = frame.groupby("code", sort=False)
-            agg = pd.DataFrame(
-                {
-                    "residents": g["pop"].sum(),
-                    "households": g["hh"].sum(),
-                    "covered": g["cov"].sum(),
-                    "beyond_search_limit": g["lim"].sum(),
-                    "unreachable": g["unr"].sum(),
-                }
-            )
-            farthest = g["dist"].max().where(lambda s: s >= 0)
-            median = grouped_weighted_median(codes[lv], res.distance_m, pop)
-            med_text, far_text = _reach_texts(median, farthest, agg, res.limit_m)
-            finite = median.reindex(agg.index)
-            agg["median_distance_m"] = finite.where(np.isfinite(finite))
-            agg["median_distance"] = med_text
-            agg["farthest_m"] = farthest.where(np.isfinite(farthest))
-            agg["farthest"] = far_text
-            ratio = res.ftype.m2_per_100_households
-            if ratio is not None and lv in stock_levels:
-                members = np.isin(fac["type"].to_numpy(), stock_types(rulebook, t))
-                fc = pd.Series(fac_codes[lv][members], dtype=object)
-                fa = pd.Series(area[members])
-                stock = pd.DataFrame(
-                    {
-                        "stock_m2": fa.groupby(fc).sum(min_count=1),
-                        "stock_facilities": fa.groupby(fc).size(),
-                        "stock_no_floor_area": fa.isna().groupby(fc).sum(),
-                    }
-                )
-                stock = stock.reindex(agg.index)
-                n_fac = stock["stock_facilities"].fillna(0)
-                n_missing = stock["stock_no_floor_area"].fillna(0)
-                # no facility at all: truly 0 m²; facilities whose area is all missing: unknown
-                m2 = stock["stock_m2"].where(n_fac > n_missing, np.nan)
-                m2 = m2.where(n_fac > 0, 0.0)
-                agg["stock_m2"] = m2
-                agg["stock_facilities"] = n_fac.astype(int)
-                agg["stock_no_floor_area"] = n_missing.astype(int)
-                agg["m2_per_100hh"] = 100.0 * m2 / agg["households"].where(agg["households"] > 0)
-            if "prov_hh" in frame:
-                two = g["prov_hh"].sum() / agg["households"].where(agg["households"] > 0)
-                agg["m2_per_100hh_2sfca"] = two.where(~g["prov_nan"].max().astype(bool))
-            agg["type"] = t
-            rows.append(agg.reset_index())
-        table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-        if table.empty:
-            tables[lv] = table
-            continue
-        table["beyond"] = table["residents"] - table["covered"]
-        for col in ("stock_facilities", "stock_no_floor_area"):
-            if col in table:
-                table[col] = table[col].astype("Int64")
-        table["share_covered"] = table["covered"] / table["residents"].where(table["residents"] > 0)
-        names = dict(zip(units["code"], units["name"], strict=True))
-        table.insert(1, "name", table["code"].map(names))
-        order = [
-            "type",
-            "code",
-            "name",
-            "residents",
-            "households",
-            "covered",
-            "share_covered",
-            "beyond",
-            "beyond_search_limit",
-            "unreachable",
-            "median_distance_m",
-            "median_distance",
-            "farthest_m",
-            "farthest",
-            "m2_per_100hh",
-            "stock_m2",
-            "stock_facilities",
-            "stock_no_floor_area",
-            "m2_per_100hh_2sfca",
+            for t, res in results.items()
         ]
-        table = table[[c for c in order if c in table.columns]]
+        table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+        if not table.empty:
+            table = _finish_unit_table(table, district.units[lv])
         tables[lv] = table
-        if lv != judged:
-            continue
-        # one representative point per unit (not per unit and type), on arrays
-        unit_geoms = np.asarray(units.geometry.values)
-        drawable = ~shapely.is_empty(unit_geoms) & shapely.is_valid(unit_geoms)
-        rep = shapely.point_on_surface(np.where(drawable, unit_geoms, np.array(None)))
-        places = dict(
-            zip(units["code"], zip(shapely.get_x(rep), shapely.get_y(rep), strict=True),
-                strict=True)
-        )
-        unit_kinds = dict(zip(units["code"], units["kind"], strict=True)) if "kind" in units else {}
-        for row in table.to_dict(orient="records"):
-            ftype = results[row["type"]].ftype
-            kind = _community_kind(lv, unit_kinds.get(row["code"]))
-            if kind is not None and kind not in ftype.kinds:
-                not_judged.setdefault(row["type"], []).append(
-                    (str(row["name"] or row["code"]), kind)
+        if not table.empty and lv == judged:
+            local.extend(
+                _judge_units(
+                    lv, table, district.units[lv], results, rulebook, incomplete, not_judged
                 )
-                continue
-            lon, lat = places.get(row["code"], (math.nan, math.nan))
-            if not (math.isfinite(lon) and math.isfinite(lat)):
-                lon = lat = None
-            else:
-                lon, lat = float(lon), float(lat)
-            label = row["name"] or row["code"]
-            if row["residents"] > 0 and row["share_covered"] < short:
-                cut = []
-                if row["beyond_search_limit"] > 0:
-                    cut.append(f"{row['beyond_search_limit']:,.0f} beyond the search limit")
-                if row["unreachable"] > 0:
-                    cut.append(f"{row['unreachable']:,.0f} with no walk to any (network cut)")
-                local.append(
-                    Finding(
-                        rule=f"coverage.{row['type']}",
-                        level=lv,
-                        severity="warning",
-                        code=row["code"],
-                        name=row["name"],
-                        value=float(row["share_covered"]),
-                        minimum=short,
-                        unit="share",
-                        lon=lon,
-                        lat=lat,
-                        source=ftype.radius_source,
-                        status=ftype.radius_status,
-                        message=(
-                            f"{lv} {label}: only {row['share_covered']:.0%} of "
-                            f"{row['residents']:,.0f} residents live within "
-                            f"{ftype.service_radius_m:,.0f} m walk of "
-                            f"{_article(ftype.name.lower())}; {row['beyond']:,.0f} are beyond reach"
-                            + (f" ({'; '.join(cut)})" if cut else "")
-                            + f" (farthest {row['farthest']}). Consider a facility nearer them."
-                        ),
-                    )
-                )
-            ratio = ftype.m2_per_100_households
-            if ratio is None or "m2_per_100hh" not in row or not row["households"] > 0:
-                continue
-            if row["stock_no_floor_area"] > 0:
-                incomplete.setdefault(row["type"], []).append(str(label))
-                continue
-            value = row["m2_per_100hh"]
-            if np.isfinite(value) and value < ratio:
-                kinds = " and ".join(
-                    results[s].ftype.name.lower() if s in results else s.replace("_", " ")
-                    for s in stock_types(rulebook, row["type"])
-                )
-                local.append(
-                    Finding(
-                        rule=f"floor_area.{row['type']}",
-                        level=lv,
-                        severity=ftype.severity("ratio"),
-                        code=row["code"],
-                        name=row["name"],
-                        value=float(value),
-                        minimum=ratio,
-                        deviation=float(value - ratio),
-                        deviation_pct=float(100 * (value - ratio) / ratio),
-                        unit="m² per 100 households",
-                        lon=lon,
-                        lat=lat,
-                        source=ftype.ratio_source,
-                        status=ftype.ratio_status,
-                        message=(
-                            f"{lv} {label}: {row['stock_m2']:,.0f} m² of {kinds} space in "
-                            f"{int(row['stock_facilities'])} facilit"
-                            f"{'y' if row['stock_facilities'] == 1 else 'ies'} for "
-                            f"{row['households']:,.0f} households is {value:,.1f} m² per 100 "
-                            f"households, below the norm of {ratio:g} (all such space in the "
-                            f"{lv} ÷ its households)."
-                        ),
-                    )
-                )
+            )
     findings.extend(_summarise(local, results, tables))
     findings.extend(_not_judged_findings(not_judged, results, judged))
     return tables
+
+
+def _type_unit_rows(
+    lv: str,
+    t: str,
+    res: TypeResult,
+    dem: gpd.GeoDataFrame,
+    codes: np.ndarray,
+    fac: gpd.GeoDataFrame,
+    fac_codes: np.ndarray,
+    rulebook: Rulebook,
+    counts_stock: bool,
+) -> pd.DataFrame:
+    """Sum one type's coverage, distances and floor area per unit of level ``lv``."""
+    pop = dem["population"].to_numpy(dtype=float)
+    hh = dem["households"].to_numpy(dtype=float)
+    reach = res.reach if res.reach is not None else np.zeros(len(pop), dtype=int)
+    frame = pd.DataFrame(
+        {
+            "code": codes,
+            "pop": pop,
+            "hh": hh,
+            "cov": np.where(res.covered, pop, 0.0),
+            "lim": np.where(reach == BEYOND_LIMIT, pop, 0.0),
+            "unr": np.where(reach == UNREACHABLE, pop, 0.0),
+            "dist": np.where(pop > 0, res.distance_m, -1.0),
+        }
+    )
+    if res.provision_m2_per_100hh is not None:
+        frame["prov_hh"] = res.provision_m2_per_100hh * hh
+        frame["prov_nan"] = np.isnan(frame["prov_hh"]) & (hh > 0)
+    g = frame.groupby("code", sort=False)
+    agg = pd.DataFrame(
+        {
+            "residents": g["pop"].sum(),
+            "households": g["hh"].sum(),
+            "covered": g["cov"].sum(),
+            "beyond_search_limit": g["lim"].sum(),
+            "unreachable": g["unr"].sum(),
+        }
+    )
+    farthest = g["dist"].max().where(lambda s: s >= 0)
+    median = grouped_weighted_median(codes, res.distance_m, pop)
+    med_text, far_text = _reach_texts(median, farthest, agg, res.limit_m)
+    finite = median.reindex(agg.index)
+    agg["median_distance_m"] = finite.where(np.isfinite(finite))
+    agg["median_distance"] = med_text
+    agg["farthest_m"] = farthest.where(np.isfinite(farthest))
+    agg["farthest"] = far_text
+    if res.ftype.m2_per_100_households is not None and counts_stock:
+        _add_stock_columns(agg, t, fac, fac_codes, rulebook)
+    if "prov_hh" in frame:
+        two = g["prov_hh"].sum() / agg["households"].where(agg["households"] > 0)
+        agg["m2_per_100hh_2sfca"] = two.where(~g["prov_nan"].max().astype(bool))
+    agg["type"] = t
+    return agg.reset_index()
+
+
+def _add_stock_columns(
+    agg: pd.DataFrame, t: str, fac: gpd.GeoDataFrame, fac_codes: np.ndarray, rulebook: Rulebook
+) -> None:
+    """Add each unit's floor-area stock of type ``t`` and its m² per 100 households to ``agg``."""
+    area = fac["floor_area_m2"].to_numpy(dtype=float)
+    members = np.isin(fac["type"].to_numpy(), stock_types(rulebook, t))
+    fc = pd.Series(fac_codes[members], dtype=object)
+    fa = pd.Series(area[members])
+    stock = pd.DataFrame(
+        {
+            "stock_m2": fa.groupby(fc).sum(min_count=1),
+            "stock_facilities": fa.groupby(fc).size(),
+            "stock_no_floor_area": fa.isna().groupby(fc).sum(),
+        }
+    )
+    stock = stock.reindex(agg.index)
+    n_fac = stock["stock_facilities"].fillna(0)
+    n_missing = stock["stock_no_floor_area"].fillna(0)
+    # no facility at all: truly 0 m²; facilities whose area is all missing: unknown
+    m2 = stock["stock_m2"].where(n_fac > n_missing, np.nan)
+    m2 = m2.where(n_fac > 0, 0.0)
+    agg["stock_m2"] = m2
+    agg["stock_facilities"] = n_fac.astype(int)
+    agg["stock_no_floor_area"] = n_missing.astype(int)
+    agg["m2_per_100hh"] = 100.0 * m2 / agg["households"].where(agg["households"] > 0)
+
+
+def _finish_unit_table(table: pd.DataFrame, units: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Add shares and unit names to a level's table and put its columns in order."""
+    table["beyond"] = table["residents"] - table["covered"]
+    for col in ("stock_facilities", "stock_no_floor_area"):
+        if col in table:
+            table[col] = table[col].astype("Int64")
+    table["share_covered"] = table["covered"] / table["residents"].where(table["residents"] > 0)
+    names = dict(zip(units["code"], units["name"], strict=True))
+    table.insert(1, "name", table["code"].map(names))
+    return table[[c for c in _UNIT_TABLE_COLUMNS if c in table.columns]]
+
+
+def _unit_places(units: gpd.GeoDataFrame) -> dict[Any, tuple[float | None, float | None]]:
+    """Return one representative point per unit as ``(x, y)`` (None where not drawable)."""
+    unit_geoms = np.asarray(units.geometry.values)
+    drawable = ~shapely.is_empty(unit_geoms) & shapely.is_valid(unit_geoms)
+    rep = shapely.point_on_surface(np.where(drawable, unit_geoms, np.array(None)))
+    places: dict[Any, tuple[float | None, float | None]] = {}
+    for code, x, y in zip(units["code"], shapely.get_x(rep), shapely.get_y(rep), strict=True):
+        drawn = math.isfinite(x) and math.isfinite(y)
+        places[code] = (float(x), float(y)) if drawn else (None, None)
+    return places
+
+
+def _judge_units(
+    lv: str,
+    table: pd.DataFrame,
+    units: gpd.GeoDataFrame,
+    results: dict[str, TypeResult],
+    rulebook: Rulebook,
+    incomplete: dict[str, list[str]],
+    not_judged: dict[str, list[tuple[str, str]]],
+) -> list[Finding]:
+    """Judge each unit's coverage and floor area against its type's norms.
+
+    Units of a kind the type's norms do not apply to go to ``not_judged``;
+    units whose stock lacks floor areas go to ``incomplete``.
+    """
+    places = _unit_places(units)
+    unit_kinds = dict(zip(units["code"], units["kind"], strict=True)) if "kind" in units else {}
+    out: list[Finding] = []
+    for row in table.to_dict(orient="records"):
+        ftype = results[row["type"]].ftype
+        kind = _community_kind(lv, unit_kinds.get(row["code"]))
+        if kind is not None and kind not in ftype.kinds:
+            not_judged.setdefault(row["type"], []).append((str(row["name"] or row["code"]), kind))
+            continue
+        lon, lat = places.get(row["code"], (None, None))
+        if row["residents"] > 0 and row["share_covered"] < settings.audit_short_share:
+            out.append(_coverage_shortfall(lv, row, ftype, lon, lat))
+        ratio = ftype.m2_per_100_households
+        if ratio is None or "m2_per_100hh" not in row or not row["households"] > 0:
+            continue
+        if row["stock_no_floor_area"] > 0:
+            incomplete.setdefault(row["type"], []).append(str(row["name"] or row["code"]))
+            continue
+        value = row["m2_per_100hh"]
+        if np.isfinite(value) and value < ratio:
+            out.append(_floor_area_shortfall(lv, row, ftype, ratio, results, rulebook, lon, lat))
+    return out
+
+
+def _coverage_shortfall(
+    lv: str, row: dict[str, Any], ftype: FacilityType, lon: float | None, lat: float | None
+) -> Finding:
+    """Warn that few of a unit's residents live within walking reach of the type."""
+    short = settings.audit_short_share
+    cut = []
+    if row["beyond_search_limit"] > 0:
+        cut.append(f"{row['beyond_search_limit']:,.0f} beyond the search limit")
+    if row["unreachable"] > 0:
+        cut.append(f"{row['unreachable']:,.0f} with no walk to any (network cut)")
+    return Finding(
+        rule=f"coverage.{row['type']}",
+        level=lv,
+        severity="warning",
+        code=row["code"],
+        name=row["name"],
+        value=float(row["share_covered"]),
+        minimum=short,
+        unit="share",
+        lon=lon,
+        lat=lat,
+        source=ftype.radius_source,
+        status=ftype.radius_status,
+        message=(
+            f"{lv} {row['name'] or row['code']}: only {row['share_covered']:.0%} of "
+            f"{row['residents']:,.0f} residents live within "
+            f"{ftype.service_radius_m:,.0f} m walk of "
+            f"{_article(ftype.name.lower())}; {row['beyond']:,.0f} are beyond reach"
+            + (f" ({'; '.join(cut)})" if cut else "")
+            + f" (farthest {row['farthest']}). Consider a facility nearer them."
+        ),
+    )
+
+
+def _floor_area_shortfall(
+    lv: str,
+    row: dict[str, Any],
+    ftype: FacilityType,
+    ratio: float,
+    results: dict[str, TypeResult],
+    rulebook: Rulebook,
+    lon: float | None,
+    lat: float | None,
+) -> Finding:
+    """Report a unit whose floor area per 100 households is below the norm ``ratio``."""
+    value = row["m2_per_100hh"]
+    kinds = " and ".join(
+        results[s].ftype.name.lower() if s in results else s.replace("_", " ")
+        for s in stock_types(rulebook, row["type"])
+    )
+    return Finding(
+        rule=f"floor_area.{row['type']}",
+        level=lv,
+        severity=ftype.severity("ratio"),
+        code=row["code"],
+        name=row["name"],
+        value=float(value),
+        minimum=ratio,
+        deviation=float(value - ratio),
+        deviation_pct=float(100 * (value - ratio) / ratio),
+        unit="m² per 100 households",
+        lon=lon,
+        lat=lat,
+        source=ftype.ratio_source,
+        status=ftype.ratio_status,
+        message=(
+            f"{lv} {row['name'] or row['code']}: {row['stock_m2']:,.0f} m² of {kinds} space in "
+            f"{int(row['stock_facilities'])} facilit"
+            f"{'y' if row['stock_facilities'] == 1 else 'ies'} for "
+            f"{row['households']:,.0f} households is {value:,.1f} m² per 100 "
+            f"households, below the norm of {ratio:g} (all such space in the "
+            f"{lv} ÷ its households)."
+        ),
+    )
 
 
 _GRID_TO_COMMUNITY_KIND = {"grid": "community", "village_grid": "village"}
