@@ -230,6 +230,11 @@ DetourOpt = Annotated[
     ),
 ]
 
+NetworkOpt = Annotated[
+    Path | None,
+    typer.Option("--network", help="Walking network: a .osm.pbf extract or a saved .npz."),
+]
+
 
 def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
     result: dict[str, str] = {}

@@ -23,6 +23,7 @@ from geo.cli._common import (
     LevelOpt,
     Link,
     LinkOpt,
+    NetworkOpt,
     OutputFormat,
     PathsArg,
     RepairOpt,
@@ -55,10 +56,7 @@ def audit(
             help="Facilities layer: points or polygons with type, name, floor_area_m2.",
         ),
     ] = None,
-    network: Annotated[
-        Path | None,
-        typer.Option("--network", help="Walking network: a .osm.pbf extract or a saved .npz."),
-    ] = None,
+    network: NetworkOpt = None,
     buildings: Annotated[
         Path | None,
         typer.Option(

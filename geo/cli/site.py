@@ -24,6 +24,7 @@ from geo.cli._common import (
     LevelOpt,
     Link,
     LinkOpt,
+    NetworkOpt,
     OutputFormat,
     PathsArg,
     RepairOpt,
@@ -84,10 +85,7 @@ def site(
         Path | None,
         typer.Option("--facilities", help="Existing facilities (kept): points or polygons."),
     ] = None,
-    network: Annotated[
-        Path | None,
-        typer.Option("--network", help="Walking network: a .osm.pbf extract or a saved .npz."),
-    ] = None,
+    network: NetworkOpt = None,
     buildings: Annotated[
         Path | None,
         typer.Option("--buildings", help="Building footprints (residents; buildings candidates)."),

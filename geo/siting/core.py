@@ -640,6 +640,33 @@ def _finish(
     )
 
 
+def _no_new_sites(
+    g: _Groups,
+    n_weights: int,
+    *,
+    solve_time_s: float,
+    best_possible: float | None = 0.0,
+    notes: Sequence[str] = (),
+) -> SitingSolution:
+    """Return the answer when no new site is needed or possible: nothing chosen, and optimal."""
+    return _finish(
+        g,
+        n_weights,
+        sites=np.zeros(0, dtype=np.int64),
+        site_weight=np.zeros(0),
+        site_hh=np.zeros(0),
+        share_g=np.zeros(g.reach.shape[0]),
+        best_possible=best_possible,
+        bound=0.0,
+        gap=0.0,
+        method="exact",
+        optimal=True,
+        solve_time_s=solve_time_s,
+        nonzeros=0,
+        notes=list(notes),
+    )
+
+
 Picked = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 """(sites, weight newly covered by each, households by each, served share of each group)."""
 
@@ -928,20 +955,8 @@ def maximal_cover(
                 "No candidate site reaches any demand point with a weight; choose other "
                 "candidates or check the distances."
             )
-        return _finish(
-            g,
-            len(w),
-            sites=np.zeros(0, dtype=np.int64),
-            site_weight=np.zeros(0),
-            site_hh=np.zeros(0),
-            share_g=np.zeros(0),
-            best_possible=0.0,
-            bound=0.0,
-            gap=0.0,
-            method="exact",
-            optimal=True,
-            solve_time_s=time.perf_counter() - started,
-            nonzeros=0,
+        return _no_new_sites(
+            g, len(w), solve_time_s=time.perf_counter() - started,
             notes=["There is no demand weight left to cover."],
         )
     out = _max_cover(
@@ -1043,24 +1058,9 @@ def min_sites_for_share(
     target = float(share) * total - float(covered_weight)
     g = _aggregate(cover, w, hh_arr, by_ratio=cap is not None)
     tol = 1e-9 * total
-    empty = {
-        "sites": np.zeros(0, dtype=np.int64),
-        "site_weight": np.zeros(0),
-        "site_hh": np.zeros(0),
-        "share_g": np.zeros(g.reach.shape[0]),
-    }
     if target <= tol:
-        return _finish(
-            g,
-            len(w),
-            **empty,
-            best_possible=None,
-            bound=0.0,
-            gap=0.0,
-            method="exact",
-            optimal=True,
-            solve_time_s=time.perf_counter() - started,
-            nonzeros=0,
+        return _no_new_sites(
+            g, len(w), solve_time_s=time.perf_counter() - started, best_possible=None,
             notes=[
                 f"Existing facilities already cover {covered_weight / total:.1%}, at or above "
                 f"the target of {share:.1%}; no new site is needed."
@@ -1656,20 +1656,8 @@ def _choose_sites(
             f"Every resident already lives within {r:,.0f} m of {_article(ftype.name.lower())}; "
             "no new site adds coverage."
         )
-        return _finish(
-            _aggregate(_coverage_matrix(reach.sets, 0), np.zeros(0), None),
-            0,
-            sites=np.zeros(0, dtype=np.int64),
-            site_weight=np.zeros(0),
-            site_hh=np.zeros(0),
-            share_g=np.zeros(0),
-            best_possible=0.0,
-            bound=0.0,
-            gap=0.0,
-            method="exact",
-            optimal=True,
-            solve_time_s=0.0,
-            nonzeros=0,
+        return _no_new_sites(
+            _aggregate(_coverage_matrix(reach.sets, 0), np.zeros(0), None), 0, solve_time_s=0.0
         )
     solve_kw: dict[str, Any] = {
         "capacity": cand.capacity_hh,
