@@ -471,7 +471,7 @@ def editor(page_plan, show_grids: bool) -> None:
             rows.insert(2, _("{type} within reach",
                              type=ui.facility_name(reach_rules, reach_type)),
                         table["reach_share"].map(ui.percent).to_numpy())
-        st.session_state["street_rows"] = table.copy()
+        st.session_state["street_rows"] = table  # already this rerun's own copy
         st.dataframe(rows, hide_index=True, width="stretch",
                      column_config=ui.street_columns(), key="street_table")
 
