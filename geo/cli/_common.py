@@ -340,19 +340,25 @@ def _print_plain(table: Table, rows: list[tuple[str, ...]]) -> None:
     """Print ``rows`` under ``table``'s title and headings as aligned plain text, fast."""
     from rich.cells import cell_len
 
+    def width(text: str) -> int:  # cells on screen; an ASCII character is one cell
+        return len(text) if text.isascii() else cell_len(text)
+
     heads = [str(c.header) for c in table.columns]
     right = [c.justify == "right" for c in table.columns]
-    widths = [max([cell_len(h), *(cell_len(r[k]) for r in rows)]) for k, h in enumerate(heads)]
+    cells = [[width(r[k]) for r in rows] for k in range(len(heads))]
+    widths = [max([width(h), *col]) for h, col in zip(heads, cells, strict=True)]
 
-    def line(cells: Sequence[str]) -> str:
+    def line(row: Sequence[str], used: Sequence[int]) -> str:
         return "  ".join(
-            " " * (w - cell_len(c)) + c if r else c + " " * (w - cell_len(c))
-            for c, w, r in zip(cells, widths, right, strict=True)
+            " " * (w - n) + c if r else c + " " * (w - n)
+            for c, n, w, r in zip(row, used, widths, right, strict=True)
         ).rstrip()
 
     if table.title is not None:
         out.print(table.title)
-    out.file.write("\n".join([line(heads), *(line(r) for r in rows)]) + "\n")
+    lines = [line(heads, [width(h) for h in heads])]
+    lines += [line(r, used) for r, used in zip(rows, zip(*cells, strict=True), strict=True)]
+    out.file.write("\n".join(lines) + "\n")
     out.file.flush()
 
 
@@ -384,18 +390,20 @@ def _print_text(
         ):
             table.add_column(col, justify=just)  # type: ignore[arg-type]
         rows: list[tuple[str, ...]] = []
-        for row in t.to_dict(orient="records"):
-            status = row["status"]
-            broken = ", ".join(b.split(".", 1)[-1] for b in row["broken"].split(";") if b)
+        columns = ("code", "name", "kind", "area_km2", "population", "households", "status",
+                   "broken", "derived")
+        for code, name, kind, area, pop, hh, status, broken_ids, derived_of in zip(
+                *(t[c].tolist() for c in columns), strict=True):
+            broken = ", ".join(b.split(".", 1)[-1] for b in broken_ids.split(";") if b)
             label = status + (f" ({broken})" if broken else "")
-            derived = f" ({row['derived']} derived)" if row["derived"] else ""
+            derived = f" ({derived_of} derived)" if derived_of else ""
             rows.append((
-                str(row["code"] or "—"),
-                str(row["name"] or "—"),
-                str(row["kind"]),
-                _number(row["area_km2"], 2),
-                _number(row["population"]),
-                _number(row["households"]) + derived,
+                str(code or "—"),
+                str(name or "—"),
+                str(kind),
+                _number(area, 2),
+                _number(pop),
+                _number(hh) + derived,
                 str(label),
             ))
         if len(rows) > PLAIN_TABLE_ROWS:

@@ -19,7 +19,12 @@ from geo.district.model import (
     _label,
     _rep_point,
 )
-from geo.district.topology import containment_shares, gap_polygons, overlap_pairs
+from geo.district.topology import (
+    containment_shares,
+    gap_polygons,
+    interior_pairs,
+    overlap_pairs,
+)
 from geo.findings import Finding
 
 logger = logging.getLogger(__name__)
@@ -230,9 +235,11 @@ def _code_parent_findings(units: Mapping[str, gpd.GeoDataFrame]) -> list[Finding
     return findings
 
 
-def _overlap_findings(metric: gpd.GeoDataFrame, level: str, tol: float) -> list[Finding]:
+def _overlap_findings(
+    metric: gpd.GeoDataFrame, level: str, tol: float, touching: pd.DataFrame
+) -> list[Finding]:
     findings: list[Finding] = []
-    pairs = overlap_pairs(metric.geometry, min_area_m2=tol)
+    pairs = overlap_pairs(metric.geometry, min_area_m2=tol, pairs=touching)
     if len(pairs) == 0:
         return findings
     pts = gpd.GeoSeries(list(pairs["geometry"]), crs=metric.crs).representative_point().to_crs(4326)
@@ -313,20 +320,20 @@ def _gap_finding(
 
 def _tiled_parents(
     pm: gpd.GeoDataFrame,
-    child_geom: np.ndarray,
     declared: np.ndarray,
     pcodes: np.ndarray,
     shares: pd.DataFrame,
+    sibling_pairs: pd.DataFrame,
     tol: float,
 ) -> np.ndarray:
     """Return which parents their declared children surely cover up to under ``tol`` m².
 
     The area a parent's children leave uncovered is at most its area, less the
     areas they share with it (from ``shares``), plus the areas the children share
-    with each other (overlaps counted twice). Where that bound is under half the
-    tolerance no gap piece can reach it, so the union and difference per parent
-    (the slow part of the gap check on a city) are skipped; elsewhere they run
-    as before, so the findings are the same.
+    with each other (``sibling_pairs``, overlaps counted twice). Where that bound
+    is under half the tolerance no gap piece can reach it, so the union and
+    difference per parent (the slow part of the gap check on a city) are
+    skipped; elsewhere they run as before, so the findings are the same.
     """
     n_par = len(pm)
     ch = shares["child"].to_numpy(dtype=np.int64)
@@ -334,19 +341,14 @@ def _tiled_parents(
     own = pcodes[par] == declared[ch] if len(ch) else np.zeros(0, dtype=bool)
     covered = np.bincount(par[own], weights=shares["area_m2"].to_numpy(dtype=float)[own],
                           minlength=n_par)
-    ok = np.flatnonzero(shapely.is_valid(child_geom) & ~shapely.is_empty(child_geom))
+    a = sibling_pairs["i"].to_numpy(dtype=np.int64)
+    b = sibling_pairs["j"].to_numpy(dtype=np.int64)
+    same = declared[a] == declared[b]
     overlap_by_code: dict[Any, float] = {}
-    if len(ok) > 1:
-        a, b = shapely.STRtree(child_geom[ok]).query(child_geom[ok], predicate="intersects")
-        keep = a < b
-        a, b = ok[a[keep]], ok[b[keep]]
-        same = declared[a] == declared[b]
-        a, b = a[same], b[same]
-        meet = shapely.relate_pattern(child_geom[a], child_geom[b], "T********")
-        a, b = a[meet], b[meet]
-        areas = shapely.area(shapely.intersection(child_geom[a], child_geom[b]))
-        for code, area in zip(declared[a].tolist(), areas.tolist(), strict=True):
-            overlap_by_code[code] = overlap_by_code.get(code, 0.0) + area
+    for code, area in zip(declared[a[same]].tolist(),
+                          sibling_pairs["area_m2"].to_numpy(dtype=float)[same].tolist(),
+                          strict=True):
+        overlap_by_code[code] = overlap_by_code.get(code, 0.0) + area
     overlap = np.array([overlap_by_code.get(c, 0.0) for c in pcodes.tolist()], dtype=float)
     parea = shapely.area(np.asarray(pm.geometry.values, dtype=object))
     return np.asarray(parea - covered + overlap < tol / 2, dtype=bool)
@@ -361,6 +363,7 @@ def check_nesting(
     metric_crs: pyproj.CRS,
     sliver_m2: float | None = None,
     straddle_share: float | None = None,
+    sibling_pairs: pd.DataFrame | None = None,
 ) -> list[Finding]:
     """Check that children tile their parents: straddles, outsiders, gaps, wrong parents.
 
@@ -371,6 +374,9 @@ def check_nesting(
     sliver_m2, straddle_share : float, optional
         Tolerances; default to :data:`geo.settings.sliver_tolerance_m2` and
         :data:`geo.settings.straddle_min_share`.
+    sibling_pairs : pandas.DataFrame, optional
+        :func:`~geo.district.topology.interior_pairs` of the children in
+        ``metric_crs``, when the caller has them already (the overlap check does).
 
     Returns
     -------
@@ -509,7 +515,9 @@ def check_nesting(
     for i, pc in enumerate(declared_all.tolist()):
         kids_of.setdefault(pc, []).append(i)
     pvalid = shapely.is_valid(np.asarray(pm.geometry.values, dtype=object))
-    tiled = _tiled_parents(pm, child_geom, declared_all, pcodes, shares, tol)
+    if sibling_pairs is None:
+        sibling_pairs = interior_pairs(cm.geometry)
+    tiled = _tiled_parents(pm, declared_all, pcodes, shares, sibling_pairs, tol)
     for j in range(len(pm)):
         if not pvalid[j]:
             continue
@@ -563,10 +571,12 @@ def check_district(
     tol = settings.sliver_tolerance_m2 if sliver_m2 is None else sliver_m2
     findings: list[Finding] = []
     levels = [lv for lv in LEVELS if lv in units]
+    pairs: dict[str, pd.DataFrame] = {}  # units of a level whose interiors meet, found once
     for lv in levels:
         findings.extend(_code_findings(units[lv], lv))
         metric = units[lv].to_crs(metric_crs)
-        findings.extend(_overlap_findings(metric, lv, tol))
+        pairs[lv] = interior_pairs(metric.geometry)
+        findings.extend(_overlap_findings(metric, lv, tol, pairs[lv]))
     top = levels[0]
     top_metric = units[top].to_crs(metric_crs)
     for gap in gap_polygons(top_metric.geometry, min_area_m2=tol):
@@ -581,6 +591,7 @@ def check_district(
                 parent_level=upper,
                 metric_crs=metric_crs,
                 sliver_m2=tol,
+                sibling_pairs=pairs[lower],
             )
         )
     return findings

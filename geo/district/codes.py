@@ -32,6 +32,8 @@ import shapely
 from geo.errors import ColumnError
 
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$")
+_WHOLE_AS_DECIMAL = re.compile(r"\d+\.0+")
+_FRACTION = re.compile(r"\d+\.\d*[1-9]\d*")
 _DIGITS = re.compile(r"^\d+$")
 
 TOWNSHIP_RANGES: dict[str, tuple[tuple[int, int], ...]] = {
@@ -76,9 +78,11 @@ def normalise_code(value: Any) -> str | None:
     if isinstance(value, int | np.integer):
         return str(int(value))
     text = str(value).strip()
+    if text.isdigit():  # the usual case, first: a city has tens of thousands of codes
+        return text
     if text == "" or text.lower() in ("nan", "none", "null"):
         return None
-    if re.fullmatch(r"\d+\.0+", text):
+    if _WHOLE_AS_DECIMAL.fullmatch(text):
         text = text.split(".")[0]
     return text
 
@@ -98,7 +102,9 @@ def mangled_codes(values: pd.Series) -> list[int]:
                 bad.append(i)
             continue
         text = str(v).strip()
-        if _SCIENTIFIC.match(text) or re.fullmatch(r"\d+\.\d*[1-9]\d*", text):
+        if text.isdigit():
+            continue
+        if _SCIENTIFIC.match(text) or _FRACTION.fullmatch(text):
             bad.append(i)
     return bad
 

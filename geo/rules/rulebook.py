@@ -987,16 +987,19 @@ def evaluate_rules(district: District, rulebook: Rulebook) -> list[Finding]:
     findings: list[Finding] = []
     for level in district.levels:
         units = district.units[level]
+        kinds = units["kind"].to_numpy()
         for rule in rulebook.for_level(level):
-            mask = units["kind"].isin(rule.kinds)
-            values = measure_values(units, rule.measure)
+            values = measure_values(units, rule.measure).to_numpy(dtype=float)
             band = Band.of(rule)
-            for idx in units.index[mask]:
-                value = values.loc[idx]
+            # the band test on arrays; only the units that break it are looked at one by one
+            breaks = np.isin(kinds, list(rule.kinds)) & np.isin(band.states(values),
+                                                                ("below", "above"))
+            for pos in np.flatnonzero(breaks):
+                value = values[pos]
                 dev = band.deviation(value)
                 if dev is None:
                     continue
-                row = units.loc[idx]
+                row = units.iloc[pos]
                 lon, lat = _rep(row.geometry)
                 findings.append(
                     Finding(
@@ -1131,21 +1134,26 @@ def status_table(
         }
     )
     table["density_per_km2"] = measure_values(units, "density_per_km2")
-    values = {m: measure_values(units, m).to_numpy() for m in MEASURES}
-    statuses, broken = [], []
-    for i, kind in enumerate(units["kind"].to_numpy()):
+    values = {m: measure_values(units, m).to_numpy(dtype=float) for m in MEASURES}
+    kinds = units["kind"].to_numpy()
+    statuses = np.full(len(units), "no rule", dtype=object)
+    broken_ids: list[list[str]] = [[] for _ in range(len(units))]
+    for kind in pd.unique(kinds):
         rules = rulebook.for_level(level, kind)
-        states = [(r.id, Band.of(r).state(values[r.measure][i])) for r in rules]
-        out = [rid for rid, st in states if st in ("below", "above")]
-        broken.append(";".join(out))
-        if not rules:
-            statuses.append("no rule")
-        elif out:
-            statuses.append("outside")
-        elif any(st == "no data" for _, st in states):
-            statuses.append("no data")
-        else:
-            statuses.append("ok")
+        at = np.flatnonzero(kinds == kind)
+        if not rules or len(at) == 0:
+            continue
+        outside = np.zeros(len(at), dtype=bool)
+        no_data = np.zeros(len(at), dtype=bool)
+        for r in rules:  # in the rulebook's order, as the broken ids are listed
+            states = Band.of(r).states(values[r.measure][at])
+            out = (states == "below") | (states == "above")
+            for j in np.flatnonzero(out):
+                broken_ids[at[j]].append(r.id)
+            outside |= out
+            no_data |= states == "no data"
+        statuses[at] = np.where(outside, "outside", np.where(no_data, "no data", "ok"))
+    broken = [";".join(ids) for ids in broken_ids]
     table["status"] = statuses
     table["broken"] = broken
     table["derived"] = [
