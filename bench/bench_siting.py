@@ -120,9 +120,10 @@ def sample_instance() -> dict[str, Any]:
     """The sample district's community service centres, as ``propose_sites`` builds them."""
     import shapely
 
-    from geo.access.coverage import catchments, nearest_source_distance, normalise_facilities
+    from geo.access.coverage import normalise_facilities
     from geo.access.network import network_from_tables
     from geo.access.population import demand_points
+    from geo.access.reach import catchments, nearest_source_distance
     from geo.district.hierarchy import build_district
     from geo.rules.rulebook import load_rulebook
     from geo.sample.build import sample_district, sample_services
@@ -175,8 +176,8 @@ def synthetic_instance(
     cost: bool = True,
 ) -> dict[str, Any]:
     """A synthetic city: random demand and candidate points on a jittered street lattice."""
-    from geo.access.coverage import catchments
     from geo.access.network import network_from_tables, synthetic_network
+    from geo.access.reach import catchments
 
     nodes, edges = synthetic_network(n_nodes, seed=seed)
     net = network_from_tables(nodes, edges)

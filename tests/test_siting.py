@@ -16,8 +16,8 @@ from conftest import UTM, X0, Y0, tiny_frames
 from scipy.optimize import linprog
 from typer.testing import CliRunner
 
-from geo.access.coverage import nearest_source_distance
 from geo.access.network import network_from_tables
+from geo.access.reach import nearest_source_distance
 from geo.cli import app
 from geo.district.hierarchy import build_district
 from geo.errors import EmptyInputError, InputError, RulebookError

@@ -127,8 +127,8 @@ def site(
     """
     import json
 
-    from geo.access.coverage import DEFAULT_DETOUR as DEFAULT_SITE_DETOUR
-    from geo.access.coverage import check_detour
+    from geo.access.reach import DEFAULT_DETOUR as DEFAULT_SITE_DETOUR
+    from geo.access.reach import check_detour
     from geo.siting.core import SolverOptions, check_goal, run_siting, write_sites
 
     try:

@@ -6,7 +6,7 @@ new ones so that the most of the *others* come within reach (maximal
 covering), or how few new ones bring the share covered up to a target (set
 covering).
 
-The core works on arrays, like :mod:`geo.access.coverage`:
+The core works on arrays, like :mod:`geo.access.reach`:
 
 * :func:`maximal_cover` takes each candidate site's coverage set (the demand
   points within reach of it) and the demand weights, and picks at most ``k``
@@ -62,18 +62,17 @@ from scipy.spatial import cKDTree
 from geo import settings
 from geo._format import article as _article
 from geo._format import plain as _plain
-from geo.access.coverage import (
+from geo.access.coverage import FACILITY_COLUMNS, normalise_facilities
+from geo.access.population import _floors, demand_points
+from geo.access.reach import (
     DEFAULT_DETOUR,
-    FACILITY_COLUMNS,
     MAX_SNAP_M,
     Progress,
     catchments,
     check_network_reaches,
     nearest_source_distance,
-    normalise_facilities,
     straight_line_catchments,
 )
-from geo.access.population import _floors, demand_points
 from geo.district.model import District
 from geo.errors import EmptyInputError, GeometryTypeError, InputError, RulebookError
 from geo.findings import Finding
