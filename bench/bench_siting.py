@@ -18,12 +18,12 @@ synthetic
     to do), k = 25.
 large (ours only)
     ``synthetic_network(40_000)``, 100,000 demand points, 3,000 candidates,
-    R = 600 m, k = 50: just over :data:`geo.siting.core.MAX_EXACT_NONZEROS`, so
+    R = 600 m, k = 50: just over :data:`geo.siting.solvers.MAX_EXACT_NONZEROS`, so
     the default is greedy with its gap to the LP bound; forced exact is timed
     too. spopt is not run: its dense cost matrix alone would be 2.4 GB.
 
 ours
-    :func:`geo.siting.core.maximal_cover` on the candidates' coverage sets (lists
+    :func:`geo.siting.cover.maximal_cover` on the candidates' coverage sets (lists
     of demand indices): merges points reached by the same candidates, then
     HiGHS through ``scipy.optimize.milp``. The greedy variant
     (``exact=False``) is timed too, with its reported gap to the LP bound.
@@ -127,7 +127,7 @@ def sample_instance() -> dict[str, Any]:
     from geo.district.hierarchy import build_district
     from geo.rules.rulebook import load_rulebook
     from geo.sample.build import sample_district, sample_services
-    from geo.siting.core import candidates_from_grid
+    from geo.siting.candidates import candidates_from_grid
 
     rb = load_rulebook()
     ftype = rb.facility("community_service_centre")
@@ -214,7 +214,7 @@ def covered_weight(sets: list[np.ndarray], weights: np.ndarray, sites: list[int]
 
 
 def run_ours(inst: dict[str, Any], k: int, *, exact: bool | None, runs: int = 3) -> dict[str, Any]:
-    from geo.siting.core import maximal_cover
+    from geo.siting.cover import maximal_cover
 
     times = []
     sol = None
