@@ -404,7 +404,7 @@ def _propose_alternatives(
     """Run, save and compare the three alternatives (``propose --alternatives``).
 
     ``current`` is a :class:`geo.plan.model.Plan` and ``store`` its
-    :class:`geo.plan.model.PlanStore` (imported where used: the CLI starts faster).
+    :class:`geo.plan.store.PlanStore` (imported where used: the CLI starts faster).
     """
     import json
 
