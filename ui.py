@@ -27,7 +27,9 @@ from geo.district.hierarchy import build_district, read_district
 from geo.district.model import District
 from geo.errors import InputError, PlanError, WanggeError
 from geo.i18n import LANGUAGES, N_, text
-from geo.plan.model import Edit, Plan, PlanBase, PlanStore
+from geo.plan.base import PlanBase
+from geo.plan.model import Edit, Plan
+from geo.plan.store import PlanStore
 from geo.project import district_fingerprint, home, project_path
 from geo.rules.rulebook import Rulebook, load_rulebook
 from geo.sample.build import sample_district

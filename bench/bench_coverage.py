@@ -13,7 +13,7 @@ snapping are timed too:
 
 ours
     ``geo.access.network.network_from_tables`` -> ``WalkNetwork.snap_lonlat`` ->
-    ``geo.access.coverage.nearest_source_distance`` (one multi-source Dijkstra per type).
+    ``geo.access.reach.nearest_source_distance`` (one multi-source Dijkstra per type).
 floor
     The least one can write with scipy and get the right answer: pyproj projection,
     ``coo_matrix(...).tocsr()`` of the symmetric edge list with parallel edges reduced
@@ -258,8 +258,8 @@ def _walkable(inp: dict[str, Any]) -> tuple[np.ndarray, ...]:
 
 
 def run_ours(inp: dict[str, Any]) -> Result:
-    from geo.access.coverage import nearest_source_distance
     from geo.access.network import network_from_tables
+    from geo.access.reach import nearest_source_distance
 
     R, w = inp["radius_m"], inp["dem_w"]
     t0 = time.perf_counter()
@@ -439,8 +439,8 @@ def _warm_imports(method: str) -> None:
 
     pyproj.Transformer.from_crs(4326, 3857, always_xy=True).transform(0.0, 0.0)
     if method == "ours":
-        import geo.access.coverage  # noqa: F401
         import geo.access.network  # noqa: F401
+        import geo.access.reach  # noqa: F401
     elif method == "floor":
         import scipy.sparse.csgraph  # noqa: F401
         import scipy.spatial  # noqa: F401

@@ -18,12 +18,12 @@ synthetic
     to do), k = 25.
 large (ours only)
     ``synthetic_network(40_000)``, 100,000 demand points, 3,000 candidates,
-    R = 600 m, k = 50: just over :data:`geo.siting.core.MAX_EXACT_NONZEROS`, so
+    R = 600 m, k = 50: just over :data:`geo.siting.solvers.MAX_EXACT_NONZEROS`, so
     the default is greedy with its gap to the LP bound; forced exact is timed
     too. spopt is not run: its dense cost matrix alone would be 2.4 GB.
 
 ours
-    :func:`geo.siting.core.maximal_cover` on the candidates' coverage sets (lists
+    :func:`geo.siting.cover.maximal_cover` on the candidates' coverage sets (lists
     of demand indices): merges points reached by the same candidates, then
     HiGHS through ``scipy.optimize.milp``. The greedy variant
     (``exact=False``) is timed too, with its reported gap to the LP bound.
@@ -120,13 +120,14 @@ def sample_instance() -> dict[str, Any]:
     """The sample district's community service centres, as ``propose_sites`` builds them."""
     import shapely
 
-    from geo.access.coverage import catchments, nearest_source_distance, normalise_facilities
+    from geo.access.coverage import normalise_facilities
     from geo.access.network import network_from_tables
     from geo.access.population import demand_points
+    from geo.access.reach import catchments, nearest_source_distance
     from geo.district.hierarchy import build_district
     from geo.rules.rulebook import load_rulebook
     from geo.sample.build import sample_district, sample_services
-    from geo.siting.core import candidates_from_grid
+    from geo.siting.candidates import candidates_from_grid
 
     rb = load_rulebook()
     ftype = rb.facility("community_service_centre")
@@ -175,8 +176,8 @@ def synthetic_instance(
     cost: bool = True,
 ) -> dict[str, Any]:
     """A synthetic city: random demand and candidate points on a jittered street lattice."""
-    from geo.access.coverage import catchments
     from geo.access.network import network_from_tables, synthetic_network
+    from geo.access.reach import catchments
 
     nodes, edges = synthetic_network(n_nodes, seed=seed)
     net = network_from_tables(nodes, edges)
@@ -213,7 +214,7 @@ def covered_weight(sets: list[np.ndarray], weights: np.ndarray, sites: list[int]
 
 
 def run_ours(inst: dict[str, Any], k: int, *, exact: bool | None, runs: int = 3) -> dict[str, Any]:
-    from geo.siting.core import maximal_cover
+    from geo.siting.cover import maximal_cover
 
     times = []
     sol = None

@@ -57,7 +57,7 @@ def _street_rows(at: AppTest):
 
 
 def test_click_select_move_undo_through_session_state(home, sample_built):
-    from geo.plan.model import PlanBase
+    from geo.plan.base import PlanBase
 
     base = PlanBase.from_district(sample_built)
     k = 40
@@ -135,7 +135,8 @@ def test_export_page_offers_every_format(home):
 
 
 def test_compare_page_lists_moved_communities(home, sample_built):
-    from geo.plan.model import Plan, PlanStore
+    from geo.plan.model import Plan
+    from geo.plan.store import PlanStore
     from geo.project import project_path
 
     d = sample_built
@@ -186,7 +187,7 @@ def test_propose_button_saves_a_new_plan_and_opens_it(home):
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
     assert any("→" in s.value for s in at.success)
-    from geo.plan.model import PlanStore
+    from geo.plan.store import PlanStore
 
     names = list(PlanStore(home / "sample.gpkg").list_plans()["name"])
     assert "current" in names  # never written over the current plan

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geo.plan.model import PlanStore
+from geo.plan.store import PlanStore
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -31,18 +31,10 @@ from conftest import UTM, X0, Y0, tiny_frames
 from typer.testing import CliRunner
 
 from geo import settings
-from geo.access.coverage import (
-    BEYOND_LIMIT,
-    BEYOND_RADIUS,
-    UNREACHABLE,
-    WITHIN,
-    audit_coverage,
-    check_detour,
-    grouped_weighted_median,
-    normalise_facilities,
-    weighted_median,
-)
+from geo.access.coverage import audit_coverage, normalise_facilities
 from geo.access.network import WalkNetwork, network_from_tables, save_network, synthetic_network
+from geo.access.reach import BEYOND_LIMIT, BEYOND_RADIUS, UNREACHABLE, WITHIN, check_detour
+from geo.access.unit_tables import grouped_weighted_median, weighted_median
 from geo.cli import app
 from geo.district.hierarchy import build_district
 from geo.errors import InputError

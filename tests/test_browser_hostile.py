@@ -48,8 +48,10 @@ def _split_sample(home: Path, d) -> str:
     """Split a community of the sample ``d`` as the app does; return the new project's key."""
     from geo.district.edit import split_community
     from geo.io import write_units
-    from geo.plan.model import Plan, PlanBase, PlanStore
+    from geo.plan.base import PlanBase
+    from geo.plan.model import Plan
     from geo.plan.splits import carry_plans
+    from geo.plan.store import PlanStore
     from geo.project import district_fingerprint
 
     base = PlanBase.from_district(d)
@@ -67,7 +69,9 @@ def _split_sample(home: Path, d) -> str:
 
 def _empty_street(home: Path, d) -> None:
     """Store a plan ``empty`` of the sample ``d`` with a new street and nothing in it."""
-    from geo.plan.model import Plan, PlanBase, PlanStore
+    from geo.plan.base import PlanBase
+    from geo.plan.model import Plan
+    from geo.plan.store import PlanStore
 
     store = PlanStore(home / "sample.gpkg")
     plan = Plan(PlanBase.from_district(d), name="empty")

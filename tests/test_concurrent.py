@@ -23,7 +23,9 @@ from conftest import COMMUNITIES, ROOT, tiny_frames
 
 from geo.district.hierarchy import build_district
 from geo.errors import PlanError
-from geo.plan.model import Plan, PlanBase, PlanStore
+from geo.plan.base import PlanBase
+from geo.plan.model import Plan
+from geo.plan.store import PlanStore
 
 C1, C2, C3, C4 = COMMUNITIES
 S1, S2 = "370299001000", "370299002000"
@@ -128,7 +130,8 @@ import json, sys, time
 sys.path.insert(0, {tests!r})
 from conftest import COMMUNITIES, tiny_frames
 from geo.district.hierarchy import build_district
-from geo.plan.model import PlanBase, PlanStore
+from geo.plan.base import PlanBase
+from geo.plan.store import PlanStore
 
 mode, start, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 base = PlanBase.from_district(build_district(tiny_frames()))

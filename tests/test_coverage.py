@@ -16,9 +16,10 @@ import pytest
 import shapely
 
 from geo.access.audit import osm_buildings, osm_facilities, run_audit
-from geo.access.coverage import REPORT_FACTOR, audit_coverage, normalise_facilities
+from geo.access.coverage import audit_coverage, normalise_facilities
 from geo.access.network import network_from_pbf, to_networkx
 from geo.access.population import demand_points
+from geo.access.reach import REPORT_FACTOR
 from geo.district.hierarchy import build_district
 from geo.errors import ColumnError, EmptyInputError, RulebookError
 from geo.rules.rulebook import load_rulebook

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.sparse import csr_matrix
 
-from geo.access.coverage import (
+from geo.access.reach import (
     catchments,
     nearest_source_distance,
     straight_line_catchments,

@@ -19,7 +19,8 @@ from geo.maps.editor import (
     street_outlines,
     view_tolerance_m,
 )
-from geo.plan.model import Plan, PlanBase
+from geo.plan.base import PlanBase
+from geo.plan.model import Plan
 
 UTM = "EPSG:32651"
 

@@ -38,7 +38,9 @@ from geo.district.hierarchy import build_district
 from geo.district.topology import adjacency_pairs, component_labels
 from geo.errors import InputError, PlanError
 from geo.io import read_layers
-from geo.plan.model import Edit, Plan, PlanBase, PlanStore, Street, district_key
+from geo.plan.base import PlanBase, Street, district_key
+from geo.plan.model import Edit, Plan
+from geo.plan.store import PlanStore
 from geo.rules.rulebook import load_rulebook
 
 RULES = load_rulebook()
@@ -298,7 +300,7 @@ def test_rename_is_undoable(six: Plan):
 
 
 def test_pieces_are_recounted_only_for_touched_streets(six: Plan, monkeypatch):
-    import geo.plan.model as plan_module
+    import geo.plan.tables as plan_module
 
     six.new_street(name="丙街道")
     six.move([C[3], C[6]], "370299003000")

@@ -29,7 +29,8 @@ from geo.plan.model import Plan
 from geo.propose.search import propose_plan
 from geo.rules.bands import Band
 from geo.rules.rulebook import evaluate_rules, load_rulebook, status_table
-from geo.sample.build import sample_district, write_sample
+from geo.sample.build import sample_district
+from geo.sample.write import write_sample
 
 runner = CliRunner()
 RULES = load_rulebook()

@@ -43,7 +43,8 @@ from typer.testing import CliRunner
 from geo.cli import app
 from geo.district.hierarchy import build_district
 from geo.errors import PlanError, RulebookError
-from geo.plan.model import Plan, PlanStore
+from geo.plan.model import Plan
+from geo.plan.store import PlanStore
 from geo.propose.search import Proposal, propose_plan, street_count_range
 from geo.rules.rulebook import load_rulebook, rulebook_from_dict
 

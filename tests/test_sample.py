@@ -20,14 +20,9 @@ from geo import settings
 from geo.access.network import load_network, network_from_tables
 from geo.errors import InputError
 from geo.rules.rulebook import load_rulebook
-from geo.sample.build import (
-    COLUMNS,
-    FACILITY_TYPES,
-    SERVICE_FILES,
-    sample_district,
-    sample_services,
-    write_sample,
-)
+from geo.sample.build import sample_district, sample_services
+from geo.sample.design import COLUMNS, FACILITY_TYPES, SERVICE_FILES
+from geo.sample.write import write_sample
 
 LEVELS = ("street", "community", "grid")
 METRIC = "EPSG:32651"

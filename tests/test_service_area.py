@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse import coo_matrix, csr_matrix
 
-from geo.access.coverage import nearest_source_distance
+from geo.access.reach import nearest_source_distance
 from geo.access.service_area import reached_stretches, service_lines
 
 

@@ -16,13 +16,14 @@ from conftest import UTM, X0, Y0, tiny_frames
 from scipy.optimize import linprog
 from typer.testing import CliRunner
 
-from geo.access.coverage import nearest_source_distance
 from geo.access.network import network_from_tables
+from geo.access.reach import nearest_source_distance
 from geo.cli import app
 from geo.district.hierarchy import build_district
 from geo.errors import EmptyInputError, InputError, RulebookError
 from geo.rules.rulebook import load_rulebook
-from geo.siting.core import maximal_cover, min_sites_for_share, propose_sites
+from geo.siting.api import propose_sites
+from geo.siting.cover import maximal_cover, min_sites_for_share
 
 RULES = load_rulebook()
 runner = CliRunner()
@@ -259,7 +260,7 @@ def test_time_limit_and_size_fall_back_to_greedy_with_a_note():
 def test_solver_timeout_falls_back_to_greedy(monkeypatch):
     from types import SimpleNamespace
 
-    from geo.siting import core as siting
+    from geo.siting import solvers as siting
 
     timed_out = SimpleNamespace(x=None, status=1, mip_dual_bound=None, fun=None)
     monkeypatch.setattr(siting, "_milp", lambda model, time_limit_s: timed_out)

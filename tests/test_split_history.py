@@ -16,8 +16,10 @@ from streamlit.testing.v1 import AppTest
 
 from geo.district.edit import split_community
 from geo.district.hierarchy import build_district
-from geo.plan.model import Plan, PlanBase, PlanStore
+from geo.plan.base import PlanBase
+from geo.plan.model import Plan
 from geo.plan.splits import carry_plans, origin_of, plan_state, split_link
+from geo.plan.store import PlanStore
 
 ROOT = Path(__file__).resolve().parent.parent
 

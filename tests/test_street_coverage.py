@@ -17,7 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from geo.access.street_coverage import street_reach
 from geo.district.hierarchy import build_district
-from geo.plan.model import Plan, PlanBase
+from geo.plan.base import PlanBase
+from geo.plan.model import Plan
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -204,7 +204,7 @@ k = c2.number_input(_("New sites"), min_value=1, max_value=50, value=3, key="sit
 capacity = c3.checkbox(_("Respect capacity (floor area per 100 households)"),
                        key="site_capacity")
 if st.button(_("Propose sites"), key="propose_sites"):
-    from geo.siting.core import propose_sites
+    from geo.siting.api import propose_sites
 
     st.session_state["siting"] = propose_sites(
         result.district, result.rulebook, facility_type=site_type, k=int(k),

@@ -19,14 +19,13 @@ import geopandas as gpd
 
 from geo.access.coverage import (
     CoverageResult,
-    Progress,
     audit_coverage,
-    check_detour,
     facilities_from_osm,
     normalise_facilities,
 )
 from geo.access.network import WalkNetwork, read_network
 from geo.access.population import demand_points
+from geo.access.reach import Progress, check_detour
 from geo.district.model import District
 from geo.errors import InputError, NotGeodataError
 from geo.io import read_layers

@@ -15,7 +15,8 @@ import pandas as pd
 
 from geo.access.coverage import CoverageResult
 from geo.errors import InputError
-from geo.plan.model import Plan, PlanBase
+from geo.plan.base import PlanBase
+from geo.plan.model import Plan
 
 
 def block_reach(result: CoverageResult, facility_type: str, base: PlanBase) -> pd.DataFrame:

@@ -106,7 +106,7 @@ def audit(
                   scheduler=scheduler, workers=workers, fmt=OutputFormat.text, to=to)
         return
     from geo.access.audit import run_audit
-    from geo.access.coverage import check_detour
+    from geo.access.reach import check_detour
     from geo.report import write_audit_report
 
     try:

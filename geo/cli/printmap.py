@@ -80,7 +80,8 @@ def print_map(
         if bad:
             raise InputError(f"--to names a .png or .pdf file, not {', '.join(bad)}.")
         from geo.maps.mapprint import map_text, write_plan_map
-        from geo.plan.model import Plan, PlanStore
+        from geo.plan.model import Plan
+        from geo.plan.store import PlanStore
         from geo.project import project_path
 
         rulebook = load_rulebook(rules)

@@ -42,7 +42,8 @@ from geo.errors import InputError, WanggeError
 
 if TYPE_CHECKING:  # the library is imported where a command uses it: `wangge --help` is fast
     from geo.district.model import District
-    from geo.plan.model import Plan, PlanStore
+    from geo.plan.model import Plan
+    from geo.plan.store import PlanStore
     from geo.propose.search import Proposal
     from geo.rules.rulebook import Rulebook
 
@@ -149,7 +150,7 @@ def propose(
     """
     import json
 
-    from geo.plan.model import PlanStore
+    from geo.plan.store import PlanStore
     from geo.project import project_path
     from geo.propose.search import propose_plan
 
@@ -403,7 +404,7 @@ def _propose_alternatives(
     """Run, save and compare the three alternatives (``propose --alternatives``).
 
     ``current`` is a :class:`geo.plan.model.Plan` and ``store`` its
-    :class:`geo.plan.model.PlanStore` (imported where used: the CLI starts faster).
+    :class:`geo.plan.store.PlanStore` (imported where used: the CLI starts faster).
     """
     import json
 

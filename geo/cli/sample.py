@@ -21,7 +21,7 @@ def sample(
     ] = None,
 ) -> None:
     """Write the built-in sample district (fictional) as GeoPackage and GeoJSON."""
-    from geo.sample.build import write_sample
+    from geo.sample.write import write_sample
 
     try:
         files = write_sample(out_dir, seed=seed)

@@ -41,7 +41,7 @@ from geo.cli._common import (
 from geo.errors import InputError, WanggeError
 
 if TYPE_CHECKING:  # the library is imported where a command uses it: `wangge --help` is fast
-    from geo.siting.core import SitingResult
+    from geo.siting.api import SitingResult
 
 
 @app.command()
@@ -127,9 +127,9 @@ def site(
     """
     import json
 
-    from geo.access.coverage import DEFAULT_DETOUR as DEFAULT_SITE_DETOUR
-    from geo.access.coverage import check_detour
-    from geo.siting.core import SolverOptions, check_goal, run_siting, write_sites
+    from geo.access.reach import DEFAULT_DETOUR as DEFAULT_SITE_DETOUR
+    from geo.access.reach import check_detour
+    from geo.siting.api import SolverOptions, check_goal, run_siting, write_sites
 
     try:
         if not facility_type:

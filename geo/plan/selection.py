@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
-from geo.plan.model import PlanBase
+from geo.plan.base import PlanBase
 
 
 def block_at(base: PlanBase, lon: float, lat: float) -> str | None:

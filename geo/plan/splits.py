@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from geo.plan.model import Plan, PlanBase, PlanStore
+from geo.plan.base import PlanBase
+from geo.plan.model import Plan
+from geo.plan.store import PlanStore
 
 logger = logging.getLogger(__name__)
 

@@ -40,7 +40,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from geo.findings import Finding
-from geo.plan.model import Plan, PlanBase
+from geo.plan.base import PlanBase
+from geo.plan.model import Plan
 from geo.propose.search import (
     _ADDITIVE,
     Progress,

@@ -122,7 +122,8 @@ from geo import settings
 from geo._format import approx as _approx
 from geo.errors import InputError, PlanError, RulebookError
 from geo.findings import Finding
-from geo.plan.model import Plan, PlanBase, Street
+from geo.plan.base import PlanBase, Street
+from geo.plan.model import Plan
 from geo.propose.bound import explain_moves, residents_moved_lower_bound
 from geo.rules.bands import Band, tolerance
 from geo.rules.rulebook import Rulebook, density_envelopes
