@@ -17,6 +17,7 @@ from typing import Any
 
 import geopandas as gpd
 
+from geo._progress import Progress
 from geo.access.coverage import (
     CoverageResult,
     audit_coverage,
@@ -25,7 +26,7 @@ from geo.access.coverage import (
 )
 from geo.access.network import WalkNetwork, read_network
 from geo.access.population import demand_points
-from geo.access.reach import Progress, check_detour
+from geo.access.reach import check_detour
 from geo.district.model import District
 from geo.errors import InputError, NotGeodataError
 from geo.io import read_layers

@@ -27,18 +27,18 @@ import pyproj
 import shapely
 
 from geo import settings
+from geo._progress import Progress
+from geo._progress import report as _progress
 from geo.access.reach import (
     BEYOND_LIMIT,
     BEYOND_RADIUS,
     DEFAULT_DETOUR,
     UNREACHABLE,
     WITHIN,
-    Progress,
     _facilities_outside_network,
     _island_findings,
     _network_reach,
     _Points,
-    _progress,
     _Reach,
     _snap_to_network,
     _Snapped,

@@ -28,7 +28,7 @@ type's reach walked or in straight lines live here too;
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +42,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from geo import settings
+from geo._progress import Progress
 from geo.district.model import District
 from geo.errors import (
     InputError,
@@ -52,8 +53,6 @@ if TYPE_CHECKING:
     from geo.access.network import WalkNetwork
 
 
-Progress = Callable[[str, float], None]
-"""Progress callback: ``(step description, fraction done 0..1)``."""
 
 DEFAULT_DETOUR = settings.audit_detour
 """Kept for callers that import it; the value lives in :data:`geo.settings.audit_detour`."""
@@ -209,10 +208,6 @@ def check_detour(detour: float) -> float:
         )
     return value
 
-
-def _progress(cb: Progress | None, step: str, frac: float) -> None:
-    if cb is not None:
-        cb(step, frac)
 
 
 def _unit_names(district: District, level: str) -> dict[Any, Any]:
@@ -510,13 +505,6 @@ def _lonlat(crs: pyproj.CRS, x: float, y: float) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
-def points_of(frame: gpd.GeoDataFrame) -> np.ndarray:
-    """Return an (n, 2) array of point coordinates."""
-    return np.column_stack(
-        [shapely.get_x(frame.geometry.values), shapely.get_y(frame.geometry.values)]
-    )
-
-
 __all__ = [
     "BEYOND_LIMIT",
     "BEYOND_RADIUS",
@@ -530,7 +518,6 @@ __all__ = [
     "check_detour",
     "check_network_reaches",
     "nearest_source_distance",
-    "points_of",
     "straight_line_catchments",
     "two_step_provision",
 ]

@@ -4,7 +4,7 @@ Two communities that share a boundary are neighbours for contiguity — unless t
 boundary runs along a river, a railway or an expressway that no walkable way crosses
 there: residents on the two sides cannot reach each other, and a street office
 spanning them would be one in name only. :func:`cut_pairs` finds such pairs; the plan
-base (:meth:`geo.plan.model.PlanBase.from_district`) then treats them as not adjacent, so the
+base (:meth:`geo.plan.base.PlanBase.from_district`) then treats them as not adjacent, so the
 editor's piece count and the proposer keep streets on one side.
 
 Barriers and crossings come from an OpenStreetMap extract (:func:`barriers_from_osm`):

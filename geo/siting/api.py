@@ -27,8 +27,9 @@ import pyproj
 
 from geo._format import article as _article
 from geo._format import plain as _plain
+from geo._progress import Progress
 from geo.access.coverage import normalise_facilities
-from geo.access.reach import DEFAULT_DETOUR, Progress
+from geo.access.reach import DEFAULT_DETOUR
 from geo.district.model import District
 from geo.errors import InputError, RulebookError
 from geo.findings import Finding

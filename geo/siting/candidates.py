@@ -23,11 +23,12 @@ import pyproj
 import shapely
 from scipy.spatial import cKDTree
 
+from geo._progress import Progress
+from geo._progress import report as _progress
 from geo.access.coverage import FACILITY_COLUMNS
 from geo.access.population import _floors, demand_points
 from geo.access.reach import (
     MAX_SNAP_M,
-    Progress,
     catchments,
     check_network_reaches,
     nearest_source_distance,
@@ -215,10 +216,6 @@ def _households(demand: gpd.GeoDataFrame, pop: np.ndarray, household_size: float
     )
     return np.where(np.isfinite(hh) & (hh >= 0), hh, pop / household_size)
 
-
-def _progress(cb: Progress | None, step: str, frac: float) -> None:
-    if cb is not None:
-        cb(step, frac)
 
 
 @dataclass
