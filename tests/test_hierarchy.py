@@ -359,3 +359,17 @@ def test_each_level_can_name_its_own_columns(tiny):
                        level_columns={"street": {"code": "JDDM"}, "community": {"code": "SQDM"}})
     assert list(d.units["street"]["code"]) == ["370299001000", "370299002000"]
     assert model_rules(d) == []
+
+
+def test_units_are_the_same_without_the_model_checks(sample_layers):
+    """Export skips the model checks: the units it writes must not depend on them."""
+    from geo.district.hierarchy import build_district
+
+    messy = {lv: f.copy() for lv, f in sample_layers.items()}
+    messy["community"].loc[::9, "geometry"] = messy["community"].geometry[::9].translate(0.001)
+    checked = build_district(messy)
+    quick = build_district(messy, checks=False)
+    assert any(f.rule.startswith("hierarchy.") for f in checked.findings)
+    assert not any(f.rule.startswith("hierarchy.") for f in quick.findings)
+    for lv in checked.units:
+        assert checked.units[lv].equals(quick.units[lv]), lv

@@ -277,7 +277,12 @@ def _load(
     repair: bool,
     assign: Path | None,
     rulebook: Rulebook,
+    checks: bool = True,
 ) -> District:
+    """Read the district the command was given, or the built-in sample.
+
+    ``checks`` as in :func:`~geo.district.hierarchy.build_district`.
+    """
     from geo.district.hierarchy import build_district, read_district
     from geo.io import read_assignment
 
@@ -294,6 +299,7 @@ def _load(
             household_size=rulebook.household_size,
             assignment=assignment,
             notes=["Built-in sample district (fictional)."],
+            checks=checks,
         )
     return read_district(
         paths,
@@ -306,6 +312,7 @@ def _load(
         repair=repair,
         household_size=rulebook.household_size,
         assignment=assignment,
+        checks=checks,
     )
 
 

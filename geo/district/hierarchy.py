@@ -51,6 +51,7 @@ def build_district(
     assignment: pd.DataFrame | None = None,
     notes: Sequence[str] = (),
     level_columns: Mapping[str, Mapping[str, str]] | None = None,
+    checks: bool = True,
 ) -> District:
     """Build and check a :class:`District` from one layer per level.
 
@@ -142,7 +143,8 @@ def build_district(
         frame["area_km2"] = frame.to_crs(metric_crs).geometry.area.to_numpy() / 1e6
         invalid = ~shapely.is_valid(frame.geometry.values)
         frame.loc[invalid, "area_km2"] = np.nan
-    findings.extend(check_district(units, metric_crs=metric_crs))
+    if checks:
+        findings.extend(check_district(units, metric_crs=metric_crs))
     return District(
         units=units,
         metric_crs=metric_crs,
@@ -170,6 +172,7 @@ def read_district(
     repair: bool = False,
     household_size: float | None = None,
     assignment: pd.DataFrame | None = None,
+    checks: bool = True,
 ) -> District:
     """Read files, folders or archives into a checked :class:`District`.
 
@@ -186,7 +189,7 @@ def read_district(
         ``field -> column`` overrides.
     crs, coords :
         See :func:`geo.io.read_layers`.
-    link, repair, household_size, assignment :
+    link, repair, household_size, assignment, checks :
         See :func:`build_district`.
 
     Returns
@@ -203,4 +206,5 @@ def read_district(
         household_size=household_size,
         assignment=assignment,
         notes=notes,
+        checks=checks,
     )
