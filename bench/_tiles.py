@@ -84,12 +84,13 @@ def tiled_services(times: int) -> dict[str, Any]:
     }
 
 
-def write_tiled(times: int, folder: str | Path) -> dict[str, Path]:
+def write_tiled(times: int, folder: str | Path, *, services: bool = True) -> dict[str, Path]:
     """Write the tiled district and its services for the CLI; return the paths.
 
     ``district`` (a GeoPackage with layers streets, communities, grids),
-    ``facilities`` and ``buildings`` (GeoPackages) and ``network`` (``.npz``).
-    Files already there are kept (the tiling is deterministic).
+    ``facilities`` and ``buildings`` (GeoPackages) and ``network`` (``.npz``);
+    with ``services=False`` the district only. Files already there are kept
+    (the tiling is deterministic).
     """
     from geo.access.network import network_from_tables, save_network
 
@@ -101,12 +102,16 @@ def write_tiled(times: int, folder: str | Path) -> dict[str, Path]:
         "buildings": out / "buildings.gpkg",
         "network": out / "network.npz",
     }
+    if not services:
+        paths = {"district": paths["district"]}
     if all(p.exists() for p in paths.values()):
         return paths
     frames = tiled_district(times)
     names = {"street": "streets", "community": "communities", "grid": "grids"}
     for lv, frame in frames.items():
         frame.to_file(paths["district"], layer=names[lv], driver="GPKG")
+    if not services:
+        return paths
     s = tiled_services(times)
     s["facilities"].to_file(paths["facilities"], driver="GPKG")
     s["buildings"].to_file(paths["buildings"], driver="GPKG")

@@ -12,7 +12,10 @@ a table, the growth exponent of each command fitted on log-log (1.00 = linear) w
 the ratio to linear growth from 1×, and a log-log plot ``bench/scale.png``. The figures
 are kept in ``bench/scale.json``, so a run of some commands keeps the others' last ones.
 
-    .venv/bin/python bench/bench_scale.py [--big] [--runs 1] [--commands check export]
+    .venv/bin/python bench/bench_scale.py [--big] [--province] [--runs 1] [--commands check export]
+
+``--province`` adds ``check`` on the sample tiled 144× (about 1,300 street units,
+18,000 communities, 150,000 grids: a province), against its target of 60 s within 4 GB.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 COMMANDS = ("check", "export", "audit", "propose")
 TARGETS_16 = {"check": 5.0, "export": 5.0, "audit": 30.0, "propose": 120.0}
+PROVINCE = 144
+PROVINCE_TARGET = {"cpu": 60.0, "mb": 4096.0}  # check of a province: 60 s within 4 GB
 
 CHILD = """
 import json, resource, sys, time
@@ -159,12 +164,23 @@ def _table(results: dict[str, dict[int, dict[str, float]]], sizes: list[int]) ->
     return summary + [""] + lines
 
 
-def write_readme(table: list[str], readme: Path) -> None:
-    """Put ``table`` between the scale markers of ``readme`` (added at the end if absent)."""
-    start, end = "<!-- scale:start -->", "<!-- scale:end -->"
+def _province_table(r: dict[str, float]) -> list[str]:
+    c = _counts(PROVINCE)
+    ok = r["cpu"] <= PROVINCE_TARGET["cpu"] and r["mb"] <= PROVINCE_TARGET["mb"]
+    return ["| command | tiles | units | communities | CPU s | wall s | peak MB | target |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+            f"| check | {PROVINCE}× | {c['units']:,} | {c['communities']:,} | {r['cpu']:.1f} "
+            f"| {r['wall']:.1f} | {r['mb']:.0f} | ≤ 60 s, ≤ 4 GB: {'met' if ok else 'not met'} |"]
+
+
+def write_readme(table: list[str], readme: Path, *, marker: str = "scale",
+                 plot: bool = True) -> None:
+    """Put ``table`` between the ``marker`` comments of ``readme`` (added at the end if absent)."""
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     text = readme.read_text(encoding="utf-8")
-    block = "\n".join([start, *table, "", "![CPU seconds and peak memory against size, "
-                       "log-log](scale.png)", end])
+    figure = (["", "![CPU seconds and peak memory against size, log-log](scale.png)"]
+              if plot else [])
+    block = "\n".join([start, *table, *figure, end])
     if start in text and end in text:
         text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
     else:
@@ -175,6 +191,8 @@ def write_readme(table: list[str], readme: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--big", action="store_true", help="also 64× (about 8,000 communities)")
+    ap.add_argument("--province", action="store_true",
+                    help=f"also check at {PROVINCE}× (a province), against 60 s and 4 GB")
     ap.add_argument("--runs", type=int, default=1, help="runs per command and size (median)")
     ap.add_argument("--commands", nargs="+", default=list(COMMANDS), choices=COMMANDS)
     ap.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "wangge-scale",
@@ -218,6 +236,15 @@ def main() -> None:
                         encoding="utf-8")
         _plot(results, sizes, HERE / "scale.png")
         write_readme(_table(results, sizes), HERE / "README.md")
+    if args.province:
+        r = run("check", PROVINCE,
+                write_tiled(PROVINCE, args.data / f"x{PROVINCE}", services=False), args.runs)
+        print(f"   check {PROVINCE}×  CPU {r['cpu']:7.1f} s  wall {r['wall']:7.1f} s  "
+              f"peak {r['mb']:6.0f} MB", flush=True)
+        table = _province_table(r)
+        print("\n".join(table))
+        if not args.no_readme:
+            write_readme(table, HERE / "README.md", marker="province", plot=False)
 
 
 if __name__ == "__main__":
