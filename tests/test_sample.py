@@ -509,3 +509,29 @@ def test_buildings_lie_inside_the_district(district: Layers, services: Services)
     dense = (district["grid"]["population"] / (shapely.area(grids) / 1e6) > 5_000).to_numpy()
     assert has[urban & dense].mean() > 0.99
     assert (~has[~urban]).sum() >= 3
+
+
+def test_the_kept_sample_is_the_built_one(tmp_path, monkeypatch) -> None:
+    """The sample kept in the user cache between processes equals a fresh build, and a
+    damaged cache file is built anew rather than trusted."""
+    import geo.sample.build as build
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    seed = settings.sample_seed  # only the default seed is kept
+    fresh = build._build_district(seed)
+    first = build._kept("district", seed, lambda: build._build_district(seed))
+    folder = tmp_path / "wangge" / "sample"
+    (folder / "sample-district-0-older.pickle").write_bytes(b"left by an older version")
+    kept = list(folder.glob(f"sample-district-{seed}-*.pickle"))
+    assert len(kept) == 1
+    again = build._kept("district", seed, lambda: pytest.fail("built again"))
+    assert _fingerprint(first) == _fingerprint(fresh) == _fingerprint(again)
+    kept[0].write_bytes(b"not a pickle")
+    rebuilt = build._kept("district", seed, lambda: build._build_district(seed))
+    assert _fingerprint(rebuilt) == _fingerprint(fresh)
+    assert [p.name for p in folder.iterdir()] == [kept[0].name]  # the older file removed
+    calls = []
+    build._kept("district", OTHER_SEED, lambda: calls.append(1) or fresh)  # other seeds: built
+    monkeypatch.setenv("WANGGE_SAMPLE_CACHE", "0")
+    build._kept("district", seed, lambda: calls.append(2) or fresh)
+    assert calls == [1, 2]

@@ -115,8 +115,13 @@ codes, names and geometry (steps 8 and 9) itself.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
+import os
+import pickle
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -126,6 +131,9 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry.polygon import orient
 
+from geo import settings
+from geo._atomic import atomic_path
+from geo.errors import WanggeError
 from geo.sample.design import (
     _BUILDING_DECIMALS,
     _COMMUNITY_SUFFIXES,
@@ -199,13 +207,64 @@ def sample_district(*, seed: int | None = None) -> dict[str, gpd.GeoDataFrame]:
 @functools.lru_cache(maxsize=2)
 def _district_of(seed: int) -> dict[str, gpd.GeoDataFrame]:
     """Return the district of ``seed``, built once per process (callers get copies)."""
-    return _build_district(seed)
+    return _kept("district", seed, lambda: _build_district(seed))
 
 
 @functools.lru_cache(maxsize=2)
 def _services_of(seed: int) -> dict[str, Any]:
     """Return the services of ``seed``'s district, built once per process (callers get copies)."""
-    return _services(_district_of(seed), seed)
+    return _kept("services", seed, lambda: _services(_district_of(seed), seed))
+
+
+def _kept(what: str, seed: int, build: Callable[[], Any]) -> Any:
+    """Return ``build()``, kept in the per-user cache across processes.
+
+    Building the sample takes seconds; every start of the app and every
+    command on the sample needs it. The file is named by a digest of the code
+    that builds it and of the libraries' versions, so a change to either builds
+    it anew (and the older file is removed); an unreadable file is built anew
+    too. Only the default seed is kept. Set ``WANGGE_SAMPLE_CACHE=0`` to always
+    build.
+    """
+    if os.environ.get("WANGGE_SAMPLE_CACHE", "1") == "0" or seed != settings.sample_seed:
+        return build()
+    path = _cache_folder() / f"sample-{what}-{seed}-{_code_digest()}.pickle"
+    try:
+        return pickle.loads(path.read_bytes())  # noqa: S301 - our own file in the user's cache
+    except FileNotFoundError:
+        pass
+    except Exception:  # noqa: BLE001 - a damaged or foreign file is rebuilt, never trusted
+        logger.info("rebuilding the cached sample %s (%s unreadable)", what, path)
+    built = build()
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
+        for old in path.parent.glob(f"sample-{what}-*.pickle"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except (WanggeError, OSError) as exc:  # a full or read-only cache: the sample still works
+        logger.info("the sample is not kept: %s", exc)
+    return built
+
+
+def _cache_folder() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("wangge")) / "sample"
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """Return a digest of the sample's code, the settings and the versions of what computes it."""
+    import importlib.metadata
+
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for source in [*sorted(here.glob("*.py")), here.parent / "settings.py"]:
+        digest.update(source.read_bytes())
+    for package in ("numpy", "shapely", "pandas", "geopandas", "pyproj", "scipy"):
+        digest.update(f"{package}={importlib.metadata.version(package)};".encode())
+    return digest.hexdigest()[:16]
 
 
 def _copied(parts: dict[str, Any]) -> dict[str, Any]:
