@@ -49,8 +49,16 @@ try:
 except SystemExit as exc:
     code = exc.code or 0
 ru = resource.getrusage(resource.RUSAGE_SELF)
+# Peak memory of this process's own address space: Linux carries ru_maxrss over exec
+# from the parent (the benchmark, large after tiling), VmHWM starts afresh.
+mb = ru.ru_maxrss / 1024
+try:
+    with open("/proc/self/status") as status:
+        mb = next(int(l.split()[1]) for l in status if l.startswith("VmHWM")) / 1024
+except (OSError, StopIteration):
+    pass
 print(json.dumps({{"cpu": ru.ru_utime + ru.ru_stime, "wall": time.perf_counter() - w,
-                   "mb": ru.ru_maxrss / 1024, "code": code}}), file=sys.stderr)
+                   "mb": mb, "code": code}}), file=sys.stderr)
 """
 
 
