@@ -384,174 +384,173 @@ def check_nesting(
     """
     tol = settings.sliver_tolerance_m2 if sliver_m2 is None else sliver_m2
     share_tol = settings.straddle_min_share if straddle_share is None else straddle_share
+    nest = _Nest(children, parents, child_level, parent_level, metric_crs)
+    shares = containment_shares(nest.cm.geometry, nest.pm.geometry)
+    cover = _Cover.of(shares, len(nest.cm), tol=tol, share_tol=share_tol)
     findings: list[Finding] = []
-    cm = children.to_crs(metric_crs)
-    pm = parents.to_crs(metric_crs)
-    n = len(cm)
-    shares = containment_shares(cm.geometry, pm.geometry)
-    child_geom = np.asarray(cm.geometry.values, dtype=object)
-    child_area = shapely.area(child_geom)
-    valid = shapely.is_valid(child_geom)
-    codes = children["code"].to_numpy(dtype=object)
-    names = children["name"].to_numpy(dtype=object)
-    declared_all = children["parent_code"].to_numpy(dtype=object)
-    pcodes = pm["code"].to_numpy(dtype=object)
-    plabels = [_label(c, nm) for c, nm in zip(parents["code"], parents["name"], strict=True)]
-    plabel_of = dict(zip(pcodes, plabels, strict=True))
-    pcode_set = set(pcodes)
-    # Everything per child comes from one sorted pass over the shares table (largest share
-    # first within each child), so the cost grows with the number of pairs, not n × pairs.
-    ch = shares["child"].to_numpy(dtype=np.int64)
-    par = shares["parent"].to_numpy(dtype=np.int64)
-    area_s = shares["area_m2"].to_numpy(dtype=float)
-    share_s = shares["share"].to_numpy(dtype=float)
-    order = np.lexsort((-area_s, ch))
-    ch, par, area_s, share_s = ch[order], par[order], area_s[order], share_s[order]
-    inside = np.bincount(ch, weights=area_s, minlength=n)
-    first = np.full(n, -1, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, ch[1:] != ch[:-1]]) if len(ch) else np.zeros(0, int)
-    first[ch[starts]] = starts
-    real = (share_s >= share_tol) & (area_s >= tol)
-    n_real = np.bincount(ch[real], minlength=n)
-    outside_m2 = child_area - inside
-    lonlat: dict[int, tuple[float | None, float | None]] = {}
-
-    def where(i: int) -> tuple[float | None, float | None]:
-        if i not in lonlat:
-            lonlat[i] = _rep_point(children.geometry.iloc[i])
-        return lonlat[i]
-
-    for i in map(int, np.flatnonzero(valid & (child_area > 0))):
-        label = _label(codes[i], names[i])
-        if first[i] < 0 or inside[i] < tol:
-            lon, lat = where(i)
-            findings.append(
-                Finding(
-                    rule="hierarchy.outside",
-                    level=child_level,
-                    severity="error",
-                    code=codes[i],
-                    name=names[i],
-                    area_m2=float(child_area[i]),
-                    value=float(child_area[i]),
-                    unit="m2",
-                    lon=lon,
-                    lat=lat,
-                    message=(
-                        f"{child_level} {label} ({child_area[i]:,.0f} m²) lies in no "
-                        f"{parent_level}. Extend a {parent_level} over it or remove it."
-                    ),
-                )
-            )
+    for i in map(int, np.flatnonzero(nest.valid & (nest.area > 0))):
+        if cover.first[i] < 0 or cover.inside[i] < tol:
+            findings.append(nest.outside(i))
             continue
-        k0 = int(first[i])
-        main_parent = pcodes[par[k0]]
-        main_share = float(share_s[k0])
-        if 1 - main_share >= share_tol and (n_real[i] > 1 or outside_m2[i] >= tol):
-            ks = []
-            k = k0
-            while k < len(ch) and ch[k] == i:
-                if real[k]:
-                    ks.append(k)
-                k += 1
-            # a sliver in a neighbour is digitising noise, not a share worth naming
-            pieces = [f"{plabels[par[k]]} {share_s[k]:.1%}" for k in ks]
-            if outside_m2[i] >= tol:
-                pieces.append(
-                    f"outside every {parent_level} {outside_m2[i] / child_area[i]:.1%}"
-                )
-            lon, lat = where(i)
-            findings.append(
-                Finding(
-                    rule="hierarchy.straddle",
-                    level=child_level,
-                    severity="error",
-                    code=codes[i],
-                    name=names[i],
-                    value=1 - main_share,
-                    area_m2=float(child_area[i] * (1 - main_share)),
-                    unit="share",
-                    related=tuple(str(pcodes[par[k]]) for k in ks[1:]),
-                    lon=lon,
-                    lat=lat,
-                    message=(
-                        f"{child_level} {label} straddles {len(ks)} {parent_level} unit(s): "
-                        + ", ".join(pieces)
-                        + f". Move the {parent_level} boundary to follow it, split it, or "
-                        "re-run with --link spatial to assign it by largest overlap."
-                    ),
-                )
-            )
-        declared = declared_all[i]
-        if (
-            declared is not None
-            and declared in pcode_set
-            and declared != main_parent
-            and main_share > 0.5
-        ):
-            lon, lat = where(i)
-            findings.append(
-                Finding(
-                    rule="hierarchy.parent_mismatch",
-                    level=child_level,
-                    severity="error",
-                    code=codes[i],
-                    name=names[i],
-                    related=(str(declared), str(main_parent)),
-                    value=main_share,
-                    unit="share",
-                    lon=lon,
-                    lat=lat,
-                    message=(
-                        f"{child_level} {label} is listed under "
-                        f"{plabel_of.get(declared, declared)} but {main_share:.0%} of it lies "
-                        f"in {plabel_of.get(main_parent, main_parent)}. Correct "
-                        "its parent code or move the boundary."
-                    ),
-                )
-            )
-    # gaps inside each parent and parents with no children
-    kids_of: dict[Any, list[int]] = {}
-    for i, pc in enumerate(declared_all.tolist()):
-        kids_of.setdefault(pc, []).append(i)
-    pvalid = shapely.is_valid(np.asarray(pm.geometry.values, dtype=object))
+        k0 = int(cover.first[i])
+        share = float(cover.share[k0])
+        outside_m2 = float(nest.area[i] - cover.inside[i])
+        if 1 - share >= share_tol and (cover.n_real[i] > 1 or outside_m2 >= tol):
+            findings.append(nest.straddle(i, cover.real_pairs(i), share, outside_m2, tol))
+        declared = nest.declared[i]
+        main_parent = nest.pcodes[cover.parent[k0]]
+        if (declared is not None and declared in nest.plabel_of and declared != main_parent
+                and share > 0.5):
+            findings.append(nest.mismatch(i, declared, main_parent, share))
     if sibling_pairs is None:
-        sibling_pairs = interior_pairs(cm.geometry)
-    tiled = _tiled_parents(pm, declared_all, pcodes, shares, sibling_pairs, tol)
-    for j in range(len(pm)):
-        if not pvalid[j]:
-            continue
-        pcode = pcodes[j]
-        rows = kids_of.get(pcode)
+        sibling_pairs = interior_pairs(nest.cm.geometry)
+    tiled = _tiled_parents(nest.pm, nest.declared, nest.pcodes, shares, sibling_pairs, tol)
+    findings.extend(_parent_findings(nest, tiled, tol))
+    return findings
+
+
+class _Nest:
+    """One level inside the next, and the findings about one child.
+
+    Both layers in the metric CRS, the children's figures and labels as arrays;
+    each finding about a child names and places it the same way.
+    """
+
+    def __init__(self, children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame,
+                 child_level: str, parent_level: str, metric_crs: pyproj.CRS) -> None:
+        self.children, self.parents = children, parents
+        self.child_level, self.parent_level = child_level, parent_level
+        self.metric_crs = metric_crs
+        self.cm = children.to_crs(metric_crs)
+        self.pm = parents.to_crs(metric_crs)
+        self.geom = np.asarray(self.cm.geometry.values, dtype=object)
+        self.area = shapely.area(self.geom)
+        self.valid = shapely.is_valid(self.geom)
+        self.codes = children["code"].to_numpy(dtype=object)
+        self.names = children["name"].to_numpy(dtype=object)
+        self.declared = children["parent_code"].to_numpy(dtype=object)
+        self.pcodes = self.pm["code"].to_numpy(dtype=object)
+        self.plabels = [_label(c, nm)
+                        for c, nm in zip(parents["code"], parents["name"], strict=True)]
+        self.plabel_of = dict(zip(self.pcodes, self.plabels, strict=True))
+        self._lonlat: dict[int, tuple[float | None, float | None]] = {}
+
+    def where(self, i: int) -> tuple[float | None, float | None]:
+        """Return a point inside child ``i`` (longitude, latitude), computed once."""
+        if i not in self._lonlat:
+            self._lonlat[i] = _rep_point(self.children.geometry.iloc[i])
+        return self._lonlat[i]
+
+    def _finding(self, i: int, rule: str, **fields: Any) -> Finding:
+        lon, lat = self.where(i)
+        return Finding(rule=rule, level=self.child_level, severity="error",
+                       code=self.codes[i], name=self.names[i], lon=lon, lat=lat, **fields)
+
+    def label(self, i: int) -> str:
+        return _label(self.codes[i], self.names[i])
+
+    def outside(self, i: int) -> Finding:
+        area = float(self.area[i])
+        return self._finding(
+            i, "hierarchy.outside", area_m2=area, value=area, unit="m2",
+            message=(f"{self.child_level} {self.label(i)} ({area:,.0f} m²) lies in no "
+                     f"{self.parent_level}. Extend a {self.parent_level} over it or remove it."),
+        )
+
+    def straddle(self, i: int, pairs: list[tuple[int, float]], main_share: float,
+                 outside_m2: float, tol: float) -> Finding:
+        # a sliver in a neighbour is digitising noise, not a share worth naming
+        pieces = [f"{self.plabels[j]} {share:.1%}" for j, share in pairs]
+        if outside_m2 >= tol:
+            pieces.append(f"outside every {self.parent_level} {outside_m2 / self.area[i]:.1%}")
+        return self._finding(
+            i, "hierarchy.straddle", value=1 - main_share,
+            area_m2=float(self.area[i] * (1 - main_share)), unit="share",
+            related=tuple(str(self.pcodes[j]) for j, _ in pairs[1:]),
+            message=(
+                f"{self.child_level} {self.label(i)} straddles {len(pairs)} "
+                f"{self.parent_level} unit(s): " + ", ".join(pieces)
+                + f". Move the {self.parent_level} boundary to follow it, split it, or "
+                "re-run with --link spatial to assign it by largest overlap."
+            ),
+        )
+
+    def mismatch(self, i: int, declared: Any, main_parent: Any, share: float) -> Finding:
+        return self._finding(
+            i, "hierarchy.parent_mismatch", related=(str(declared), str(main_parent)),
+            value=share, unit="share",
+            message=(
+                f"{self.child_level} {self.label(i)} is listed under "
+                f"{self.plabel_of.get(declared, declared)} but {share:.0%} of it lies "
+                f"in {self.plabel_of.get(main_parent, main_parent)}. Correct "
+                "its parent code or move the boundary."
+            ),
+        )
+
+
+class _Cover:
+    """The containment shares sorted by child, largest share first within each child.
+
+    Everything per child comes from this one sorted pass, so the cost grows with
+    the number of pairs, not children × pairs.
+    """
+
+    def __init__(self, child: np.ndarray, parent: np.ndarray, area: np.ndarray,
+                 share: np.ndarray, n: int, real: np.ndarray) -> None:
+        self.child, self.parent, self.share, self.real = child, parent, share, real
+        self.inside = np.bincount(child, weights=area, minlength=n)
+        self.first = np.full(n, -1, dtype=np.int64)
+        starts = (np.flatnonzero(np.r_[True, child[1:] != child[:-1]]) if len(child)
+                  else np.zeros(0, int))
+        self.first[child[starts]] = starts
+        self.n_real = np.bincount(child[real], minlength=n)
+
+    @classmethod
+    def of(cls, shares: pd.DataFrame, n: int, *, tol: float, share_tol: float) -> _Cover:
+        ch = shares["child"].to_numpy(dtype=np.int64)
+        par = shares["parent"].to_numpy(dtype=np.int64)
+        area = shares["area_m2"].to_numpy(dtype=float)
+        share = shares["share"].to_numpy(dtype=float)
+        order = np.lexsort((-area, ch))
+        ch, par, area, share = ch[order], par[order], area[order], share[order]
+        return cls(ch, par, area, share, n, (share >= share_tol) & (area >= tol))
+
+    def real_pairs(self, i: int) -> list[tuple[int, float]]:
+        """Return the parents child ``i`` really shares (not a sliver), largest share first."""
+        out = []
+        k = int(self.first[i])
+        while k < len(self.child) and self.child[k] == i:
+            if self.real[k]:
+                out.append((int(self.parent[k]), float(self.share[k])))
+            k += 1
+        return out
+
+
+def _parent_findings(nest: _Nest, tiled: np.ndarray, tol: float) -> list[Finding]:
+    """Gaps inside each parent its children leave uncovered, and parents with no children."""
+    findings: list[Finding] = []
+    kids_of: dict[Any, list[int]] = {}
+    for i, pc in enumerate(nest.declared.tolist()):
+        kids_of.setdefault(pc, []).append(i)
+    pvalid = shapely.is_valid(np.asarray(nest.pm.geometry.values, dtype=object))
+    for j in np.flatnonzero(pvalid).tolist():
+        rows = kids_of.get(nest.pcodes[j])
         if rows and tiled[j]:
             continue  # its children cover it but for less than the tolerance: no gap
+        prow = nest.parents.iloc[j]
         if not rows:
-            prow = parents.iloc[j]
             lon, lat = _rep_point(prow.geometry)
-            findings.append(
-                Finding(
-                    rule="hierarchy.childless",
-                    level=parent_level,
-                    severity="warning",
-                    code=prow["code"],
-                    name=prow["name"],
-                    lon=lon,
-                    lat=lat,
-                    message=(
-                        f"{parent_level} {plabels[j]} has no {child_level} units. Add them or "
-                        "check their parent codes."
-                    ),
-                )
-            )
+            findings.append(Finding(
+                rule="hierarchy.childless", level=nest.parent_level, severity="warning",
+                code=prow["code"], name=prow["name"], lon=lon, lat=lat,
+                message=(f"{nest.parent_level} {nest.plabels[j]} has no {nest.child_level} "
+                         "units. Add them or check their parent codes."),
+            ))
             continue
-        gaps = gap_polygons(child_geom[rows], within=pm.geometry.iloc[j], min_area_m2=tol)
-        if gaps:
-            kids = cm.iloc[rows]
-            prow = parents.iloc[j]
-            for gap in gaps:
-                findings.append(
-                    _gap_finding(child_level, parent_level, prow, gap, metric_crs, around=kids)
-                )
+        gaps = gap_polygons(nest.geom[rows], within=nest.pm.geometry.iloc[j], min_area_m2=tol)
+        kids = nest.cm.iloc[rows]
+        findings.extend(_gap_finding(nest.child_level, nest.parent_level, prow, gap,
+                                     nest.metric_crs, around=kids) for gap in gaps)
     return findings
 
 
