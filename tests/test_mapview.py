@@ -19,6 +19,7 @@ from conftest import streamlit_server
 from shapely.geometry import box
 
 from geo.errors import ColumnError, CRSError, EmptyInputError, WanggeError
+from geo.maps import assets as map_assets
 from geo.maps import view as mapview
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +106,8 @@ def test_manifest_covers_every_link_folium_uses() -> None:
     ]
     for cls in used:
         for _, url in [*getattr(cls, "default_js", []), *getattr(cls, "default_css", [])]:
-            assert url in assets, f"{cls.__name__} needs {url}, which has no local copy"
+            rel = map_assets.local_path(url, assets)
+            assert rel is not None, f"{cls.__name__} needs {url}, which has no local copy"
     for rel in assets.values():
         assert (mapview.VENDOR_DIR / rel).is_file(), rel
 
@@ -113,8 +115,10 @@ def test_manifest_covers_every_link_folium_uses() -> None:
 @needs_assets
 def test_offline_assets_maps_cdn_urls_under_base() -> None:
     table = mapview.offline_assets(base_url="/x/vendor/")
-    url = "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js"
-    assert table[url] == "/x/vendor/leaflet@1.9.4/dist/leaflet.js"
+    assert table["leaflet.js"] == "/x/vendor/leaflet@1.9.4/dist/leaflet.js"
+    m = folium.Map(tiles=None)
+    mapview.make_offline(m, base_url="/x/vendor/")
+    assert ("leaflet", "/x/vendor/leaflet@1.9.4/dist/leaflet.js") in m.default_js
 
 
 @needs_assets

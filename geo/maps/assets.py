@@ -105,45 +105,53 @@ PACKAGES: tuple[Package, ...] = (
 
 _LF = "leaflet@1.9.4/dist"
 ASSETS: dict[str, str] = {
-    "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js": f"{_LF}/leaflet.js",
-    "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css": f"{_LF}/leaflet.css",
-    "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js": f"{_LF}/leaflet.js",
-    "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css": f"{_LF}/leaflet.css",
-    "https://code.jquery.com/jquery-3.7.1.min.js": "jquery@3.7.1/dist/jquery.min.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/jquery/3.7.1/jquery.min.js":
-        "jquery@3.7.1/dist/jquery.min.js",
-    "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js":
-        "bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js",
-    "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/css/bootstrap.min.css":
-        "bootstrap@5.2.2/dist/css/bootstrap.min.css",
-    "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css":
-        "glyphicons-only-bootstrap@1.0.1/css/bootstrap.min.css",
-    "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css":
-        "fontawesome-free@6.2.0/css/all.min.css",
-    "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js":
-        "leaflet.awesome-markers@2.0.5/dist/leaflet.awesome-markers.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.css":
+    "leaflet.js": f"{_LF}/leaflet.js",
+    "leaflet.css": f"{_LF}/leaflet.css",
+    "jquery-3.7.1.min.js": "jquery@3.7.1/dist/jquery.min.js",
+    "jquery.min.js": "jquery@3.7.1/dist/jquery.min.js",
+    "bootstrap.bundle.min.js": "bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js",
+    "bootstrap.min.css": "bootstrap@5.2.2/dist/css/bootstrap.min.css",
+    "bootstrap-glyphicons.css": "glyphicons-only-bootstrap@1.0.1/css/bootstrap.min.css",
+    "all.min.css": "fontawesome-free@6.2.0/css/all.min.css",
+    "leaflet.awesome-markers.js": "leaflet.awesome-markers@2.0.5/dist/leaflet.awesome-markers.js",
+    "leaflet.awesome-markers.css":
         "leaflet.awesome-markers@2.0.5/dist/leaflet.awesome-markers.css",
-    "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/leaflet.awesome.rotate.min.css":
-        "folium/leaflet.awesome.rotate.min.css",
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.draw/1.0.2/leaflet.draw.js":
-        "leaflet-draw@1.0.4/dist/leaflet.draw.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.draw/1.0.2/leaflet.draw.css":
-        "leaflet-draw@1.0.4/dist/leaflet.draw.css",
-    "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js":
-        "leaflet.fullscreen@3.0.0/Control.FullScreen.js",
-    "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.css":
-        "leaflet.fullscreen@3.0.0/Control.FullScreen.css",
+    "leaflet.awesome.rotate.min.css": "folium/leaflet.awesome.rotate.min.css",
+    "leaflet.draw.js": "leaflet-draw@1.0.4/dist/leaflet.draw.js",
+    "leaflet.draw.css": "leaflet-draw@1.0.4/dist/leaflet.draw.css",
+    "Control.FullScreen.min.js": "leaflet.fullscreen@3.0.0/Control.FullScreen.js",
+    "Control.FullScreen.css": "leaflet.fullscreen@3.0.0/Control.FullScreen.css",
 }  # fmt: skip
-"""CDN URL folium 0.20 references (Map, GeoJson, tooltips, popups, LayerControl,
-plugins.Draw and Fullscreen) → local path under the vendor folder.
+"""File a map links to (the last part of the address folium writes for Map, GeoJson,
+tooltips, popups, LayerControl, plugins.Draw and Fullscreen) → local path under the
+vendor folder.
 
-Some map to a close version: leaflet 1.9.3 → 1.9.4 (bug-fix release),
-awesome-markers 2.0.2 → 2.0.5 and leaflet.draw 1.0.2 → 1.0.4 (the versions on
-npm), fullscreen's ``.min.js`` → the unminified file (the only one on npm),
-Bootstrap 3.0.0 glyphicons → glyphicons-only-bootstrap (the glyphicon rules only,
-so they cannot clash with Bootstrap 5). folium's small "rotate" stylesheet is
-not on npm; it is a list of generated rules and is generated here."""
+Links are matched by file name, whichever host and version folium names, so a
+folium update that moves its links still finds the local copies (and a file it
+starts to need that is not here fails loudly, naming it). Some files map to a
+close version: leaflet 1.9.x → 1.9.4 (bug-fix releases), awesome-markers 2.0.2 →
+2.0.5 and leaflet.draw 1.0.2 → 1.0.4 (the versions on npm), fullscreen's
+``.min.js`` → the unminified file (the only one on npm), Bootstrap 3's glyphicons
+→ glyphicons-only-bootstrap (the glyphicon rules only, so they cannot clash with
+Bootstrap 5). folium's small "rotate" stylesheet is not on npm; it is a list of
+generated rules and is generated here."""
+
+
+def local_path(url: str, assets: dict[str, str] | None = None) -> str | None:
+    """Return the vendored path for a link a map writes (matched by file name), or ``None``.
+
+    Examples
+    --------
+    >>> local_path("https://example.org/npm/leaflet@1.9.3/dist/leaflet.css")
+    'leaflet@1.9.4/dist/leaflet.css'
+    >>> local_path("https://example.org/unknown.js") is None
+    True
+    """
+    from urllib.parse import urlsplit
+
+    name = PurePosixPath(urlsplit(url.strip()).path).name
+    return (ASSETS if assets is None else assets).get(name)
+
 
 _ROTATE = "folium/leaflet.awesome.rotate.min.css"
 _LICENCE_PREFIXES = ("licen", "readme")
@@ -344,7 +352,7 @@ def fetch_assets(folder: Path, *, force: bool = False, registry: str | None = No
         "assets": ASSETS,
     }
     _replace_text(folder / MANIFEST_NAME, json.dumps(manifest, indent=2) + "\n")
-    logger.info("map assets ready in %s (%d CDN URLs mapped)", folder, len(ASSETS))
+    logger.info("map assets ready in %s (%d linked files mapped)", folder, len(ASSETS))
     return folder
 
 

@@ -140,7 +140,7 @@ def _join(base_url: str, rel: str) -> str:
 
 
 def offline_assets(*, base_url: str, vendor_dir: Path | None = None) -> dict[str, str]:
-    """Map every CDN URL with a local copy to the URL of that copy.
+    """Map every file a map links to that has a local copy to the URL of that copy.
 
     Parameters
     ----------
@@ -154,7 +154,7 @@ def offline_assets(*, base_url: str, vendor_dir: Path | None = None) -> dict[str
     Returns
     -------
     dict of str to str
-        CDN URL → ``{base_url}/{path in static/vendor}``.
+        File name a map links to → ``{base_url}/{path in static/vendor}``.
 
     Raises
     ------
@@ -170,13 +170,11 @@ def _is_remote(url: str) -> bool:
 
 
 def _local_rel(url: str, assets: Mapping[str, str]) -> str | None:
-    """Return the vendored path for a CDN URL or an already rewritten URL."""
-    if url in assets:
-        return assets[url]
+    """Return the vendored path for a map's link or an already rewritten one."""
     for rel in set(assets.values()):
         if url == rel or url.endswith("/" + rel):
             return rel
-    return None
+    return map_assets.local_path(url, dict(assets))
 
 
 # --------------------------------------------------------------------------- rewriting
@@ -278,9 +276,10 @@ def make_offline(
     _, assets = _load_manifest(vendor_dir)
 
     def resolve(url: str) -> str | None:
-        if url in assets:
-            return _join(base_url, assets[url])
-        return None
+        if not _is_remote(url):
+            return url  # already local: kept
+        rel = map_assets.local_path(url, assets)
+        return None if rel is None else _join(base_url, rel)
 
     _rewrite(m, resolve)
     logger.debug("map links now point at %s", base_url)
