@@ -169,6 +169,12 @@ propose_regrow_share: float = 0.7
 """Share of the time limit by which growing streets anew must be done, leaving the rest to
 move communities back toward the current plan."""
 
+propose_bound_max_variables: int = 1_000_000
+"""Largest lower-bound programme (communities × street slots) solved: a city of 2,000
+communities and 160 streets is about 330,000 and needs under 1 GB; past this HiGHS needs
+several GB (8 GB at 8,000 communities), so the proposal is reported without a bound and
+says so."""
+
 elongated_compactness_ratio: float = 0.7
 """A proposal is flagged as having elongated streets when its mean compactness falls below
 this share of the plan it started from (a 30 % drop is visible on the map)."""

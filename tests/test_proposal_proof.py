@@ -48,6 +48,18 @@ def test_bound_counts_the_communities_that_must_leave(plan):
     assert b.gap(8000) == 0 and b.gap(16000) == pytest.approx(0.5)
 
 
+def test_a_district_too_large_for_the_bound_is_said_to_be(plan, monkeypatch):
+    from geo import settings
+
+    # 4 communities × (2 streets + 2 new) slots + 4 slot variables = 20
+    monkeypatch.setattr(settings, "propose_bound_max_variables", 19)
+    b = residents_moved_lower_bound(plan, _rb(1.5, 2.5), max_new_streets=2)
+    assert b.status == "skipped" and b.lower_bound is None
+    assert "4 communities × 4 street slots = 20 variables" in b.reason
+    monkeypatch.setattr(settings, "propose_bound_max_variables", 20)
+    assert residents_moved_lower_bound(plan, _rb(1.5, 2.5), max_new_streets=2).status == "optimal"
+
+
 def test_no_plan_can_meet_an_impossible_band(plan):
     # 8 km² cannot be cut into streets of 5–7 km² from 2 km² communities
     b = residents_moved_lower_bound(plan, _rb(5, 7), max_new_streets=2)

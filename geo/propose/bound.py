@@ -32,6 +32,7 @@ import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix, vstack
 
+from geo import settings
 from geo.plan.model import Plan
 from geo.rules.bands import Band
 from geo.rules.rulebook import Rulebook
@@ -143,6 +144,14 @@ def residents_moved_lower_bound(
     nb = len(blocks)
     n_x = nb * n_slots
     n_var = n_x + n_slots
+    if n_var > settings.propose_bound_max_variables:
+        return MoveBound(
+            "skipped", None, None,
+            f"the district is too large for the bound: {nb:,} communities × {n_slots} "
+            f"street slots = {n_var:,} variables, more than the "
+            f"{settings.propose_bound_max_variables:,} of settings.propose_bound_max_variables "
+            "(memory); propose on one part of the city at a time to get one",
+        )
     slot_pos = {k: i for i, k in enumerate(slots)}
     current = np.array([slot_pos[int(plan.assignment[b])] for b in blocks])
     cost = np.zeros(n_var)
