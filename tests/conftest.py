@@ -87,12 +87,15 @@ def pytest_collection_modifyitems(config, items) -> None:
 
     ``--dist loadfile`` keeps each file on one worker, so a file's module-scoped
     fixtures (a Streamlit server, a proposal on the sample) are built once. The
-    files with browser tests take longest, so they start first and the other
-    files fill the other worker. Runs without xdist keep their order.
+    files with browser tests take longest, so they start first, then files with
+    slow tests, and the other files fill in around them. Runs without xdist keep
+    their order.
     """
     if hasattr(config, "workerinput"):
         browser_files = {item.path for item in items if item.get_closest_marker("browser")}
-        items.sort(key=lambda item: item.path not in browser_files)
+        slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+        items.sort(key=lambda item: (item.path not in browser_files,
+                                     item.path not in slow_files))
 
 
 @pytest.fixture

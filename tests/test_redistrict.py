@@ -583,6 +583,7 @@ def test_cli_propose_exits_1_when_a_band_is_still_broken(home: Path):
     np.testing.assert_equal(doc["streets_after"], 12)
 
 
+@pytest.mark.slow
 def test_compactness_weight_keeps_sample_streets_rounder(sample_plan: Plan, sample_least_change):
     """With compactness at most a tie-breaker, least change cuts long wedges (mean ~0.24)."""
     plain = sample_least_change  # default: least change first
