@@ -125,6 +125,12 @@ propose_compact_starts: int = 4
 propose_compact_iterations: int = 4000
 """Compact proposals: refinement iterations per start (a work limit, not a time limit)."""
 
+propose_recombine_rounds: int = 6
+"""Compact mode: rounds of pair recombination after the refinement (a work limit)."""
+
+propose_recombine_tries: int = 60
+"""Compact mode: splits tried per pair of neighbouring streets and round (a work limit)."""
+
 propose_target_mean_compactness: float = 0.40
 """The roundest alternative aims at this mean Polsby-Popper compactness of its streets."""
 

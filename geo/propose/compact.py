@@ -39,8 +39,10 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from geo import settings
 from geo.findings import Finding
 from geo.plan.model import Plan, PlanBase
+from geo.propose.recombine import MIN_WEIGHT, _pp, recombine
 from geo.propose.search import (
     _ADDITIVE,
     Progress,
@@ -64,8 +66,6 @@ from geo.rules.rulebook import Rulebook, density_envelopes
 
 logger = logging.getLogger(__name__)
 
-MIN_WEIGHT = 0.5
-"""Weight of the least compact street's Polsby-Popper beside the mean, in the refinement."""
 
 LLOYD_ROUNDS = 4
 """Rounds of assignment and centre update per start."""
@@ -208,10 +208,6 @@ def _grow_compact(
         if labels is not None:
             return labels
     return None
-
-
-def _pp(area_km2: float, per_m: float) -> float:
-    return 4 * math.pi * area_km2 * 1e6 / (per_m * per_m) if per_m > 0 else 0.0
 
 
 def refine(
@@ -386,20 +382,13 @@ def compact_search(
         logger.debug("start %d: repaired %s %s", start, grown.key()[:2], _rank(grown, 0.0))
         weights = _Weights(0.0, 0.0, 0.05)
         st = _adopt(grown, orig, alive, weights)
-        if True:
-            hard = [
-                _shrunk(prob.street_bands[k], margin)
-                if margin > 0 and _violation(
-                    _shrunk(prob.street_bands[k], margin), st.area[k], st.pop[k], st.hh[k]
-                )[0] == 0 else prob.street_bands[k]
-                for k in range(st.m)
-            ]
-            _, finished = refine(
-                st, rnd, iterations=iterations, bands=hard, move_weight=move_weight,
-                deadline=deadline,
-            )
-            if not finished:
-                stop = "time limit"
+        hard = _kept_bands(st, margin)
+        _, finished = refine(
+            st, rnd, iterations=iterations, bands=hard, move_weight=move_weight,
+            deadline=deadline,
+        )
+        if not finished:
+            stop = "time limit"
         logger.debug("start %d: refined %s %s", start, st.key()[:2], _rank(st, 0.0))
         rank = _rank(st, move_weight)
         if best is None or rank < best_rank:
@@ -408,8 +397,26 @@ def compact_search(
     if best is None:
         return _State(prob, orig, alive, orig, shape), stop
     if best.key()[0] == 0:
+        _log_progress(progress, "recombining pairs of streets",
+                      (time.perf_counter() - started) / budget)
+        recombine(
+            best, rnd, bands=_kept_bands(best, margin), move_weight=move_weight,
+            rounds=settings.propose_recombine_rounds, tries=settings.propose_recombine_tries,
+            deadline=deadline,
+        )
         return best, f"compact plan found ({stop})"
     return best, f"no compact plan in band ({stop})"
+
+
+def _kept_bands(st: _State, margin: float) -> list[tuple[_Band, ...]]:
+    """Return each slot's bands, pulled in by ``margin`` where the street already keeps it."""
+    prob = st.prob
+    out = []
+    for k in range(st.m):
+        shrunk = _shrunk(prob.street_bands[k], margin)
+        keeps = margin > 0 and _violation(shrunk, st.area[k], st.pop[k], st.hh[k])[0] == 0
+        out.append(shrunk if keeps else prob.street_bands[k])
+    return out
 
 
 def _rank(st: _State, move_weight: float) -> tuple:
