@@ -4,10 +4,10 @@ A single community moved at a time changes a street's compactness by 0.03–0.08
 district of about a dozen communities per street, and seldom keeps two tight streets in
 band, so annealing stalls. :func:`recombine` works one level up:
 
-1. for every pair of neighbouring streets, it redraws their union as two connected
-   streets many ways (seeded, randomised growth from one community, steered towards
-   round shapes and towards the pair's own density so that both halves can meet the
-   bands), keeping every split whose two halves are in band — each half is a
+1. for every pair (and chain of three) of neighbouring streets, it redraws their union
+   as two (three) connected streets many ways (seeded, randomised growth from one
+   community, steered towards round shapes and towards the union's own density so
+   that every part can meet the bands), keeping the parts in band — each is a
    *column*: a set of communities with a street slot, its Polsby-Popper compactness
    and the residents it moves;
 2. a **set-partitioning** programme (scipy's ``milp``, HiGHS) then picks one column
@@ -91,10 +91,15 @@ def _connected(blocks: set[int], rook: list[list[int]]) -> bool:
     return len(seen) == len(blocks)
 
 
-def _split_pair(
-    cols: _Columns, union: set[int], slots: tuple[int, int], rnd: _Random, tries: int
+def _split(
+    cols: _Columns, union: set[int], slots: tuple[int, ...], rnd: _Random, tries: int
 ) -> int:
-    """Add the in-band splits of ``union`` into two connected streets; return how many."""
+    """Add in-band splits of ``union`` into ``len(slots)`` (2 or 3) connected streets.
+
+    Grows one street from a random community at a time (round, at the union's density,
+    with seeded noise); where it fits a slot and leaves the rest connected, the rest is
+    one street (of two) or split again (of three). Returns the splits found.
+    """
     prob = cols.st.prob
     area_u = sum(prob.area_km2[b] for b in union)
     rho_u = sum(prob.pop[b] for b in union) / max(area_u, 1e-9)
@@ -133,18 +138,21 @@ def _split_pair(
             fits = [_violation(cols.bands[s], area, pop, hh) for s in slots]
             if all(v > 0 for v, _ in fits):
                 if all(side & 2 for _, side in fits):
-                    break  # too big already for either slot
+                    break  # too big already for any slot
                 continue
-            rest = union - region
-            a_ok = [
-                v == 0 and cols.add(frozenset(region), s)
-                for (v, _), s in zip(fits, slots, strict=True)
+            fit = [
+                s for (v, _), s in zip(fits, slots, strict=True)
+                if v == 0 and cols.add(frozenset(region), s)
             ]
+            rest = union - region
             if not _connected(rest, prob.rook):
                 continue
-            r_ok = [cols.add(frozenset(rest), s) for s in slots]
-            if (a_ok[0] and r_ok[1]) or (a_ok[1] and r_ok[0]):
-                found += 1
+            for s in fit:
+                others = tuple(o for o in slots if o != s)
+                if len(others) == 1:
+                    found += cols.add(frozenset(rest), others[0])
+                else:
+                    found += min(_split(cols, rest, others, rnd, 2), 1)
     return found
 
 
@@ -209,6 +217,7 @@ def recombine(
     move_weight: float = 0.0,
     rounds: int = 6,
     tries: int = 60,
+    patience: int = 2,
     deadline: float = math.inf,
 ) -> int:
     """Improve an in-band state by pair recombination and set partitioning; return rounds run.
@@ -226,6 +235,8 @@ def recombine(
         Cost of moving every movable resident, in units of mean compactness.
     rounds, tries : int
         Rounds of recombination; splits tried per pair and round (work limits).
+    patience : int
+        Rounds without gain after which it stops.
     deadline : float
         ``time.perf_counter()`` after which no new round starts.
     """
@@ -249,12 +260,19 @@ def recombine(
         done += 1
         by_slot = dict((k, set(m)) for m, k in current)
         rook = st.prob.rook
-        for i, k1 in enumerate(act):
-            for k2 in act[i + 1:]:
-                if any(j in by_slot[k2] for b in by_slot[k1] for j in rook[b]):
-                    _split_pair(cols, by_slot[k1] | by_slot[k2], (k1, k2), rnd, tries)
-            if time.perf_counter() > deadline:
-                break
+        touch = {
+            (k1, k2) for k1 in act for k2 in act
+            if k1 < k2 and any(j in by_slot[k2] for b in by_slot[k1] for j in rook[b])
+        }
+        for k1, k2 in sorted(touch):
+            _split(cols, by_slot[k1] | by_slot[k2], (k1, k2), rnd, tries)
+        for k1, k2 in sorted(touch):  # chains of three: k2 touches k1 and k3
+            for k3 in act:
+                if k3 > k1 and k3 != k2 and ((min(k2, k3), max(k2, k3)) in touch):
+                    if time.perf_counter() > deadline:
+                        break
+                    union = by_slot[k1] | by_slot[k2] | by_slot[k3]
+                    _split(cols, union, (k1, k2, k3), rnd, tries // 3)
         left = deadline - time.perf_counter()
         chosen = _solve(cols, act, blocks, move_weight, floor, min(max(left, 1.0), 5.0))
         if chosen is None:
@@ -263,7 +281,7 @@ def recombine(
         logger.debug("recombine: %d columns, score %.4f (was %.4f)", len(cols.figs), score, best)
         if score <= best + 1e-9:
             stale += 1
-            if stale >= 2:
+            if stale >= patience:
                 break
             continue
         stale = 0

@@ -1379,6 +1379,7 @@ def propose_plan(
                 move_weight=float(recombine_weight),
                 rounds=settings.propose_recombine_rounds,
                 tries=settings.propose_recombine_tries,
+                patience=settings.propose_recombine_patience,
                 deadline=max(deadline, time.perf_counter() + 0.25 * time_limit_s),
             )  # fmt: skip
         slot_of_street = list(range(m0))
