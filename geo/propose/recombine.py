@@ -11,11 +11,12 @@ band, so annealing stalls. :func:`recombine` works one level up:
    *column*: a set of communities with a street slot, its Polsby-Popper compactness
    and the residents it moves;
 2. a **set-partitioning** programme (scipy's ``milp``, HiGHS) then picks one column
-   per street slot covering every community exactly once, maximising
-   ``mean PP + MIN_WEIGHT · min PP − move_weight · residents moved / residents
-   movable`` (the minimum through one auxiliary variable) — so improvements found in
-   different pairs combine, and every street it returns is connected and in band;
-3. rounds repeat from the new plan while they gain.
+   per street slot covering every community exactly once, maximising the mean PP less
+   ``move_weight · residents moved / residents movable``, solved again over rounder
+   columns only while that raises ``mean PP + MIN_WEIGHT · min PP − …`` — so
+   improvements found in different pairs combine, and every street it returns is
+   connected and in band;
+3. rounds repeat from the new plan, each with a fresh pool, while they gain.
 
 Every street of the start is a column, so the result is never worse than the start
 (up to the solver's tolerance).
@@ -140,19 +141,19 @@ def _split(
                 if all(side & 2 for _, side in fits):
                     break  # too big already for any slot
                 continue
-            fit = [
-                s for (v, _), s in zip(fits, slots, strict=True)
-                if v == 0 and cols.add(frozenset(region), s)
-            ]
+            fit = [s for (v, _), s in zip(fits, slots, strict=True) if v == 0]
             rest = union - region
             if not _connected(rest, prob.rook):
                 continue
-            for s in fit:
+            for s in fit:  # only whole splits: a part alone seldom combines with others
                 others = tuple(o for o in slots if o != s)
-                if len(others) == 1:
-                    found += cols.add(frozenset(rest), others[0])
-                else:
-                    found += min(_split(cols, rest, others, rnd, 2), 1)
+                whole = (
+                    cols.add(frozenset(rest), others[0]) if len(others) == 1
+                    else _split(cols, rest, others, rnd, 2) > 0
+                )
+                if whole:
+                    cols.add(frozenset(region), s, force=True)
+                    found += 1
     return found
 
 
@@ -160,16 +161,18 @@ def _solve(
     cols: _Columns, act: list[int], blocks: list[int], move_weight: float, floor: float,
     time_limit_s: float,
 ) -> list[_Column] | None:
-    """Return the best set of columns (one per slot, every block once), or None."""
+    """Return the columns with the highest mean compactness less the cost of moves, or None.
+
+    One column per slot, every block in exactly one, none less compact than ``floor``.
+    """
     keys = [k for k, (pp, _) in cols.figs.items() if pp >= floor - 1e-9 and k[1] in act]
     if not keys:
         return None
-    n_act = len(act)
     prob = cols.st.prob
     total_pop = max(sum(prob.pop[b] for b in blocks), 1.0)
     row_of = {b: i for i, b in enumerate(blocks)}
     slot_row = {k: len(blocks) + i for i, k in enumerate(act)}
-    n_rows = len(blocks) + n_act
+    n_rows = len(blocks) + len(act)
     rows: list[int] = []
     cc: list[int] = []
     for j, (members, slot) in enumerate(keys):
@@ -178,29 +181,44 @@ def _solve(
         rows.append(slot_row[slot])
         cc.append(j)
     n = len(keys)
-    part = coo_matrix((np.ones(len(rows)), (rows, cc)), shape=(n_rows, n + 1))
-    # z (the least compactness, variable n): z + (1 - pp_c) x_c <= 1 for every column
+    part = coo_matrix((np.ones(len(rows)), (rows, cc)), shape=(n_rows, n)).tocsr()
     pp = np.array([cols.figs[k][0] for k in keys])
     moved = np.array([cols.figs[k][1] for k in keys])
-    zrows = coo_matrix(
-        (np.r_[1.0 - pp, np.ones(n)], (np.r_[np.arange(n), np.arange(n)], np.r_[np.arange(n),
-                                                                              np.full(n, n)])),
-        shape=(n, n + 1),
-    )
-    c = np.r_[-(pp / n_act - move_weight * moved / total_pop), -MIN_WEIGHT]
     res = milp(
-        c,
-        constraints=[
-            LinearConstraint(part.tocsr(), np.ones(n_rows), np.ones(n_rows)),
-            LinearConstraint(zrows.tocsr(), -np.inf, np.ones(n)),
-        ],
-        integrality=np.r_[np.ones(n), 0.0],
-        bounds=Bounds(np.zeros(n + 1), np.ones(n + 1)),
+        -(pp / len(act) - move_weight * moved / total_pop),
+        constraints=LinearConstraint(part, np.ones(n_rows), np.ones(n_rows)),
+        integrality=np.ones(n),
+        bounds=Bounds(0, 1),
         options={"time_limit": max(time_limit_s, 0.5)},
     )
     if res.x is None:
+        logger.debug("recombine: no pick (%s)", res.message)
         return None
-    return [keys[j] for j in np.flatnonzero(np.asarray(res.x[:n]) > 0.5)]
+    return [keys[j] for j in np.flatnonzero(np.asarray(res.x) > 0.5)]
+
+
+def _pick(
+    cols: _Columns, act: list[int], blocks: list[int], move_weight: float, floor: float,
+    total_pop: float, deadline: float,
+) -> list[_Column] | None:
+    """Return the best pick by :func:`_score`: set partitioning at rising floors.
+
+    The least compactness is not linear, so the programme maximises the mean (less the
+    cost of moves) over columns no less round than a floor, and the floor is raised above
+    each pick's least compact street until no pick is left or none scores better.
+    """
+    best: list[_Column] | None = None
+    best_score = -math.inf
+    for _ in range(4):
+        left = deadline - time.perf_counter()
+        chosen = _solve(cols, act, blocks, move_weight, floor, min(max(left, 1.0), 5.0))
+        if chosen is None:
+            break
+        score = _score(cols, chosen, total_pop, move_weight)
+        if score > best_score:
+            best, best_score = chosen, score
+        floor = min(cols.figs[k][0] for k in chosen) + 1e-6
+    return best
 
 
 def _score(cols: _Columns, chosen: list[_Column], total_pop: float, move_weight: float) -> float:
@@ -258,6 +276,9 @@ def recombine(
         if time.perf_counter() > deadline:
             break
         done += 1
+        # a fresh pool each round (the plan's streets and this round's splits): the
+        # programme stays small enough to solve in a second or two
+        cols.figs = {k: cols.figs[k] for k in current}
         by_slot = dict((k, set(m)) for m, k in current)
         rook = st.prob.rook
         touch = {
@@ -273,8 +294,7 @@ def recombine(
                         break
                     union = by_slot[k1] | by_slot[k2] | by_slot[k3]
                     _split(cols, union, (k1, k2, k3), rnd, tries // 3)
-        left = deadline - time.perf_counter()
-        chosen = _solve(cols, act, blocks, move_weight, floor, min(max(left, 1.0), 5.0))
+        chosen = _pick(cols, act, blocks, move_weight, floor, total_pop, deadline)
         if chosen is None:
             break
         score = _score(cols, chosen, total_pop, move_weight)
