@@ -11,6 +11,8 @@ district and its dense-core variant) and each method, over ``--runs`` seeds (med
   the district's metric CRS).
 
 Methods: ``geo.propose.alternatives.propose_alternatives`` (each search within ``--time-limit``),
+the same without recombination (``previous``: the method before
+:mod:`geo.propose.recombine`, same seed),
 spopt's ``MaxPHeuristic`` (floor 80,000 residents) and a GerryChain ReCom chain (±20 %,
 as many streets as our fewest-moved plan; its best plan by streets in band). Ratios are
 printed in the same run: each peer against our roundest plan (compactness, share) and
@@ -32,7 +34,9 @@ import shapely
 from bench_redistrict import bench_parser, plans, run_maxp, run_recom, score
 from scipy.optimize import linear_sum_assignment
 
+from geo import settings
 from geo.plan.model import Plan
+from geo.propose import alternatives
 from geo.propose.alternatives import propose_alternatives
 from geo.rules.rulebook import load_rulebook
 
@@ -73,10 +77,22 @@ def figures(plan: Plan, blocks: np.ndarray, labels: np.ndarray) -> dict[str, flo
 
 
 def run_alternatives(
-    plan: Plan, blocks: np.ndarray, rulebook: Any, seed: int, time_limit: float
+    plan: Plan, blocks: np.ndarray, rulebook: Any, seed: int, time_limit: float,
+    *, previous: bool = False,
 ) -> dict[str, dict[str, Any]]:
+    """Run our alternatives; ``previous``: as before recombination (no recombined search,
+    no recombination rounds), labelled ``previous: <key>``."""
+    saved = alternatives.CANDIDATES, settings.propose_recombine_rounds
+    if previous:
+        alternatives.CANDIDATES = tuple(
+            c for c in alternatives.CANDIDATES if "recombine_weight" not in c[1]
+        )
+        settings.propose_recombine_rounds = 0
     t = time.perf_counter()
-    alts = propose_alternatives(plan, rulebook, seed=seed, time_limit_s=time_limit)
+    try:
+        alts = propose_alternatives(plan, rulebook, seed=seed, time_limit_s=time_limit)
+    finally:
+        alternatives.CANDIDATES, settings.propose_recombine_rounds = saved
     elapsed = time.perf_counter() - t
     out = {}
     for alt in alts:
@@ -86,7 +102,7 @@ def run_alternatives(
         f = figures(plan, blocks, labels)
         f["moved"] = float(alt.proposal.summary["residents_moved"])  # by street code
         f["time_s"] = elapsed
-        out[f"ours: {alt.key}"] = f
+        out[f"{'previous' if previous else 'ours'}: {alt.key}"] = f
     return out
 
 
@@ -104,6 +120,9 @@ def main() -> None:
         for r in range(runs):
             seed = 20170419 + r
             ours = run_alternatives(plan, blocks, rulebook, seed, args.time_limit)
+            ours.update(
+                run_alternatives(plan, blocks, rulebook, seed, args.time_limit, previous=True)
+            )
             for method, f in ours.items():
                 per.setdefault(method, []).append(f)
             k = int(per["ours: fewest"][-1]["in_band"].split("/")[1])

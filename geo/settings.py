@@ -125,6 +125,18 @@ propose_compact_starts: int = 4
 propose_compact_iterations: int = 4000
 """Compact proposals: refinement iterations per start (a work limit, not a time limit)."""
 
+propose_recombine_rounds: int = 20
+"""Recombination (compact mode, and least change given a ``recombine_weight``): rounds
+at most (a work limit; the time limit may stop it first)."""
+
+propose_recombine_tries: int = 60
+"""Recombination: splits tried per pair of neighbouring streets and round (a work limit;
+a third of that per chain of three)."""
+
+propose_recombine_patience: int = 3
+"""Recombination: rounds without gain after which it stops (new splits are drawn each
+round, so a round without gain does not mean the next finds nothing)."""
+
 propose_target_mean_compactness: float = 0.40
 """The roundest alternative aims at this mean Polsby-Popper compactness of its streets."""
 

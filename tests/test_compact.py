@@ -110,7 +110,7 @@ def test_compact_mode_on_the_sample_is_in_band_rounder_and_says_why_it_misses(sa
     assert proposal.feasible and s["in_band_after"] == s["streets_after"] == 9
     assert s["stop_reason"] == "compact plan found (iteration limit)"
     mean, low = _comp(s["streets"])
-    assert mean > 0.30 and low > 0.15
+    assert mean > 0.31 and low > 0.18  # recombined (0.32 / 0.19 on this seed)
     assert all((m or 0) > 0 for m in (r.get("margin_after") for r in s["streets"][:9]))
     why = explain_compactness(
         proposal.plan, RULES, s["streets"], mean_target=0.40, min_target=0.20

@@ -3,6 +3,8 @@
 - :mod:`~geo.propose.search` — :func:`~geo.propose.search.propose_plan`, the searches.
 - :mod:`~geo.propose.compact` — round streets by design: spread centres, a capacitated
   assignment (HiGHS), in-band refinement; why a compactness target is missed.
+- :mod:`~geo.propose.recombine` — redraw pairs (and chains of three) of neighbouring
+  streets, then pick the best mix exactly (set partitioning, HiGHS).
 - :mod:`~geo.propose.alternatives` — a small Pareto set (fewest moved … roundest).
 - :mod:`~geo.propose.bound` — a lower bound on residents moved (HiGHS) and the
   reason for each move.

@@ -28,6 +28,7 @@ CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("least change", {"mode": "least_change", "compactness_weight": 0.0}),
     ("least change, rounder", {"mode": "least_change", "compactness_weight": 1.0}),
     ("least change, roundest", {"mode": "least_change", "compactness_weight": 2.5}),
+    ("least change, recombined", {"mode": "least_change", "recombine_weight": 0.3}),
     ("drawn afresh", {"mode": "scratch"}),
     ("round by design", {"mode": "compact", "move_weight": 0.0}),
     ("round by design, fewer moved", {"mode": "compact", "move_weight": 0.5}),
@@ -35,7 +36,9 @@ CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
 """The searches run: a label and the arguments to :func:`geo.propose.search.propose_plan`.
 
 Stronger compactness weights trade residents moved for rounder streets until the bands
-can no longer all be met; growing streets afresh sometimes finds rounder plans still;
+can no longer all be met; recombining pairs of the least-change streets
+(:mod:`geo.propose.recombine`) at a cost per resident moved gives a balance; growing
+streets afresh sometimes finds rounder plans still;
 drawing them round by design (:mod:`geo.propose.compact`) finds the roundest, and with a cost per
 resident moved a balance.
 """

@@ -1211,6 +1211,7 @@ def propose_plan(
     progress: Progress | None = None,
     move_weight: float = 0.0,
     iterations: int | None = None,
+    recombine_weight: float | None = None,
 ) -> Proposal:
     """Propose a street plan in which every street with rules meets the rulebook's bands.
 
@@ -1257,6 +1258,12 @@ def propose_plan(
         Compact mode: refinement iterations per start (a work limit, so the result does
         not depend on the machine's speed); default
         :data:`geo.settings.propose_compact_iterations`.
+    recombine_weight : float, optional
+        Least change: once every street is in band, recombine pairs of neighbouring
+        streets for rounder ones (:mod:`geo.propose.recombine`), at this cost of moving
+        every movable resident in units of mean compactness (0.3: a balance), within
+        a further quarter of ``time_limit_s`` at most. None (default) keeps the
+        least-change plan as found.
 
     Returns
     -------
@@ -1362,6 +1369,20 @@ def propose_plan(
             prob, orig, alive, weights, rnd, (lo_n, hi_n), n_fixed, deadline, started, progress,
             grow_anew,
         )  # fmt: skip
+        if recombine_weight is not None and st.key()[0] == 0:
+            # rounder least change: recombine pairs of streets, charging residents moved
+            from geo.propose.compact import _kept_bands
+            from geo.propose.recombine import recombine
+
+            _log_progress(progress, "recombining pairs of streets", 0.95)
+            recombine(
+                st, rnd, bands=_kept_bands(st, edge),
+                move_weight=float(recombine_weight),
+                rounds=settings.propose_recombine_rounds,
+                tries=settings.propose_recombine_tries,
+                patience=settings.propose_recombine_patience,
+                deadline=max(deadline, time.perf_counter() + 0.25 * time_limit_s),
+            )  # fmt: skip
         slot_of_street = list(range(m0))
     elif mode == "compact":
         from geo.propose.compact import compact_search
