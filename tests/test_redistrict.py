@@ -593,3 +593,21 @@ def test_compactness_weight_keeps_sample_streets_rounder(sample_plan: Plan, samp
     assert s["compactness_weight"] > 0 and s0["compactness_weight"] == 0
     assert s["compactness_mean_after"] > s0["compactness_mean_after"]
     assert s["feasible"] and s["in_band_after"] == 9
+
+
+@pytest.mark.slow
+def test_on_the_sample_recombined_least_change_is_rounder_within_the_balanced_budget(
+        sample_plan: Plan, sample_least_change):
+    """The sample's fewest-moved plan (mean compactness about 0.26, a street near 0.11),
+    recombined at a cost per resident moved, is rounder and moves at most 1.5 × as many
+    residents: the balanced alternative. Every street stays in both bands."""
+    fewest = sample_least_change  # the default seed, no time limit
+    balanced = propose_plan(sample_plan, RULES, time_limit_s=NO_LIMIT, recombine_weight=0.3)
+    check_invariants(sample_plan, balanced)  # contiguous, conserved
+    for p in (fewest, balanced):
+        assert p.feasible and p.summary["in_band_after"] == p.summary["streets_after"] == 9
+    moved = fewest.summary["residents_moved"]
+    assert moved < balanced.summary["residents_moved"] <= 1.5 * moved
+    mean = {name: np.mean([r["compactness_after"] for r in p.summary["streets"]])
+            for name, p in (("fewest", fewest), ("balanced", balanced))}
+    assert mean["balanced"] > mean["fewest"] + 0.02
