@@ -14,7 +14,7 @@ from test_properties import frames_from, partitions
 
 from geo.district.hierarchy import build_district
 from geo.plan.model import Plan
-from geo.propose.search import _bands, _violation
+from geo.propose.state import _bands, _violation
 from geo.rules.rulebook import rulebook_from_dict, status_table
 
 

@@ -79,7 +79,7 @@ def test_propose_reports_the_bound_and_explains_each_move(plan):
 
 
 def test_margin_costs_streets_near_the_edges_only():
-    from geo.propose.search import _edge_closeness
+    from geo.propose.state import _edge_closeness
 
     bands = ((0, 6.0, 8.0, 2.0),)
     assert _edge_closeness(bands, 7.0, 0, 0, 0.02) == 0.0  # well inside

@@ -213,7 +213,7 @@ def test_band_edges_are_in_band_as_a_planner_reads_them():
 
 def test_exact_band_edge_streets_agree_everywhere(tiny):
     """Two 4 km² streets of 80,000 residents under a 4–8 km² / 80,000 rulebook: in band."""
-    from geo.propose.search import _bands, _violation
+    from geo.propose.state import _bands, _violation
     from geo.rules.rulebook import rulebook_from_dict
 
     d = build_district(tiny)

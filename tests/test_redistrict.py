@@ -45,7 +45,8 @@ from geo.district.hierarchy import build_district
 from geo.errors import PlanError, RulebookError
 from geo.plan.model import Plan
 from geo.plan.store import PlanStore
-from geo.propose.search import Proposal, propose_plan, street_count_range
+from geo.propose.diagnose import street_count_range
+from geo.propose.search import Proposal, propose_plan
 from geo.rules.rulebook import load_rulebook, rulebook_from_dict
 
 RULES = load_rulebook()

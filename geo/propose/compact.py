@@ -47,22 +47,17 @@ from geo import settings
 from geo.findings import Finding
 from geo.plan.base import PlanBase
 from geo.plan.model import Plan
+from geo.propose.diagnose import _Component
+from geo.propose.grow import _adopt, _allocate, _ideal_count, _seeds
+from geo.propose.moves import _improve, _moves_touching, _repair_pieces
 from geo.propose.recombine import MIN_WEIGHT, _pp, recombine
-from geo.propose.search import (
+from geo.propose.state import (
     _ADDITIVE,
     Progress,
-    _adopt,
-    _allocate,
     _Band,
-    _Component,
-    _ideal_count,
-    _improve,
     _log_progress,
-    _moves_touching,
     _Problem,
     _Random,
-    _repair_pieces,
-    _seeds,
     _State,
     _violation,
     _Weights,

@@ -32,7 +32,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
-from geo.propose.search import _Band, _Random, _State, _violation
+from geo.propose.state import _Band, _Random, _State, _violation
 
 logger = logging.getLogger(__name__)
 
