@@ -315,49 +315,131 @@ def propose_plan(
         If the rulebook has no band for street offices.
     """
     started = time.perf_counter()
-    mode = mode.replace("-", "_")
-    if mode not in MODES:
-        raise PlanError(f"Unknown mode {mode!r}; use least_change, scratch or compact.")
-    seed = DEFAULT_SEED if seed is None else int(seed)
-    if time_limit_s <= 0:
-        raise PlanError("time_limit_s must be positive, e.g. 60.")
-    edge = settings.propose_margin if margin is None else float(margin)
-    if not math.isfinite(edge) or not 0 <= edge < 0.5:
-        raise PlanError(f"margin must be between 0 and 0.5 (a share of the bound), not {margin!r}.")
-    kappa = float(compactness_weight)
-    if not math.isfinite(kappa) or kappa < 0:
-        raise PlanError(f"compactness_weight must be 0 or more, not {compactness_weight!r}.")
-    street_bands = _bands(rulebook, "street")
-    if not street_bands:
-        raise RulebookError(
-            f"The rulebook {rulebook.name!r} has no band for street offices, so there is "
-            'nothing to propose against. Add a [[rules]] table with level = "street", '
-            'kinds = ["street"] and measure = "area_km2" or "population".'
-        )
-    deadline = started + float(time_limit_s)
-    base = plan.base
-    streets = plan.streets
-    m0 = len(streets)
-    kind_bands = {s.kind: _bands(rulebook, s.kind) for s in streets}
-    ruled = [bool(kind_bands[s.kind]) for s in streets]
-    counts = np.bincount(plan.assignment, minlength=m0)
-    if mode in ("scratch", "compact"):
-        movable = [ruled[k] and not s.locked and s.kind == "street" for k, s in enumerate(streets)]
-    else:
-        movable = [ruled[k] and not s.locked for k, s in enumerate(streets)]
-    if not any(movable[k] and counts[k] > 0 for k in range(m0)):
-        raise PlanError(
-            "nothing can move: unlock at least one street. Every street is locked or has no "
-            "rule in the rulebook (towns and townships have none by default)."
-        )
-    _refuse_missing_figures(plan, kind_bands, movable)
-    n_fixed = sum(1 for k in range(m0) if ruled[k] and not movable[k] and counts[k] > 0)
-    if n_streets is not None:
-        lo_n = hi_n = int(n_streets)
+    req = _Request.checked(
+        mode=mode, n_streets=n_streets, min_streets=min_streets, max_streets=max_streets,
+        seed=seed, time_limit_s=time_limit_s, compactness_weight=compactness_weight,
+        margin=margin, name=name, move_weight=move_weight, iterations=iterations,
+        recombine_weight=recombine_weight,
+    )  # fmt: skip
+    task = _Task.of(plan, rulebook, req)
+    _log_progress(progress, "preparing", 0.02)
+    st, stop, slot_of_street = _search(task, req, started, progress)
+    _log_progress(progress, "writing the proposal", 0.98)
+    return _proposal(task, req, st, stop, slot_of_street, started, progress)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What :func:`propose_plan` was asked for, checked (see its parameters)."""
+
+    mode: str
+    n_streets: int | None
+    min_streets: int | None
+    max_streets: int | None
+    seed: int
+    time_limit_s: float
+    kappa: float
+    edge: float
+    name: str | None
+    move_weight: float
+    iterations: int | None
+    recombine_weight: float | None
+
+    @classmethod
+    def checked(cls, *, mode: str, seed: int | None, time_limit_s: float,
+                compactness_weight: float, margin: float | None, **rest: Any) -> _Request:
+        mode = mode.replace("-", "_")
+        if mode not in MODES:
+            raise PlanError(f"Unknown mode {mode!r}; use least_change, scratch or compact.")
+        if time_limit_s <= 0:
+            raise PlanError("time_limit_s must be positive, e.g. 60.")
+        edge = settings.propose_margin if margin is None else float(margin)
+        if not math.isfinite(edge) or not 0 <= edge < 0.5:
+            raise PlanError(
+                f"margin must be between 0 and 0.5 (a share of the bound), not {margin!r}.")
+        kappa = float(compactness_weight)
+        if not math.isfinite(kappa) or kappa < 0:
+            raise PlanError(f"compactness_weight must be 0 or more, not {compactness_weight!r}.")
+        return cls(mode=mode, seed=DEFAULT_SEED if seed is None else int(seed),
+                   time_limit_s=float(time_limit_s), kappa=kappa, edge=edge, **rest)
+
+    @property
+    def counted(self) -> bool:
+        """Whether the caller fixed the street count (its findings are then reported)."""
+        return self.n_streets is not None or self.min_streets is not None \
+            or self.max_streets is not None
+
+
+@dataclass
+class _Task:
+    """The district as the search sees it.
+
+    Bands, which streets may change, the street count range, the problem arrays and
+    what stands in the way (``analysis``).
+    """
+
+    plan: Plan
+    rulebook: Rulebook
+    street_bands: tuple[_Band, ...]
+    movable: list[bool]
+    counts: np.ndarray
+    n_fixed: int
+    count_range: tuple[int, int]
+    prob: _Problem
+    comps: list[Any]
+    analysis: list[Finding]
+    orig: list[int]
+    alive: list[bool]
+    mean_pop: float
+
+    @classmethod
+    def of(cls, plan: Plan, rulebook: Rulebook, req: _Request) -> _Task:
+        street_bands = _bands(rulebook, "street")
+        if not street_bands:
+            raise RulebookError(
+                f"The rulebook {rulebook.name!r} has no band for street offices, so there is "
+                'nothing to propose against. Add a [[rules]] table with level = "street", '
+                'kinds = ["street"] and measure = "area_km2" or "population".'
+            )
+        base, streets = plan.base, plan.streets
+        m0 = len(streets)
+        kind_bands = {s.kind: _bands(rulebook, s.kind) for s in streets}
+        ruled = [bool(kind_bands[s.kind]) for s in streets]
+        counts = np.bincount(plan.assignment, minlength=m0)
+        movable = [ruled[k] and not s.locked and (req.mode == "least_change" or s.kind == "street")
+                   for k, s in enumerate(streets)]
+        if not any(movable[k] and counts[k] > 0 for k in range(m0)):
+            raise PlanError(
+                "nothing can move: unlock at least one street. Every street is locked or has "
+                "no rule in the rulebook (towns and townships have none by default)."
+            )
+        _refuse_missing_figures(plan, kind_bands, movable)
+        n_fixed = sum(1 for k in range(m0) if ruled[k] and not movable[k] and counts[k] > 0)
+        count_range = _count_range(plan, rulebook, req, n_fixed)
+        prob = _Problem.build(base, street_bands)
+        prob.street_bands = [kind_bands[s.kind] for s in streets]
+        prob.movable = list(movable)
+        movable_block = np.asarray(movable, dtype=bool)[plan.assignment]
+        comps = _components(base, movable_block)
+        mean_pop = float(base.population[movable_block].mean()) if movable_block.any() else 1.0
+        return cls(
+            plan=plan, rulebook=rulebook, street_bands=street_bands, movable=movable,
+            counts=counts, n_fixed=n_fixed, count_range=count_range, prob=prob, comps=comps,
+            analysis=_analyse(base, rulebook, street_bands, comps, movable_block),
+            orig=plan.assignment.tolist(),
+            alive=[bool(counts[k] > 0) or not movable[k] for k in range(m0)],
+            mean_pop=max(mean_pop, 1.0),
+        )  # fmt: skip
+
+
+def _count_range(plan: Plan, rulebook: Rulebook, req: _Request, n_fixed: int) -> tuple[int, int]:
+    """Return the range of streets with rules: as asked, else what the totals allow."""
+    if req.n_streets is not None:
+        lo_n = hi_n = int(req.n_streets)
     else:
         d_lo, d_hi = street_count_range(plan, rulebook)
-        lo_n = d_lo if min_streets is None else int(min_streets)
-        hi_n = d_hi if max_streets is None else int(max_streets)
+        lo_n = d_lo if req.min_streets is None else int(req.min_streets)
+        hi_n = d_hi if req.max_streets is None else int(req.max_streets)
     if lo_n > hi_n:
         raise PlanError(
             f"min_streets ({lo_n}) is greater than max_streets ({hi_n}). Swap them, or give "
@@ -366,111 +448,117 @@ def propose_plan(
     if hi_n <= n_fixed:
         raise PlanError(
             f"{n_fixed} streets with rules are locked, so at most {hi_n} streets leaves none "
-            f"for the other {base.nouns}. Ask for at least {n_fixed + 1} streets, or unlock some."
+            f"for the other {plan.base.nouns}. Ask for at least {n_fixed + 1} streets, or "
+            "unlock some."
         )
-    lo_n = max(lo_n, n_fixed + 1)
-    rng = np.random.default_rng(seed)
-    rnd = _Random(rng)
+    return max(lo_n, n_fixed + 1), hi_n
 
-    prob = _Problem.build(base, street_bands)
-    prob.street_bands = [kind_bands[s.kind] for s in streets]
-    prob.movable = list(movable)
-    movable_block = np.asarray(movable, dtype=bool)[plan.assignment]
-    comps = _components(base, movable_block)
-    analysis = _analyse(base, rulebook, street_bands, comps, movable_block)
-    mean_pop = float(base.population[movable_block].mean()) if movable_block.any() else 1.0
-    mean_pop = max(mean_pop, 1.0)
-    orig = plan.assignment.tolist()
-    alive = [bool(counts[k] > 0) or not movable[k] for k in range(m0)]
 
-    _log_progress(progress, "preparing", 0.02)
-    if mode == "least_change":
+def _search(
+    task: _Task, req: _Request, started: float, progress: Progress | None
+) -> tuple[_State, str, list[int]]:
+    """Run the mode's search; return the state found, why it stopped, and each old street's slot."""
+    rnd = _Random(np.random.default_rng(req.seed))
+    deadline = started + req.time_limit_s
+    prob, orig, alive, comps = task.prob, task.orig, task.alive, task.comps
+    m0 = len(task.plan.streets)
+    if req.mode == "least_change":
         weights = _Weights(
-            alpha=settings.propose_weight_residents / mean_pop,
+            alpha=settings.propose_weight_residents / task.mean_pop,
             gamma=settings.propose_weight_communities,
             beta=settings.propose_weight_shape,
-            kappa=kappa,
-            margin=edge,
+            kappa=req.kappa,
+            margin=req.edge,
             margin_weight=settings.propose_margin_weight,
         )
-        shape_only = _Weights(0.0, 0.0, settings.propose_weight_shape_scratch, kappa)
+        shape_only = _Weights(0.0, 0.0, settings.propose_weight_shape_scratch, req.kappa)
 
         def grow_anew(until: float) -> _State:
             grown, _ = _scratch(
-                prob, orig, alive, shape_only, rnd, comps, street_bands,
-                (lo_n, hi_n), n_fixed, until, started, progress, polish=False, max_tries=2,
+                prob, orig, alive, shape_only, rnd, comps, task.street_bands,
+                task.count_range, task.n_fixed, until, started, progress, polish=False,
+                max_tries=2,
             )  # fmt: skip
             return grown
 
         st, stop = _least_change(
-            prob, orig, alive, weights, rnd, (lo_n, hi_n), n_fixed, deadline, started, progress,
-            grow_anew,
+            prob, orig, alive, weights, rnd, task.count_range, task.n_fixed, deadline, started,
+            progress, grow_anew,
         )  # fmt: skip
-        if recombine_weight is not None and st.key()[0] == 0:
+        if req.recombine_weight is not None and st.key()[0] == 0:
             # rounder least change: recombine pairs of streets, charging residents moved
             from geo.propose.compact import _kept_bands
             from geo.propose.recombine import recombine
 
             _log_progress(progress, "recombining pairs of streets", 0.95)
             recombine(
-                st, rnd, bands=_kept_bands(st, edge),
-                move_weight=float(recombine_weight),
+                st, rnd, bands=_kept_bands(st, req.edge),
+                move_weight=float(req.recombine_weight),
                 rounds=settings.propose_recombine_rounds,
                 tries=settings.propose_recombine_tries,
                 patience=settings.propose_recombine_patience,
-                deadline=max(deadline, time.perf_counter() + 0.25 * time_limit_s),
+                deadline=max(deadline, time.perf_counter() + 0.25 * req.time_limit_s),
             )  # fmt: skip
-        slot_of_street = list(range(m0))
-    elif mode == "compact":
+        return st, stop, list(range(m0))
+    if req.mode == "compact":
         from geo.propose.compact import compact_search
 
         st, stop = compact_search(
-            prob, orig, alive, rnd, comps, street_bands, (lo_n, hi_n), n_fixed, deadline,
-            started, progress, margin=edge, move_weight=float(move_weight),
+            prob, orig, alive, rnd, comps, task.street_bands, task.count_range, task.n_fixed,
+            deadline, started, progress, margin=req.edge, move_weight=float(req.move_weight),
             starts=settings.propose_compact_starts,
-            iterations=settings.propose_compact_iterations if iterations is None
-            else int(iterations),
+            iterations=settings.propose_compact_iterations if req.iterations is None
+            else int(req.iterations),
         )  # fmt: skip
-        slot_of_street = list(range(m0))
-    else:
-        # scratch anneals for compactness
-        weights = _Weights(
-            alpha=0.0, gamma=0.0, beta=settings.propose_weight_shape_scratch, margin=edge,
-            margin_weight=settings.propose_margin_weight,
-        )
-        st, stop = _scratch(
-            prob, orig, alive, weights, rnd, comps, street_bands, (lo_n, hi_n), n_fixed,
-            deadline, started, progress,
-        )  # fmt: skip
-        slot_of_street = _match_slots(st, plan, movable)
-    _log_progress(progress, "writing the proposal", 0.98)
-    proposal_name = name or f"proposal-{mode.replace('_', '-')}-{seed}"
+        return st, stop, list(range(m0))
+    # scratch anneals for compactness
+    weights = _Weights(
+        alpha=0.0, gamma=0.0, beta=settings.propose_weight_shape_scratch, margin=req.edge,
+        margin_weight=settings.propose_margin_weight,
+    )
+    st, stop = _scratch(
+        prob, orig, alive, weights, rnd, comps, task.street_bands, task.count_range,
+        task.n_fixed, deadline, started, progress,
+    )  # fmt: skip
+    return st, stop, _match_slots(st, task.plan, task.movable)
+
+
+def _proposal(
+    task: _Task, req: _Request, st: _State, stop: str, slot_of_street: list[int],
+    started: float, progress: Progress | None,
+) -> Proposal:
+    """Write the state found as a plan, with its summary, bound and findings."""
+    plan, rulebook = task.plan, task.rulebook
+    lo_n, hi_n = task.count_range
+    proposal_name = req.name or f"proposal-{req.mode.replace('_', '-')}-{req.seed}"
     result, added, removed = _to_plan(plan, st, slot_of_street, proposal_name)
     elapsed = time.perf_counter() - started
-    summary, after_table = _summarise(plan, result, rulebook, mode, seed, elapsed, stop)
+    summary, after_table = _summarise(plan, result, rulebook, req.mode, req.seed, elapsed, stop)
     summary["street_count_range"] = [lo_n, hi_n]
-    summary["compactness_weight"] = kappa
+    summary["compactness_weight"] = req.kappa
     summary["streets_added"] = added
     summary["streets_removed"] = removed
     summary["moves"] = explain_moves(plan, result, rulebook).to_dict(orient="records")
-    if mode == "least_change":
+    if req.mode == "least_change":
         _log_progress(progress, "bounding the residents that must move", 0.99)
-        n_movable = sum(1 for k in range(m0) if movable[k] and counts[k] > 0)
+        n_movable = sum(1 for k in range(len(plan.streets))
+                        if task.movable[k] and task.counts[k] > 0)
         bound = residents_moved_lower_bound(
             plan,
             rulebook,
-            max_new_streets=max(hi_n - n_fixed - n_movable, 0),
-            min_streets=max(lo_n - n_fixed, 1),
-            max_streets=max(hi_n - n_fixed, 1),
-            time_limit_s=min(10.0, max(float(time_limit_s) / 4, 1.0)),
+            max_new_streets=max(hi_n - task.n_fixed - n_movable, 0),
+            min_streets=max(lo_n - task.n_fixed, 1),
+            max_streets=max(hi_n - task.n_fixed, 1),
+            time_limit_s=min(10.0, max(req.time_limit_s / 4, 1.0)),
         )
         summary["lower_bound"] = bound.to_dict(moved=summary["residents_moved"])
-    findings = list(analysis)
-    if n_streets is not None or min_streets is not None or max_streets is not None:
-        findings.extend(_count_findings(street_bands, comps, (lo_n, hi_n), n_fixed, base))
+    findings = list(task.analysis)
+    if req.counted:
+        findings.extend(_count_findings(task.street_bands, task.comps, task.count_range,
+                                        task.n_fixed, plan.base))
     findings.extend(_street_findings_after(result, rulebook, after_table, list(findings)))
     findings.extend(f for f in result.findings(rulebook) if f.level == "street")
-    if mode == "compact":
+    if req.mode == "compact":
         from geo.propose.compact import explain_compactness
 
         findings.extend(
