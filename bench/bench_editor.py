@@ -127,10 +127,15 @@ def map_frame(page, timeout_s: float = 900.0):
         time.sleep(0.1)
 
 
-STAMP = "() => { (window.feature_group || []).forEach(g => { g._benchOld = true; }); }"
-FRESH = ("() => !!(window.map && window.feature_group && window.feature_group.length "
-         "&& !window.feature_group[window.feature_group.length - 1]._benchOld)")
-"""The map has drawn new layers since STAMP (st_folium appends each new group to the list)."""
+STAMP = ("() => { (window.feature_group || []).forEach(g => { g._benchOld = true; });"
+         " window._benchDrawn = (window.__wangge || {}).drawn || 0; }")
+FRESH = ("() => { var W = window.__wangge; if (W) { return W.drawn > window._benchDrawn"
+         " && !W.pending; } return !!(window.map && window.feature_group"
+         " && window.feature_group.length"
+         " && !window.feature_group[window.feature_group.length - 1]._benchOld); }")
+"""The map has drawn new layers since STAMP: with layers held in the page
+(``geo.maps.held``), one more layer drawn or painted and none on its way; before
+that, a new group appended by st_folium."""
 
 
 def wait_map_redrawn(page, timeout_s: float) -> None:

@@ -74,8 +74,9 @@ def test_click_then_move_updates_selection_table_and_map(home, monkeypatch, frag
     new_layers = cached(at, "editor_layers")
     assert new_layers is not layers
     fill = cached(at, "editor_view")["colour"][target]
-    block = json.loads(new_layers["blocks"])["features"][40]
-    assert block["properties"]["f"] == fill
+    assert json.loads(new_layers["paint"])["f"][40] == fill
+    # the shapes are the district's, the same text whatever the revision
+    assert new_layers["blocks"] is layers["blocks"]
     assert at.session_state["map_payload_bytes"] > 0
 
 
