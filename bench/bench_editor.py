@@ -213,6 +213,12 @@ def editor_run(browser, url: str, plan: str, repeats: int, timeout_s: float) -> 
     return out
 
 
+RECOLOURED = ("() => { var W = window.__wangge; if (!window.map) { return false; }"
+              " if (!window._benchOld) { return true; }"
+              " return !!W && W.drawn > window._benchDrawn && !W.pending; }")
+"""A new map (st_folium mounted it again), or the held layers restyled and none on its way."""
+
+
 def recolour_run(browser, url: str, timeout_s: float) -> dict:
     """Time the Coverage page's re-colouring after the first audit."""
     out: dict[str, list[float]] = {"audit_first": [], "recolour": [], "recolour_seen": []}
@@ -228,7 +234,8 @@ def recolour_run(browser, url: str, timeout_s: float) -> dict:
     def colour(n: int) -> float:
         for f in page.frames:
             if "streamlit_folium" in (f.url or ""):
-                f.evaluate("() => { window._benchOld = true; }")
+                f.evaluate("() => { window._benchOld = true;"
+                           " window._benchDrawn = (window.__wangge || {}).drawn || 0; }")
         box.click()
         t0 = time.perf_counter()
         page.locator("li[role='option']").nth(n).click()
@@ -238,7 +245,7 @@ def recolour_run(browser, url: str, timeout_s: float) -> dict:
                 if "streamlit_folium" not in (f.url or ""):
                     continue
                 try:
-                    if f.evaluate("() => !!window.map && !window._benchOld"):
+                    if f.evaluate(RECOLOURED):
                         return time.perf_counter() - t0
                 except Exception:  # noqa: BLE001 - a frame being replaced
                     pass

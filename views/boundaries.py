@@ -30,6 +30,7 @@ from geo.maps.held import HeldLayer, HeldLayers
 from geo.maps.view import (
     CATEGORICAL_PALETTE,
     STATUS_LINE,
+    MapSetup,
     add_legend,
     base_map,
     make_offline,
@@ -56,8 +57,8 @@ if problem is not None:
                  query_params=ui.carried())
     finest = district.building_block
     units = district.units[finest]
-    view = unit_map(units, tooltip_columns=["name", "code"],
-                    tooltip_aliases=[_("name"), _("code")], layer_name=finest, height=560)
+    view = unit_map(units, setup=MapSetup(height=560), tooltip_columns=["name", "code"],
+                    tooltip_aliases=[_("name"), _("code")], layer_name=finest)
     add_legend(view, label, [("#4c78a8", _(ui.LEVEL_NAMES[finest]))])
     ui.with_basemap(view)
     st_folium(view, key="view_only_map", height=560, use_container_width=True,

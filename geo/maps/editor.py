@@ -54,7 +54,8 @@ def view_tolerance_m(bounds: Sequence[float], *, metric_crs: Any,
     return max(float(minimum_m), extent_m / max(1, int(pixels)))
 
 
-def _rounded(geoms: np.ndarray, decimals: int) -> np.ndarray:
+def rounded(geoms: np.ndarray, decimals: int = COORD_DECIMALS) -> np.ndarray:
+    """Return the geometries with coordinates rounded (to about a metre by default)."""
     return shapely.transform(geoms, lambda xy: np.round(xy, decimals))
 
 
@@ -95,7 +96,7 @@ def drawing_shapes(geoms: Sequence[Any], *, metric_crs: Any, tolerance_m: float,
         simple = shapely.simplify(metric, tolerance_m, preserve_topology=True)
     lonlat = shapely.transform(simple,
                                lambda xy: np.column_stack(back.transform(xy[:, 0], xy[:, 1])))
-    return _rounded(lonlat, decimals)
+    return rounded(lonlat, decimals)
 
 
 def street_outlines(shapes: np.ndarray, assignment: npt.ArrayLike, n_streets: int) -> np.ndarray:
@@ -147,7 +148,7 @@ def label_points(geoms: Sequence[Any] | np.ndarray, texts: Sequence[Any],
 
     arr = np.asarray(list(geoms), dtype=object)
     points = shapely.point_on_surface(arr) if len(arr) else arr
-    return features(geojson_texts(_rounded(points, decimals)) if len(arr) else [],
+    return features(geojson_texts(rounded(points, decimals)) if len(arr) else [],
                     [{"n": html.escape(_format_value(t))} for t in texts])
 
 

@@ -32,6 +32,8 @@ from typing import Any
 from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
+from geo.maps.view import LEGEND_CONTROL_JS
+
 LABEL_CSS = ("pointer-events:none;white-space:nowrap;transform:translate(-50%,-50%);"
              "font:600 12px/1.2 sans-serif;color:#111827;text-shadow:0 0 3px #fff,"
              "0 0 3px #fff,0 0 3px #fff")
@@ -68,7 +70,8 @@ class HeldLayer:
     min_zoom : int, optional
         Shown only from this zoom level in.
     z : int
-        Stacking order (the CSS z-index of the layer's pane, 400 = Leaflet's overlays).
+        Stacking order (the CSS z-index of the layer's pane; Leaflet's own overlays are
+        at 400, markers at 600).
     """
 
     slot: str
@@ -98,7 +101,7 @@ class HeldLayer:
 
 
 _RUNTIME = """
-(function (map, specs, inline) {
+(function (map, specs, inline, legend) {
   if (!map || !window.L) { return; }
   var W = window.__wangge = window.__wangge || {held: {}, files: {}, pending: 0, drawn: 0};
   function track(promise) {  // W.pending layers on their way, W.drawn done (tests, benchmarks)
@@ -155,8 +158,8 @@ _RUNTIME = """
     }
     return name;
   }
-  function build(spec, fc) {
-    var group = L.layerGroup(), shapes = [], where = pane(spec);
+  function build(held, fc) {
+    var spec = held.spec, group = L.layerGroup(), shapes = [], where = pane(spec);
     (fc.features || []).forEach(function (f) {
       var layer, p = f.properties || {};
       if (spec.labels) {
@@ -170,7 +173,7 @@ _RUNTIME = """
         if (spec.interactive) { layer.on("click", send); }
         if (spec.aliases.length) {
           layer.bindTooltip(function (l) {
-            return tip(spec.aliases, (l.feature.properties || {}).t);
+            return tip(held.spec.aliases, (l.feature.properties || {}).t);
           }, {sticky: true});
         }
       }
@@ -197,10 +200,19 @@ _RUNTIME = """
     if (!on && map.hasLayer(held.group)) { map.removeLayer(held.group); }
   }
   if (W.map !== map) {
-    W.map = map; W.held = {};
+    W.map = map; W.held = {}; W.legend = null; W.legendKey = null;
+    // the overlay pane's SVG would catch the pointer over held layers stacked below it
+    // (interactive shapes in it still take events: Leaflet's CSS gives them their own)
+    map.getPane("overlayPane").style.pointerEvents = "none";
     map.on("zoomend", function () {
       Object.keys(W.held).forEach(function (slot) { fit(W.held[slot]); });
     });
+  }
+  var lk = JSON.stringify(legend);
+  if (W.legendKey !== lk) {
+    if (W.legend) { map.removeControl(W.legend); W.legend = null; }
+    if (legend) { W.legend = (%(legend_js)s)(legend[0], legend[1]); W.legend.addTo(map); }
+    W.legendKey = lk;
   }
   var wanted = {};
   specs.forEach(function (spec) {
@@ -215,7 +227,7 @@ _RUNTIME = """
       held = W.held[spec.slot] = {spec: spec, painted: null};
       var source = spec.src ? get(spec.src) : Promise.resolve(inline[spec.slot]);
       held.ready = source.then(function (fc) {
-        var b = build(spec, fc);
+        var b = build(held, fc);
         held.group = b.group; held.shapes = b.shapes;
         fit(held);
         return held;
@@ -237,7 +249,7 @@ _RUNTIME = """
       delete W.held[slot];
     }
   });
-})(window.map, %(specs)s, %(inline)s);
+})(window.map, %(specs)s, %(inline)s, %(legend)s);
 """
 
 
@@ -246,12 +258,15 @@ class HeldLayers(MacroElement):
 
     The script it writes is small whatever the layers' size (URLs, keys and
     styles; inline data only for the layers given ``data``), and it is the same
-    for the same layers, so ``st_folium`` does not even re-evaluate it.
+    for the same layers, so ``st_folium`` does not even re-evaluate it. A
+    ``legend`` (title, items as for :func:`geo.maps.view.add_legend`) is shown
+    in the map's corner and replaced when it changes.
     """
 
     _template = Template("{% macro script(this, kwargs) %}{{ this.js }}{% endmacro %}")
 
-    def __init__(self, layers: Sequence[HeldLayer]) -> None:
+    def __init__(self, layers: Sequence[HeldLayer],
+                 legend: tuple[str, Sequence[Sequence[str]]] | None = None) -> None:
         super().__init__()
         self._name = "HeldLayers"
         self.layers = list(layers)
@@ -264,6 +279,9 @@ class HeldLayers(MacroElement):
             "specs": _script_json([layer.spec() for layer in self.layers]),
             "inline": "{" + ",".join(f"{_script_json(k)}:{v.text}" for k, v in inline.items())
                       + "}",
+            "legend": _script_json(None if legend is None
+                                   else [legend[0], [list(item) for item in legend[1]]]),
+            "legend_js": LEGEND_CONTROL_JS,
         }
 
     def specs(self) -> list[dict[str, Any]]:
