@@ -371,6 +371,22 @@ def drawing_grids(d: District, p: Plan, *, gcj: bool = False) -> list[str]:
                     p.base.metric_crs)[1]
 
 
+def browser_file(text: str, name: str) -> str:
+    """Hand ``text`` (JSON) to the browser as a file; return its URL (the same for the same text).
+
+    Streamlit's media files serve it (named by a digest of the content, kept
+    while a rerun of this session names it), so a map layer the browser holds
+    already is never sent again (:mod:`geo.maps.held`). The latest text per
+    ``name`` stays in the session, where tests read what the map was given.
+    """
+    from streamlit.runtime import Runtime
+
+    url = Runtime.instance().media_file_mgr.add(text.encode(), "application/json",
+                                                f"wangge-held-{name}")
+    st.session_state.setdefault("_browser_files", {})[name] = (url, text)
+    return url
+
+
 def split_and_reopen(code: str, line: dict) -> dict:
     """Split a community, save the new district as a project and carry every plan over.
 

@@ -127,10 +127,15 @@ def map_frame(page, timeout_s: float = 900.0):
         time.sleep(0.1)
 
 
-STAMP = "() => { (window.feature_group || []).forEach(g => { g._benchOld = true; }); }"
-FRESH = ("() => !!(window.map && window.feature_group && window.feature_group.length "
-         "&& !window.feature_group[window.feature_group.length - 1]._benchOld)")
-"""The map has drawn new layers since STAMP (st_folium appends each new group to the list)."""
+STAMP = ("() => { (window.feature_group || []).forEach(g => { g._benchOld = true; });"
+         " window._benchDrawn = (window.__wangge || {}).drawn || 0; }")
+FRESH = ("() => { var W = window.__wangge; if (W) { return W.drawn > window._benchDrawn"
+         " && !W.pending; } return !!(window.map && window.feature_group"
+         " && window.feature_group.length"
+         " && !window.feature_group[window.feature_group.length - 1]._benchOld); }")
+"""The map has drawn new layers since STAMP: with layers held in the page
+(``geo.maps.held``), one more layer drawn or painted and none on its way; before
+that, a new group appended by st_folium."""
 
 
 def wait_map_redrawn(page, timeout_s: float) -> None:
@@ -208,22 +213,38 @@ def editor_run(browser, url: str, plan: str, repeats: int, timeout_s: float) -> 
     return out
 
 
+RECOLOURED = ("() => { var W = window.__wangge; if (!window.map) { return false; }"
+              " if (!window._benchOld) { return true; }"
+              " return !!W && W.drawn > window._benchDrawn && !W.pending; }")
+"""A new map (st_folium mounted it again), or the held layers restyled and none on its way."""
+
+
+def _has_map(frame) -> bool:
+    try:
+        return bool(frame.evaluate("() => !!window.map"))
+    except Exception:  # noqa: BLE001 - a frame being replaced
+        return False
+
+
 def recolour_run(browser, url: str, timeout_s: float) -> dict:
     """Time the Coverage page's re-colouring after the first audit."""
     out: dict[str, list[float]] = {"audit_first": [], "recolour": [], "recolour_seen": []}
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
     t0 = time.perf_counter()
     page.goto(f"{url}coverage?lang=en")
-    page.wait_for_function("() => document.querySelectorAll(\"iframe[title*='streamlit_folium']\")"
-                           ".length > 0", timeout=timeout_s * 10_000)
-    map_frame(page).wait_for_function("() => !!window.map", timeout=timeout_s * 10_000)
+    deadline = time.monotonic() + timeout_s * 10
+    while not any(_has_map(f) for f in page.frames if "streamlit_folium" in (f.url or "")):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the coverage map never appeared")
+        time.sleep(0.2)  # a frame can be replaced while the page reruns: poll, never wait on one
     out["audit_first"].append(time.perf_counter() - t0)
     box = page.locator("[data-testid='stSelectbox']").filter(has_text="Colour communities by")
 
     def colour(n: int) -> float:
         for f in page.frames:
             if "streamlit_folium" in (f.url or ""):
-                f.evaluate("() => { window._benchOld = true; }")
+                f.evaluate("() => { window._benchOld = true;"
+                           " window._benchDrawn = (window.__wangge || {}).drawn || 0; }")
         box.click()
         t0 = time.perf_counter()
         page.locator("li[role='option']").nth(n).click()
@@ -233,7 +254,7 @@ def recolour_run(browser, url: str, timeout_s: float) -> dict:
                 if "streamlit_folium" not in (f.url or ""):
                     continue
                 try:
-                    if f.evaluate("() => !!window.map && !window._benchOld"):
+                    if f.evaluate(RECOLOURED):
                         return time.perf_counter() - t0
                 except Exception:  # noqa: BLE001 - a frame being replaced
                     pass
@@ -269,12 +290,16 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--before", metavar="REF", help="also time the app at this git commit")
     ap.add_argument("--no-coverage", action="store_true", help="skip the re-colouring")
+    ap.add_argument("--no-whole-page", action="store_true",
+                    help="skip the whole-page way (WANGGE_FRAGMENTS=0)")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per action")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
     work = Path(tempfile.mkdtemp(prefix="bench-editor-"))
-    modes = [("fragments", ROOT, {}), ("whole page", ROOT, {"WANGGE_FRAGMENTS": "0"})]
+    modes = [("fragments", ROOT, {})]
+    if not args.no_whole_page:
+        modes.append(("whole page", ROOT, {"WANGGE_FRAGMENTS": "0"}))
     if args.before:
         modes.append((f"before {args.before}", unpack(args.before, work / "before"), {}))
     results: dict[tuple[int, str], dict] = {}

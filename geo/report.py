@@ -215,6 +215,90 @@ def _html_table(frame: pd.DataFrame, *, digits: int = 1, max_rows: int | None = 
     return html_text + more
 
 
+COVERAGE_PALETTE = ("#b91c1c", "#f59e0b", "#fde68a", "#d9f99d", "#15803d")
+"""Share covered from none (red) to all (green)."""
+
+
+def coverage_units(result: Any, facility_type: str | None = None, *,
+                   labels: dict[str, str] | None = None) -> tuple[str, Any, str, dict[str, str]]:
+    """Return the units a coverage map colours and the column that colours them.
+
+    Returns
+    -------
+    tuple
+        ``(level, units, label, text)``: the level drawn (communities where
+        there are any), its units (``code``, ``name``, geometry and, when the
+        audit has a table for the level, the per cent of residents within reach
+        of ``facility_type`` in column ``label``) and the map's words
+        (``labels`` over the English defaults).
+    """
+    district = result.district
+    level = "community" if "community" in district.units else district.building_block
+    units = district.units[level][["code", "name", "geometry"]].copy()
+    table = result.unit_tables.get(level)
+    ftype = facility_type or next(iter(result.types))
+    spec = result.rulebook.facility(ftype)
+    text = {"share": "% within {radius} m of {name}", "facilities": "facilities",
+            "sites": "proposed sites", "service_area": "service area", "type": "type",
+            "name": "name", "floor_area": "floor area m²", "rank": "rank",
+            "newly_covered": "newly covered", "code": "code", **(labels or {})}
+    label = text["share"].format(radius=f"{spec.service_radius_m:,.0f}",
+                                 name=spec.name.lower())
+    if table is not None and len(table):
+        share = table[table["type"] == ftype].set_index("code")["share_covered"]
+        units[label] = (units["code"].map(share) * 100).round(0)
+    return level, units, label, text
+
+
+def coverage_layer_texts(result: Any, facility_type: str, *, areas: Any,
+                         labels: dict[str, str] | None = None, gcj: bool = False,
+                         missing_label: str = "no data") -> dict[str, Any]:
+    """Return the coverage map's layers for one type as JSON texts (for held layers).
+
+    The same map as :func:`coverage_map` draws, split by how often each part
+    changes: ``shapes`` (the units, simplified to the view, the same for every
+    type), ``paint`` (fill colour and tooltip row per unit for ``facility_type``),
+    ``area`` (that type's service areas) and ``legend`` (title, items);
+    ``aliases`` are the tooltip headings. ``gcj`` shifts the shapes for a GCJ-02
+    basemap.
+    """
+    import shapely
+
+    from geo.maps.editor import (
+        drawing_shapes,
+        features,
+        geojson_texts,
+        rounded,
+        shift_gcj02,
+        tooltip_values,
+        view_tolerance_m,
+    )
+    from geo.maps.view import colour_values
+
+    _level, units, label, text = coverage_units(result, facility_type, labels=labels)
+    lonlat = units.to_crs(4326)
+    geoms = np.asarray(lonlat.geometry.values, dtype=object)
+    metric = result.district.metric_crs
+    shapes = drawing_shapes(list(geoms), metric_crs=metric, tolerance_m=view_tolerance_m(
+        shapely.total_bounds(geoms), metric_crs=metric))
+    chosen = areas[areas["type"] == facility_type].to_crs(4326)
+    area_geoms = rounded(np.asarray(chosen.geometry.values, dtype=object))
+    if gcj:
+        shapes, area_geoms = shift_gcj02(shapes), shift_gcj02(area_geoms)
+    if label in units:
+        fills, legend = colour_values(units[label], palette=COVERAGE_PALETTE,
+                                      missing_label=missing_label)
+        tips = tooltip_values([units["name"], units["code"], units[label]])
+    else:
+        fills, legend = ["#4c78a8"] * len(units), []
+        tips = tooltip_values([units["name"], units["code"]])
+    return {"shapes": features(geojson_texts(shapes), [{}] * len(shapes)),
+            "paint": json.dumps({"f": fills, "t": tips}, ensure_ascii=False),
+            "area": features(geojson_texts(area_geoms), [{}] * len(area_geoms)),
+            "legend": (label, legend), "aliases": [text["name"], text["code"], label],
+            "lines": bool(len(chosen)) and bool(chosen.geom_type.str.contains("Line").all())}
+
+
 def coverage_map(
     result: Any,
     *,
@@ -248,33 +332,17 @@ def coverage_map(
         re-colouring the map passes the ones it keeps.
     """
     from geo.access.coverage import service_areas
-    from geo.maps.view import add_areas, add_points, unit_map
+    from geo.maps.view import MapSetup, UnitStyle, add_areas, add_points, unit_map
 
-    district = result.district
-    level = "community" if "community" in district.units else district.building_block
-    units = district.units[level][["code", "name", "geometry"]].copy()
-    table = result.unit_tables.get(level)
+    level, units, label, text = coverage_units(result, facility_type, labels=labels)
     ftype = facility_type or next(iter(result.types))
-    spec = result.rulebook.facility(ftype)
-    text = {"share": "% within {radius} m of {name}", "facilities": "facilities",
-            "sites": "proposed sites", "service_area": "service area", "type": "type",
-            "name": "name", "floor_area": "floor area m²", "rank": "rank",
-            "newly_covered": "newly covered", **(labels or {})}
-    label = text["share"].format(radius=f"{spec.service_radius_m:,.0f}",
-                                 name=spec.name.lower())
-    if table is not None and len(table):
-        share = table[table["type"] == ftype].set_index("code")["share_covered"]
-        units[label] = (units["code"].map(share) * 100).round(0)
     m = unit_map(
         units,
-        color_column=label if label in units else None,
-        palette=("#b91c1c", "#f59e0b", "#fde68a", "#d9f99d", "#15803d"),
+        style=UnitStyle(color_column=label if label in units else None,
+                        palette=COVERAGE_PALETTE, legend_title=label, fill_opacity=0.45),
+        setup=MapSetup(height=600),
         tooltip_columns=["name", "code"] + ([label] if label in units else []),
         layer_name=f"{level} units: {label}",
-        legend_title=label,
-        fill_opacity=0.45,
-        layer_control=False,
-        height=600,
     )
     areas = service_areas(result) if areas is None else areas
     palette = ("#2563eb", "#7c3aed", "#db2777", "#0891b2", "#65a30d", "#ea580c")

@@ -79,13 +79,16 @@ def test_export_page_offers_the_plan_map_as_png_and_pdf(tiny_project, lang):
 
 # ------------------------------------------------------------------------- basemaps
 def map_args(at: AppTest) -> str:
-    """The arguments the page's map hands to the browser (map script and layers), with
-    JSON's \\uXXXX escapes read back."""
+    """The arguments the page's map hands to the browser (map script and layers, with the
+    files its held layers fetch), with JSON's \\uXXXX escapes read back."""
     comps = [c for c in at.get("component_instance")
              if c.proto.component_name.endswith("st_folium")]
     assert len(comps) == 1
-    return re.sub(r"\\+u([0-9a-fA-F]{4})", lambda g: chr(int(g.group(1), 16)),
-                  comps[0].proto.json_args)
+    args = comps[0].proto.json_args
+    # layers the browser fetches by URL (geo.maps.held): the texts those URLs serve
+    files = at.session_state["_browser_files"] if "_browser_files" in at.session_state else {}
+    args += "".join(text for url, text in files.values() if url in args)
+    return re.sub(r"\\+u([0-9a-fA-F]{4})", lambda g: chr(int(g.group(1), 16)), args)
 
 
 DRAWN = 2e-5

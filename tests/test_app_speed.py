@@ -74,8 +74,9 @@ def test_click_then_move_updates_selection_table_and_map(home, monkeypatch, frag
     new_layers = cached(at, "editor_layers")
     assert new_layers is not layers
     fill = cached(at, "editor_view")["colour"][target]
-    block = json.loads(new_layers["blocks"])["features"][40]
-    assert block["properties"]["f"] == fill
+    assert json.loads(new_layers["paint"])["f"][40] == fill
+    # the shapes are the district's, the same text whatever the revision
+    assert new_layers["blocks"] is layers["blocks"]
     assert at.session_state["map_payload_bytes"] > 0
 
 
@@ -145,3 +146,31 @@ def test_plan_state_is_never_shared_between_states(home):
     r0 = plan.revision
     plan.redo()
     assert plan.revision != r0 and ui.plan_state(plan) == b
+
+
+def test_coverage_recolouring_keeps_the_shapes_and_sends_new_paint(home):
+    """A new colouring on Coverage keeps the audit, the base map and the units' shapes (the
+    browser holds them) and hands over new fills, tooltips, service areas and legend."""
+    at = _page("coverage.py", "recolour").run()
+    assert not at.exception
+
+    def held() -> tuple[str, dict]:
+        comp = [c for c in at.get("component_instance")
+                if c.proto.component_name.endswith("st_folium")][0]
+        files = at.session_state["_browser_files"]
+        return json.loads(comp.proto.json_args)["key"], {
+            name: files[name] for name in ("coverage-units", "coverage-paint", "coverage-area")}
+
+    result = at.session_state["coverage_result"]
+    script, before = held()
+    types = list(result.type_table["type"])
+    at.selectbox(key="map_type").set_value(types[1]).run()
+    assert not at.exception
+    script2, after = held()
+    assert at.session_state["coverage_result"] is result  # the audit is kept
+    assert script2 == script  # the same map's key: st_folium keeps it mounted
+    assert after["coverage-units"] == before["coverage-units"]
+    assert after["coverage-paint"][0] != before["coverage-paint"][0]
+    assert after["coverage-area"][0] != before["coverage-area"][0]
+    paint = json.loads(after["coverage-paint"][1])
+    assert len(paint["f"]) == len(json.loads(after["coverage-units"][1])["features"])

@@ -10,8 +10,6 @@ import pytest
 import shapely
 
 from geo.maps.editor import (
-    GeoJsonLayer,
-    LabelLayer,
     drawing_shapes,
     features,
     geojson_texts,
@@ -19,6 +17,7 @@ from geo.maps.editor import (
     street_outlines,
     view_tolerance_m,
 )
+from geo.maps.held import HeldLayer, HeldLayers
 from geo.plan.base import PlanBase
 from geo.plan.model import Plan
 
@@ -60,18 +59,38 @@ def test_street_outlines_are_the_union_of_their_blocks(sample_built):
 
 def test_layer_writes_names_as_text_and_never_as_a_template():
     """A name holding template or HTML syntax reaches the browser escaped and unevaluated."""
-    name = "{{ 7*7 }}<img src=x>"
+    name = "{{ 7*7 }}<img src=x></script>"
     data = features(geojson_texts([shapely.box(120, 36, 120.01, 36.01)]),
                     [{"f": "#123456", "t": [name.replace("<", "&lt;").replace(">", "&gt;")]}])
     m = folium.Map()
     group = folium.FeatureGroup(name="plan").add_to(m)
-    GeoJsonLayer(data, style={"weight": 1}, aliases=["<b>name</b>"], interactive=True,
-                 name="blocks").add_to(group)
-    LabelLayer(label_points([shapely.box(120, 36, 120.01, 36.01)], [name])).add_to(group)
+    labels = label_points([shapely.box(120, 36, 120.01, 36.01)], [name])
+    HeldLayers([HeldLayer("blocks", data=data, style={"weight": 1}, aliases=["<b>name</b>"],
+                          interactive=True),
+                HeldLayer("labels", data=labels, labels=True)]).add_to(group)
     html = m.get_root().render()
     assert "{{ 7*7 }}&lt;img src=x&gt;" in html and "49" not in html.split("{{ 7*7 }}")[0][-5:]
     assert "<img src=x>" not in html and "<b>name</b>" not in html
+    assert "</script>" not in html.split("<script>")[-1].split("</script>")[0]
     assert '"f": "#123456"' in html or '"f":"#123456"' in html
+
+
+def test_held_layers_name_their_data_by_slot_and_key():
+    """The browser is told each layer's slot and key: the URL, or a digest of inline data
+    that changes with the data; a slot given twice is refused."""
+    shapes = HeldLayer("blocks", url="/media/abc.json", paint="/media/p1.json")
+    one = HeldLayer("selected", data=features(geojson_texts([shapely.box(0, 0, 1, 1)]), [{}]))
+    two = HeldLayer("selected", data=features(geojson_texts([shapely.box(0, 0, 2, 2)]), [{}]))
+    assert shapes.spec()["key"] == "/media/abc.json" and shapes.spec()["paint"] == "/media/p1.json"
+    assert one.spec()["key"] != two.spec()["key"]
+    assert one.spec()["key"] == HeldLayer("selected", data=one.data).spec()["key"]
+    # the same layers write the same script, so st_folium does not evaluate it again
+    assert HeldLayers([shapes, one]).js == HeldLayers([shapes, one]).js
+    assert HeldLayers([shapes, one]).js != HeldLayers([shapes, two]).js
+    with pytest.raises(ValueError, match="own slot"):
+        HeldLayers([one, two])
+    with pytest.raises(ValueError, match="either a url or data"):
+        HeldLayer("x")
 
 
 def test_plan_revision_changes_with_every_step_and_digest_with_content(sample_built):

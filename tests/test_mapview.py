@@ -76,12 +76,12 @@ def units() -> gpd.GeoDataFrame:
 def _full_map(units: gpd.GeoDataFrame) -> folium.Map:
     m = mapview.unit_map(
         units,
-        color_column="pop",
+        style=mapview.UnitStyle(color_column="pop"),
+        setup=mapview.MapSetup(layer_control=True),
         tooltip_columns=["name", "pop"],
         tooltip_aliases=["名称", "<b>人口</b>"],
         popup_columns=["name"],
         id_column="code",
-        layer_control=True,
     )
     folium.plugins.Draw(export=False).add_to(m)
     folium.plugins.Fullscreen().add_to(m)
@@ -227,9 +227,8 @@ def test_standalone_html_refuses_links_it_cannot_inline(tmp_path: Path) -> None:
 
 @needs_assets
 def test_standalone_html_refuses_remote_tiles(units: gpd.GeoDataFrame, tmp_path: Path) -> None:
-    m = mapview.unit_map(
-        units, tile_url="https://tiles.example/{z}/{x}/{y}.png", attribution="example"
-    )
+    m = mapview.unit_map(units, setup=mapview.MapSetup(
+        tile_url="https://tiles.example/{z}/{x}/{y}.png", attribution="example"))
     with pytest.raises(WanggeError, match="tiles.example"):
         mapview.standalone_html(m, tmp_path / "map.html")
     assert not (tmp_path / "map.html").exists()
@@ -248,11 +247,11 @@ def test_unit_map_checks_its_input(units: gpd.GeoDataFrame) -> None:
     with pytest.raises(EmptyInputError):
         mapview.unit_map(units.iloc[0:0])
     with pytest.raises(ValueError, match="attribution"):
-        mapview.unit_map(units, tile_url="https://t.example/{z}/{x}/{y}.png")
+        mapview.unit_map(units, setup=mapview.MapSetup(tile_url="https://t.example/{z}/{x}/{y}.png"))
 
 
 def test_unit_map_has_no_tiles_and_fits_the_units(units: gpd.GeoDataFrame) -> None:
-    m = mapview.unit_map(units.to_crs(3857), color_column="kind")
+    m = mapview.unit_map(units.to_crs(3857), style=mapview.UnitStyle(color_column="kind"))
     assert not any(isinstance(c, folium.TileLayer) for c in m._children.values())
     page = m.get_root().render()
     assert "fitBounds" in page
@@ -347,8 +346,8 @@ _APP = textwrap.dedent(
         geometry=[box(120.30, 36.05, 120.32, 36.07), box(120.32, 36.05, 120.34, 36.07)],
         crs=4326,
     )
-    m = mapview.unit_map(units, color_column="pop", tooltip_columns=["name"],
-                         layer_control=True)
+    m = mapview.unit_map(units, style=mapview.UnitStyle(color_column="pop"),
+                         setup=mapview.MapSetup(layer_control=True), tooltip_columns=["name"])
     folium.plugins.Draw().add_to(m)
     st_folium(mapview.make_offline(m), height=400, width=700, key="map")
     """

@@ -1,5 +1,6 @@
 """Boundaries: move communities between streets, with live checks and a saved edit log."""
 
+import json
 import logging
 import time
 
@@ -19,17 +20,17 @@ from geo.maps.basemaps import (
     point_to_wgs84,
 )
 from geo.maps.editor import (
-    GeoJsonLayer,
-    LabelLayer,
     features,
     geojson_texts,
     label_points,
     street_outlines,
     tooltip_values,
 )
+from geo.maps.held import HeldLayer, HeldLayers
 from geo.maps.view import (
     CATEGORICAL_PALETTE,
     STATUS_LINE,
+    MapSetup,
     add_legend,
     base_map,
     make_offline,
@@ -56,8 +57,8 @@ if problem is not None:
                  query_params=ui.carried())
     finest = district.building_block
     units = district.units[finest]
-    view = unit_map(units, tooltip_columns=["name", "code"],
-                    tooltip_aliases=[_("name"), _("code")], layer_name=finest, height=560)
+    view = unit_map(units, setup=MapSetup(height=560), tooltip_columns=["name", "code"],
+                    tooltip_aliases=[_("name"), _("code")], layer_name=finest)
     add_legend(view, label, [("#4c78a8", _(ui.LEVEL_NAMES[finest]))])
     ui.with_basemap(view)
     st_folium(view, key="view_only_map", height=560, use_container_width=True,
@@ -350,15 +351,25 @@ def plan_view(p) -> dict:
             "names": dict(zip(table["code"], table["name"], strict=True))}
 
 
+GRID_MIN_ZOOM = 15  # grids are drawn from this zoom in: a city's 17,000 at the whole view are noise
+
+
 def plan_layers(p, view: dict, with_grids: bool) -> dict:
-    """The map's plan layers as GeoJSON texts (computed once per plan revision and options)."""
+    """The map's plan layers as JSON texts (computed once per plan revision and options).
+
+    The blocks' shapes are the same for every revision (one text per district,
+    drawn once by the browser); a revision brings their paint (fill colour and
+    tooltip row per block), the street outlines and the labels.
+    """
     b = p.base
     shapes, texts, tolerance = ui.drawing_blocks(p, gcj=gcj)
+    blocks = ui.shared_result("held_blocks", f"{b.district_key}|{gcj}",
+                              lambda: features(texts, [{}] * len(texts)), max_entries=8)
     assign = view["assign"]
     population = np.where(b.population_missing, np.nan, b.population)
     tips = tooltip_values([b.names, b.codes, assign["street_name"], population])
     fills = assign["parent_code"].map(view["colour"]).tolist()
-    blocks_json = features(texts, [{"f": f, "t": t} for f, t in zip(fills, tips, strict=True)])
+    paint = json.dumps({"f": fills, "t": tips}, ensure_ascii=False)
     codes = [s.code for s in p.streets]
     outlines = street_outlines(shapes, p.assignment, len(codes))
     keep = [k for k, g in enumerate(outlines) if not g.is_empty]
@@ -370,13 +381,17 @@ def plan_layers(p, view: dict, with_grids: bool) -> dict:
     labels = label_points(outlines[keep], [view["names"].get(codes[k]) or codes[k] for k in keep])
     grids_json = None
     if with_grids:
-        gtexts = ui.drawing_grids(district, p, gcj=gcj)
-        grids_json = features(gtexts, [{}] * len(gtexts))
-    size = len(blocks_json) + len(streets_json) + len(grids_json or "")
-    log.debug("boundaries: map layers %d bytes (tolerance %.1f m)", size, tolerance)
-    return {"texts": texts, "tips": tips, "blocks": blocks_json, "streets": streets_json,
-            "labels": labels, "grids": grids_json, "bytes": size, "tolerance_m": tolerance,
-            "bounds": shapely.total_bounds(list(shapes))}
+        def grid_shapes() -> str:
+            gtexts = ui.drawing_grids(district, p, gcj=gcj)
+            return features(gtexts, [{}] * len(gtexts))
+
+        grids_json = ui.shared_result("held_grids", f"{b.district_key}|{gcj}", grid_shapes)
+    size = len(paint) + len(streets_json) + len(labels)
+    log.debug("boundaries: map layers %d bytes per revision, %d per district (tolerance %.1f m)",
+              size, len(blocks) + len(grids_json or ""), tolerance)
+    return {"texts": texts, "tips": tips, "blocks": blocks, "paint": paint,
+            "streets": streets_json, "labels": labels, "grids": grids_json, "bytes": size,
+            "tolerance_m": tolerance, "bounds": shapely.total_bounds(list(shapes))}
 
 
 @ui.fragment
@@ -515,23 +530,26 @@ def editor(page_plan, show_grids: bool) -> None:
                              ui.lang(), gcj, with_grids)
     st.session_state["map_payload_bytes"] = layers["bytes"]
     aliases = [_("name"), _("code"), _("street"), _("residents")]
-    group = folium.FeatureGroup(name="plan")
-    GeoJsonLayer(layers["blocks"],
-                 style={"color": "#94a3b8", "weight": 0.6, "fillOpacity": 0.45},
-                 aliases=aliases, interactive=True, name="blocks").add_to(group)
-    if layers["grids"] is not None:
-        GeoJsonLayer(layers["grids"], style={"color": "#94a3b8", "weight": 0.4, "fill": False},
-                     name="grids").add_to(group)
-    GeoJsonLayer(layers["streets"], style={"weight": 2.5, "fill": False},
-                 name="streets").add_to(group)
-    LabelLayer(layers["labels"], name="street labels").add_to(group)
     picked_rows = [int(base.index[c]) for c in selection]
-    chosen = folium.FeatureGroup(name="selection")
-    GeoJsonLayer(features([layers["texts"][k] for k in picked_rows],
-                          [{"t": layers["tips"][k]} for k in picked_rows]),
-                 style={"fillColor": "#facc15", "color": "#111827", "weight": 3,
-                        "fillOpacity": 0.75}, aliases=aliases, interactive=True,
-                 name="selected").add_to(chosen)
+    held = [
+        HeldLayer("blocks", url=ui.browser_file(layers["blocks"], "blocks"),
+                  paint=ui.browser_file(layers["paint"], "paint"),
+                  style={"color": "#94a3b8", "weight": 0.6, "fillOpacity": 0.45},
+                  aliases=aliases, interactive=True, z=410),
+        HeldLayer("streets", url=ui.browser_file(layers["streets"], "streets"),
+                  style={"weight": 2.5, "fill": False}, z=420),
+        HeldLayer("selected", data=features([layers["texts"][k] for k in picked_rows],
+                                            [{"t": layers["tips"][k]} for k in picked_rows]),
+                  style={"fillColor": "#facc15", "color": "#111827", "weight": 3,
+                         "fillOpacity": 0.75}, aliases=aliases, interactive=True, z=430),
+        HeldLayer("labels", url=ui.browser_file(layers["labels"], "labels"), labels=True, z=440),
+    ]
+    if layers["grids"] is not None:
+        held.insert(1, HeldLayer("grids", url=ui.browser_file(layers["grids"], "grids"),
+                                 style={"color": "#94a3b8", "weight": 0.4, "fill": False},
+                                 min_zoom=GRID_MIN_ZOOM, z=415))
+    group = folium.FeatureGroup(name="plan")
+    HeldLayers(held).add_to(group)
     # the layers are drawn already shifted for a GCJ-02 basemap (bounds included)
     m = add_basemap(base_map(layers["bounds"], height=640), basemap)
     add_legend(m, _("Legend"), ui.editor_legend(table, colour))
@@ -539,12 +557,11 @@ def editor(page_plan, show_grids: bool) -> None:
                                      "circlemarker": False, "polygon": True, "rectangle": True},
          edit_options={"edit": False, "remove": True}).add_to(m)
     make_offline(m)
-    make_offline(group)
     if focus is not None:
         focus = point_to_display(*focus, basemap)
     with left:
         st_folium(m, key=MAP_KEY, height=640, use_container_width=True,
-                  feature_group_to_add=[group, chosen], center=focus,
+                  feature_group_to_add=group, center=focus,
                   zoom=15 if focus else None,
                   returned_objects=["last_object_clicked", "last_active_drawing"])
     log.debug("boundaries: editor step %.0f ms (page %.0f ms)",

@@ -5,7 +5,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 import ui
-from geo.maps.view import add_legend, add_outlines, unit_map
+from geo.maps.view import MapSetup, UnitStyle, add_legend, add_outlines, unit_map
 
 _ = ui._
 st.title(_("Compare plans"))
@@ -66,11 +66,11 @@ blocks["change"] = blocks["code"].isin(set(moved["code"])).map({True: moved_labe
                                                                   False: same_label})
 blocks["from"] = blocks["code"].map(dict(zip(moved["code"], moved["from_name"], strict=True)))
 blocks["to"] = blocks["code"].map(dict(zip(moved["code"], moved["to_name"], strict=True)))
-m = unit_map(blocks, color_column="change",
-             category_colors={moved_label: "#ee8866", same_label: "#e2e8f0"},
-             tooltip_columns=["name", "code", "from", "to"],
-             tooltip_aliases=[_("name"), _("code"), _("from"), _("to")], legend=False,
-             fill_opacity=0.7, height=560)
+m = unit_map(blocks,
+             style=UnitStyle(color_column="change", legend=False, fill_opacity=0.7,
+                             category_colors={moved_label: "#ee8866", same_label: "#e2e8f0"}),
+             setup=MapSetup(height=560), tooltip_columns=["name", "code", "from", "to"],
+             tooltip_aliases=[_("name"), _("code"), _("from"), _("to")])
 add_outlines(m, after.street_geometries(), name=after_name, color="#004488", weight=2.5)
 add_outlines(m, before.street_geometries(), name=before_name, color="#a50026", weight=1.5,
              dash="6 4")

@@ -1,5 +1,6 @@
 """Coverage: who lives within walking reach of each service, and floor area against the norms."""
 
+import folium
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -114,20 +115,60 @@ def areas_of(result: CoverageResult):
     return ui.shared_result("service_areas", audit_key, lambda: service_areas(result))
 
 
+AREA_COLOURS = ("#2563eb", "#7c3aed", "#db2777", "#0891b2", "#65a30d", "#ea580c")
+
+
+def base_coverage_map():
+    """The map under the colouring: the facilities on the basemap (the same for every type)."""
+    import shapely
+
+    from geo.maps.view import add_points, base_map
+
+    # built anew each time (st_folium adds the layers it is given to the map it draws)
+    units = result.district.units
+    level = "community" if "community" in units else result.district.building_block
+    bounds = ui.shared_result("coverage_bounds", audit_key, lambda: shapely.total_bounds(
+        units[level].to_crs(4326).geometry.values))
+    m = base_map(bounds, height=600)
+    add_points(m, result.facilities.to_crs(4326), name=_("facilities"), color_column="type",
+               tooltip_columns=["type", "name", "floor_area_m2"],
+               tooltip_aliases=[_("type"), _("name"), _("floor area m²")])
+    return ui.with_basemap(m, basemap)  # on GCJ-02 the facilities move with the units
+
+
 @ui.fragment
 def coloured_map() -> None:
-    """The map and its colouring: a new colour reruns only this, the audit is kept."""
+    """The map and its colouring: a new colour reruns only this, the map stays in the browser.
+
+    The units' shapes and the facilities are sent once; a colouring sends the
+    units' fills and tooltips and that type's service areas (held layers, drawn
+    under the facilities).
+    """
+    from geo.maps.held import HeldLayer, HeldLayers
+    from geo.report import coverage_layer_texts
+
     map_type = st.selectbox(_("Colour communities by"), list(types["type"]), key="map_type",
                             format_func=type_name)
-
-    def draw():
-        m = coverage_map(result, facility_type=map_type, labels=map_labels(map_type),
-                         areas=areas_of(result))
-        return ui.with_basemap(m, basemap)  # on GCJ-02 the facilities move with the units
-
-    m = ui.shared_result("coverage_map", f"{audit_key}|{map_type}|{LANG}|{basemap!r}", draw,
-                         max_entries=8, session=True)
-    st_folium(m, key="coverage_map", height=600, use_container_width=True, returned_objects=[])
+    k = list(types["type"]).index(map_type)
+    texts = ui.shared_result(
+        "coverage_layers", f"{audit_key}|{map_type}|{LANG}|{basemap.shifted}",
+        lambda: coverage_layer_texts(result, map_type, areas=areas_of(result),
+                                     labels={**map_labels(map_type), "code": _("code")},
+                                     gcj=basemap.shifted, missing_label=_("no data")),
+        max_entries=16)
+    colour = AREA_COLOURS[k % len(AREA_COLOURS)]
+    group = folium.FeatureGroup(name="coverage")
+    HeldLayers([
+        HeldLayer("units", url=ui.browser_file(texts["shapes"], "coverage-units"),
+                  paint=ui.browser_file(texts["paint"], "coverage-paint"),
+                  style={"color": "#33415c", "weight": 1, "fillOpacity": 0.45},
+                  aliases=texts["aliases"], interactive=True, z=380),
+        HeldLayer("area", url=ui.browser_file(texts["area"], "coverage-area"),
+                  style={"color": colour, "weight": 2.5 if texts["lines"] else 0.5,
+                         "opacity": 0.8, "fillColor": colour, "fillOpacity": 0.15}, z=390),
+    ], legend=texts["legend"]).add_to(group)
+    st_folium(base_coverage_map(), key="coverage_map", height=600, use_container_width=True,
+              feature_group_to_add=group, returned_objects=[])
 
 
 coloured_map()

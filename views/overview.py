@@ -5,7 +5,7 @@ from streamlit_folium import st_folium
 
 import ui
 from geo.district.hierarchy import build_district
-from geo.maps.view import add_outlines, unit_map
+from geo.maps.view import MapSetup, UnitStyle, add_outlines, unit_map
 from geo.report import CheckReport, check_report
 
 STATUS_COLORS = {"ok": "#004488", "outside": "#a50026", "no rule": "#bbbbbb",
@@ -52,16 +52,14 @@ units["area_text"] = units["area_km2"].map(lambda v: ui.number(v, 2))
 units["population_text"] = units["population"].map(ui.number)
 m = unit_map(
     units,
-    color_column="status_label",
-    category_colors={ui.status_text(k): v for k, v in STATUS_COLORS.items()},
-    legend_title=_("status"),
+    style=UnitStyle(color_column="status_label", legend_title=_("status"), line_weight=2,
+                    fill_opacity=0.45,
+                    category_colors={ui.status_text(k): v for k, v in STATUS_COLORS.items()}),
+    setup=MapSetup(height=560),
     tooltip_columns=["name", "code", "area_text", "population_text", "status_label"],
     tooltip_aliases=[_("name"), _("code"), _("area km²"), _("residents"), _("status")],
     id_column="code",
     layer_name=shown,
-    line_weight=2,
-    fill_opacity=0.45,
-    height=560,
 )
 if shown == "street" and "community" in report.district.units:
     add_outlines(m, report.district.units["community"], name="communities", weight=0.6)

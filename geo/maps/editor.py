@@ -14,8 +14,8 @@ Here the work is split by how often it changes:
 * :func:`street_outlines` unites those shapes per street after each edit;
 * :func:`features` joins those per-block texts with the properties of the
   moment (fill colour, tooltip values): string work, milliseconds;
-* :class:`GeoJsonLayer` puts a ready GeoJSON text on the map with a style and
-  tooltip written once in JavaScript.
+* :mod:`geo.maps.held` puts those texts on the map as layers the browser keeps
+  between reruns (shapes drawn once, restyled by a per-revision paint).
 
 """
 
@@ -26,13 +26,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import folium
 import numpy as np
 import numpy.typing as npt
 import pyproj
 import shapely
-from branca.element import Element, Figure, MacroElement
-from jinja2 import Template
 
 COORD_DECIMALS = 5
 """Decimal places of longitude/latitude sent to the browser (1e-5° ≈ 1.1 m)."""
@@ -57,7 +54,8 @@ def view_tolerance_m(bounds: Sequence[float], *, metric_crs: Any,
     return max(float(minimum_m), extent_m / max(1, int(pixels)))
 
 
-def _rounded(geoms: np.ndarray, decimals: int) -> np.ndarray:
+def rounded(geoms: np.ndarray, decimals: int = COORD_DECIMALS) -> np.ndarray:
+    """Return the geometries with coordinates rounded (to about a metre by default)."""
     return shapely.transform(geoms, lambda xy: np.round(xy, decimals))
 
 
@@ -98,7 +96,7 @@ def drawing_shapes(geoms: Sequence[Any], *, metric_crs: Any, tolerance_m: float,
         simple = shapely.simplify(metric, tolerance_m, preserve_topology=True)
     lonlat = shapely.transform(simple,
                                lambda xy: np.column_stack(back.transform(xy[:, 0], xy[:, 1])))
-    return _rounded(lonlat, decimals)
+    return rounded(lonlat, decimals)
 
 
 def street_outlines(shapes: np.ndarray, assignment: npt.ArrayLike, n_streets: int) -> np.ndarray:
@@ -143,108 +141,6 @@ def tooltip_values(columns: Sequence[Sequence[Any]]) -> list[list[str]]:
     return [[html.escape(_format_value(v)) for v in row] for row in zip(*columns, strict=True)]
 
 
-class GeoJsonLayer(MacroElement):
-    """A GeoJSON text drawn with one JavaScript style function and optional tooltips.
-
-    Parameters
-    ----------
-    data : str
-        A FeatureCollection (e.g. from :func:`features`). Property ``f`` is the
-        fill colour, ``l`` the line colour, ``d`` a dash pattern, ``t`` a list
-        of tooltip values (escaped HTML) shown under ``aliases``.
-    style : dict
-        The style every feature shares (Leaflet path options).
-    aliases : sequence of str
-        Tooltip headings (escaped here).
-    interactive : bool
-        Whether the shapes take clicks (the editor's blocks do).
-    name : str
-        Layer name.
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
-            interactive: {{ this.interactive | tojson }},
-            style: function (f) {
-                var s = Object.assign({}, {{ this.style | tojson }});
-                var p = f.properties || {};
-                if (p.f) { s.fillColor = p.f; }
-                if (p.l) { s.color = p.l; }
-                if (p.d) { s.dashArray = p.d; s.weight = (s.weight || 2) + 1.5; }
-                return s;
-            },
-            onEachFeature: function (f, layer) {
-                var aliases = {{ this.aliases | tojson }};
-                var t = (f.properties || {}).t;
-                if (!t || !aliases.length) { return; }
-                var rows = aliases.map(function (a, k) {
-                    return "<tr><th style='text-align:left;padding-right:6px'>" + a
-                        + "</th><td>" + (t[k] === undefined ? "" : t[k]) + "</td></tr>";
-                });
-                layer.bindTooltip("<table>" + rows.join("") + "</table>", {sticky: true});
-            }
-        }).addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, data: str, *, style: dict[str, Any], aliases: Sequence[str] = (),
-                 interactive: bool = False, name: str = "layer") -> None:
-        super().__init__()
-        self._name = "GeoJsonLayer"
-        self.layer_name = name
-        self.data = data
-        self.style = dict(style)
-        self.aliases = [html.escape(str(a)) for a in aliases]
-        self.interactive = bool(interactive)
-
-    def render(self, **kwargs: Any) -> str:
-        """Add this layer's script to the figure as it is (returns nothing to write in place).
-
-        branca's default wraps the rendered script in a new ``Element``, which
-        compiles it as a Jinja template: seconds for a city's GeoJSON text.
-        """
-        figure = self.get_root()
-        if not isinstance(figure, Figure):
-            raise TypeError("A GeoJsonLayer is rendered inside a map (a branca Figure).")
-        script = self._template.module.__dict__["script"]
-        figure.script.add_child(_Text(script(self, kwargs)), name=self.get_name())
-        return ""
-
-
-class LabelLayer(GeoJsonLayer):
-    """Text written at points (a FeatureCollection of points, property ``n`` = escaped text).
-
-    One layer for every label, so a city's 160 street names cost one script,
-    not 160 markers; clicks pass through.
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
-            interactive: false,
-            pointToLayer: function (f, latlng) {
-                return L.marker(latlng, {interactive: false, keyboard: false, icon: L.divIcon({
-                    className: "", iconSize: [0, 0],
-                    html: "<div class='wangge-label' style='{{ this.css }}'>"
-                        + f.properties.n + "</div>"})});
-            }
-        }).addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, data: str, *, name: str = "labels") -> None:
-        super().__init__(data, style={}, name=name)
-        self._name = "LabelLayer"
-        self.css = ("pointer-events:none;white-space:nowrap;transform:translate(-50%,-50%);"
-                    "font:600 12px/1.2 sans-serif;color:#111827;text-shadow:0 0 3px #fff,"
-                    "0 0 3px #fff,0 0 3px #fff")
-
-
 def label_points(geoms: Sequence[Any] | np.ndarray, texts: Sequence[Any],
                  *, decimals: int = COORD_DECIMALS) -> str:
     """Return a FeatureCollection of one point inside each polygon carrying its escaped text."""
@@ -252,25 +148,8 @@ def label_points(geoms: Sequence[Any] | np.ndarray, texts: Sequence[Any],
 
     arr = np.asarray(list(geoms), dtype=object)
     points = shapely.point_on_surface(arr) if len(arr) else arr
-    return features(geojson_texts(_rounded(points, decimals)) if len(arr) else [],
+    return features(geojson_texts(rounded(points, decimals)) if len(arr) else [],
                     [{"n": html.escape(_format_value(t))} for t in texts])
-
-
-class _Text(Element):
-    """A piece of a figure written out as it is (not a template)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-    def render(self, **kwargs: Any) -> str:
-        """Return the text."""
-        return self.text
-
-
-def layer_group(name: str) -> folium.FeatureGroup:
-    """Return an empty feature group (a layer ``st_folium`` can add and replace)."""
-    return folium.FeatureGroup(name=html.escape(name))
 
 
 def shift_gcj02(geoms: np.ndarray) -> np.ndarray:

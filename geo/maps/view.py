@@ -31,6 +31,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TypeVar
@@ -516,46 +517,50 @@ class _MapLook(MacroElement):
         self.prefix = prefix
 
 
+LEGEND_CONTROL_JS = """function (title, items) {
+    var control = L.control({position: "bottomright"});
+    control.onAdd = function () {
+        var div = L.DomUtil.create("div", "wangge-legend leaflet-bar");
+        div.style.cssText = "background:rgba(255,255,255,.92);padding:6px 8px;"
+            + "font:12px/1.5 sans-serif;color:#222;max-width:16em";
+        if (title) {
+            var head = L.DomUtil.create("div", "", div);
+            head.style.fontWeight = "bold";
+            head.textContent = title;
+        }
+        items.forEach(function (item) {
+            var row = L.DomUtil.create("div", "", div);
+            var swatch = L.DomUtil.create("span", "", row);
+            var kind = item[2] || "fill";
+            if (kind === "fill") {
+                swatch.style.cssText = "display:inline-block;width:12px;height:12px;"
+                    + "margin-right:6px;vertical-align:-1px;border:1px solid #666";
+                swatch.style.background = item[0];
+            } else {
+                swatch.style.cssText = "display:inline-block;width:18px;height:0;"
+                    + "margin-right:6px;vertical-align:3px;border-top-width:3px";
+                swatch.style.borderTopStyle = kind === "dash" ? "dashed" : "solid";
+                swatch.style.borderTopColor = item[0];
+            }
+            var label = L.DomUtil.create("span", "", row);
+            label.textContent = item[1];
+        });
+        return div;
+    };
+    return control;
+}"""
+"""A JavaScript function ``(title, items)`` returning a legend control whose labels are set
+as text (``textContent``), never as HTML; items are ``[colour, label, kind]``."""
+
+
 class _Legend(MacroElement):
     """A legend control built with ``textContent``, so labels never run as HTML."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        (function (map) {
-            var title = {{ this.title | tojson }};
-            var items = {{ this.items | tojson }};
-            var control = L.control({position: "bottomright"});
-            control.onAdd = function () {
-                var div = L.DomUtil.create("div", "wangge-legend leaflet-bar");
-                div.style.cssText = "background:rgba(255,255,255,.92);padding:6px 8px;"
-                    + "font:12px/1.5 sans-serif;color:#222;max-width:16em";
-                if (title) {
-                    var head = L.DomUtil.create("div", "", div);
-                    head.style.fontWeight = "bold";
-                    head.textContent = title;
-                }
-                items.forEach(function (item) {
-                    var row = L.DomUtil.create("div", "", div);
-                    var swatch = L.DomUtil.create("span", "", row);
-                    var kind = item[2] || "fill";
-                    if (kind === "fill") {
-                        swatch.style.cssText = "display:inline-block;width:12px;height:12px;"
-                            + "margin-right:6px;vertical-align:-1px;border:1px solid #666";
-                        swatch.style.background = item[0];
-                    } else {
-                        swatch.style.cssText = "display:inline-block;width:18px;height:0;"
-                            + "margin-right:6px;vertical-align:3px;border-top-width:3px";
-                        swatch.style.borderTopStyle = kind === "dash" ? "dashed" : "solid";
-                        swatch.style.borderTopColor = item[0];
-                    }
-                    var label = L.DomUtil.create("span", "", row);
-                    label.textContent = item[1];
-                });
-                return div;
-            };
-            control.addTo(map);
-        })({{ this._parent.get_name() }});
+        ({{ this.builder }})({{ this.title | tojson }}, {{ this.items | tojson }})
+            .addTo({{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
@@ -565,6 +570,7 @@ class _Legend(MacroElement):
         self._name = "Legend"
         self.title = title
         self.items = [list(item) for item in items]
+        self.builder = LEGEND_CONTROL_JS
 
 
 class _MetricScale(MacroElement):
@@ -738,29 +744,97 @@ def _colours(
     return colours, legend
 
 
+def colour_values(values: pd.Series, *, palette: Sequence[str] | None = None,
+                  missing_label: str = "no data",
+                  category_colors: Mapping[str, str] | None = None,
+                  ) -> tuple[list[str], list[tuple[str, str]]]:
+    """Return a colour per value and the legend items, as :func:`unit_map` colours units.
+
+    A numeric column gets a ramp along ``palette`` from its minimum to its
+    maximum, any other one colour per distinct value; missing values are grey.
+    """
+    return _colours(values, palette, missing_label, category_colors)
+
+
+@dataclass(frozen=True)
+class UnitStyle:
+    """How :func:`unit_map` colours and outlines the units.
+
+    Parameters
+    ----------
+    color_column : str, optional
+        Column that colours the units: a numeric column gets a ramp from its
+        minimum to its maximum, any other column one colour per distinct value.
+        Missing values are grey. Without it every unit gets ``fill_color``.
+    palette : sequence of str, optional
+        Colours replacing :data:`SEQUENTIAL_PALETTE` (numeric ``color_column``,
+        ``#rrggbb`` only) or :data:`CATEGORICAL_PALETTE`.
+    category_colors : mapping, optional
+        Fixed colours for some values of a non-numeric ``color_column``
+        (e.g. ``{"ok": "#2e7d32", "outside": "#c62828"}``); others take the palette.
+    fill_color, line_color : str
+        Fill when there is no ``color_column``, and outline colour.
+    line_weight : float
+        Outline width in pixels.
+    fill_opacity : float
+        Fill opacity, 0 to 1.
+    legend : bool
+        Show a legend for ``color_column``.
+    legend_title : str, optional
+        Legend heading; ``color_column`` by default.
+    missing_label : str
+        Legend label for units without a value.
+    """
+
+    color_column: str | None = None
+    palette: Sequence[str] | None = None
+    category_colors: Mapping[str, str] | None = None
+    fill_color: str = DEFAULT_FILL
+    line_color: str = DEFAULT_LINE
+    line_weight: float = 1.0
+    fill_opacity: float = 0.55
+    legend: bool = True
+    legend_title: str | None = None
+    missing_label: str = "no data"
+
+
+@dataclass(frozen=True)
+class MapSetup:
+    """The map around the units: basemap, background, layer control, height.
+
+    Parameters
+    ----------
+    tile_url : str, optional
+        URL template of a configured basemap, such as an intranet tile server
+        (``https://tiles.example/{z}/{x}/{y}.png``). None: no tiles (offline).
+    attribution : str, optional
+        Attribution for ``tile_url`` (required with it). It is shown as HTML,
+        so it must come from configuration, never from user data.
+    background : str
+        Map background colour (visible where there are no tiles).
+    layer_control : bool
+        Add a layer control.
+    height : str or int
+        Map height (CSS length or pixels).
+    """
+
+    tile_url: str | None = None
+    attribution: str | None = None
+    background: str = "#eef0f2"
+    layer_control: bool = False
+    height: str | int = "100%"
+
+
 def unit_map(
     gdf: gpd.GeoDataFrame,
     *,
-    color_column: str | None = None,
+    style: UnitStyle | None = None,
+    setup: MapSetup | None = None,
     tooltip_columns: Sequence[str] = (),
     tooltip_aliases: Sequence[str] | None = None,
     popup_columns: Sequence[str] = (),
     id_column: str | None = None,
     layer_name: str = "units",
-    palette: Sequence[str] | None = None,
-    category_colors: Mapping[str, str] | None = None,
-    fill_color: str = DEFAULT_FILL,
-    line_color: str = DEFAULT_LINE,
-    line_weight: float = 1.0,
-    fill_opacity: float = 0.55,
-    legend: bool = True,
-    legend_title: str | None = None,
-    missing_label: str = "no data",
-    tile_url: str | None = None,
-    attribution: str | None = None,
-    background: str = "#eef0f2",
-    layer_control: bool = False,
-    height: str | int = "100%",
 ) -> folium.Map:
     """Build a map of polygon units with optional colours, tooltips and basemap.
 
@@ -775,11 +849,10 @@ def unit_map(
     gdf : geopandas.GeoDataFrame
         The units, preferably in EPSG:4326 (other CRSs are converted).
         Rows with empty or missing geometry are left out.
-    color_column : str, optional
-        Column that colours the units: a numeric column gets a yellow-to-red
-        ramp from its minimum to its maximum, any other column one colour per
-        distinct value. Missing values are grey. Without it every unit gets
-        ``fill_color``.
+    style : UnitStyle, optional
+        Colours, outlines and legend (one fill colour, no legend by default).
+    setup : MapSetup, optional
+        Basemap, background, layer control and height (no tiles by default).
     tooltip_columns : sequence of str, default ()
         Columns shown, in this order, when the pointer is over a unit.
     tooltip_aliases : sequence of str, optional
@@ -791,36 +864,6 @@ def unit_map(
         can tell which unit was clicked (``st_folium`` returns the properties).
     layer_name : str, default "units"
         Name of the units layer in the layer control.
-    palette : sequence of str, optional
-        Colours replacing :data:`SEQUENTIAL_PALETTE` (numeric ``color_column``,
-        ``#rrggbb`` only) or :data:`CATEGORICAL_PALETTE`.
-    category_colors : mapping, optional
-        Fixed colours for some values of a non-numeric ``color_column``
-        (e.g. ``{"ok": "#2e7d32", "outside": "#c62828"}``); others take the palette.
-    fill_color, line_color : str
-        Fill when there is no ``color_column``, and outline colour.
-    line_weight : float, default 1.0
-        Outline width in pixels.
-    fill_opacity : float, default 0.55
-        Fill opacity, 0 to 1.
-    legend : bool, default True
-        Show a legend for ``color_column``.
-    legend_title : str, optional
-        Legend heading; ``color_column`` by default.
-    missing_label : str, default "no data"
-        Legend label for units without a value.
-    tile_url : str, optional
-        URL template of a configured basemap, such as an intranet tile server
-        (``https://tiles.example/{z}/{x}/{y}.png``).
-    attribution : str, optional
-        Attribution for ``tile_url`` (required with it). It is shown as HTML,
-        so it must come from configuration, never from user data.
-    background : str, default "#eef0f2"
-        Map background colour (visible where there are no tiles).
-    layer_control : bool, default False
-        Add a layer control.
-    height : str or int, default "100%"
-        Map height (CSS length or pixels).
 
     Returns
     -------
@@ -836,12 +879,36 @@ def unit_map(
     ColumnError
         When a named column does not exist.
     ValueError
-        When ``tooltip_aliases`` does not match ``tooltip_columns``, ``tile_url``
+        When ``tooltip_aliases`` does not match ``tooltip_columns``, a ``tile_url``
         comes without ``attribution``, or a numeric palette is not ``#rrggbb``.
     """
-    tooltip_columns = list(tooltip_columns)
-    popup_columns = list(popup_columns)
-    named = [c for c in [color_column, id_column, *tooltip_columns, *popup_columns] if c]
+    style = style or UnitStyle()
+    setup = setup or MapSetup()
+    tooltip_columns, popup_columns = list(tooltip_columns), list(popup_columns)
+    _check_unit_map(gdf, style, setup, tooltip_columns, tooltip_aliases, popup_columns,
+                    id_column)
+    units = _drawable_units(gdf)
+    data, legend_items = _unit_features(units, style, tooltip_columns, popup_columns, id_column)
+    bounds = tuple(float(v) for v in units.geometry.total_bounds)
+    m = _empty_map(bounds, setup)
+    aliases = list(tooltip_aliases) if tooltip_aliases is not None else tooltip_columns
+    _add_unit_layer(m, data, style, layer_name=layer_name, aliases=aliases,
+                    popup_columns=popup_columns)
+    if style.color_column and style.legend and legend_items:
+        title = style.legend_title if style.legend_title is not None else str(style.color_column)
+        _Legend(title, legend_items).add_to(m)
+    if setup.layer_control:
+        folium.LayerControl(collapsed=True).add_to(m)
+    minx, miny, maxx, maxy = bounds
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    return m
+
+
+def _check_unit_map(gdf: gpd.GeoDataFrame, style: UnitStyle, setup: MapSetup,
+                    tooltip_columns: list[str], tooltip_aliases: Sequence[str] | None,
+                    popup_columns: list[str], id_column: str | None) -> None:
+    """Raise, naming the fix, when :func:`unit_map` cannot draw what it was asked."""
+    named = [c for c in [style.color_column, id_column, *tooltip_columns, *popup_columns] if c]
     absent = [c for c in dict.fromkeys(named) if c not in gdf.columns]
     if absent:
         raise ColumnError(
@@ -850,31 +917,35 @@ def unit_map(
         )
     if tooltip_aliases is not None and len(tooltip_aliases) != len(tooltip_columns):
         raise ValueError("tooltip_aliases must have one label per tooltip column")
-    if tile_url and not attribution:
+    if setup.tile_url and not setup.attribution:
         raise ValueError("a basemap (tile_url) needs its attribution text")
     if gdf.crs is None:
         raise CRSError("the layer has no CRS; set it (gdf.set_crs(...)) before mapping")
 
+
+def _drawable_units(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the units that have a geometry, in EPSG:4326 (raise when there are none)."""
     keep = gdf.geometry.notna() & ~gdf.geometry.is_empty
     if not keep.all():
         logger.info("leaving out %d unit(s) without geometry", int((~keep).sum()))
     units = gdf.loc[keep]
     if units.empty:
         raise EmptyInputError("there is no unit with a geometry to map")
-    if not units.crs.equals("EPSG:4326"):
-        units = units.to_crs(4326)
+    return units if units.crs.equals("EPSG:4326") else units.to_crs(4326)
 
-    geoms = units.geometry
-    if color_column:
-        colours, legend_items = _colours(
-            units[color_column], palette, missing_label, category_colors
-        )
+
+def _unit_features(units: gpd.GeoDataFrame, style: UnitStyle, tooltip_columns: list[str],
+                   popup_columns: list[str], id_column: str | None,
+                   ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Return the units as a FeatureCollection (fill, id, escaped tips) and the legend items."""
+    if style.color_column:
+        colours, legend_items = _colours(units[style.color_column], style.palette,
+                                         style.missing_label, style.category_colors)
     else:
-        colours, legend_items = [fill_color] * len(units), []
-
+        colours, legend_items = [style.fill_color] * len(units), []
     raw_props: dict[str, list[Any]] = {
         str(col): [_json_value(v) for v in units[col]]
-        for col in dict.fromkeys(c for c in [id_column, color_column] if c)
+        for col in dict.fromkeys(c for c in [id_column, style.color_column] if c)
     }
     for k, col in enumerate(tooltip_columns):
         raw_props[f"_tip{k}"] = [html.escape(_format_value(v)) for v in units[col]]
@@ -887,72 +958,65 @@ def unit_map(
             "properties": {"_fill": colours[i], **{k: v[i] for k, v in raw_props.items()}},
             "geometry": geometry,
         }
-        for i, geometry in enumerate(_geometry_json(geoms.values))
+        for i, geometry in enumerate(_geometry_json(units.geometry.values))
     ]
-    data = {"type": "FeatureCollection", "features": features}
+    return {"type": "FeatureCollection", "features": features}, legend_items
 
-    minx, miny, maxx, maxy = (float(v) for v in geoms.total_bounds)
+
+def _empty_map(bounds: Sequence[float], setup: MapSetup) -> folium.Map:
+    """Return a map centred on ``bounds`` (lon/lat) with its look, metric scale and basemap."""
+    minx, miny, maxx, maxy = bounds
     m = folium.Map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2],
         zoom_start=12,
         tiles=None,
-        height=height,
+        height=setup.height,
         control_scale=False,
     )
-    _MapLook(background, "Leaflet").add_to(m)
+    _MapLook(setup.background, "Leaflet").add_to(m)
     _MetricScale().add_to(m)
-    if tile_url:
+    if setup.tile_url:
         folium.TileLayer(
-            tiles=tile_url, attr=attribution, name="basemap", overlay=False, control=True
+            tiles=setup.tile_url, attr=setup.attribution, name="basemap", overlay=False,
+            control=True
         ).add_to(m)
+    return m
 
-    def style(feature: dict[str, Any]) -> dict[str, Any]:
+
+def _add_unit_layer(m: folium.Map, data: dict[str, Any], style: UnitStyle, *, layer_name: str,
+                    aliases: Sequence[str], popup_columns: list[str]) -> None:
+    """Draw the units' FeatureCollection with its fills, tooltips and popups."""
+
+    def fill(feature: dict[str, Any]) -> dict[str, Any]:
         return {
             "fillColor": feature["properties"]["_fill"],
-            "color": line_color,
-            "weight": line_weight,
-            "fillOpacity": fill_opacity,
+            "color": style.line_color,
+            "weight": style.line_weight,
+            "fillOpacity": style.fill_opacity,
         }
 
     def highlight(_feature: dict[str, Any]) -> dict[str, Any]:
-        return {"weight": line_weight + 2, "fillOpacity": min(1.0, fill_opacity + 0.2)}
+        return {"weight": style.line_weight + 2,
+                "fillOpacity": min(1.0, style.fill_opacity + 0.2)}
 
-    aliases = list(tooltip_aliases) if tooltip_aliases is not None else tooltip_columns
-    tooltip = (
-        folium.GeoJsonTooltip(
-            fields=[f"_tip{k}" for k in range(len(tooltip_columns))],
-            aliases=[html.escape(str(a)) for a in aliases],
-            sticky=True,
-        )
-        if tooltip_columns
-        else None
-    )
-    popup = (
-        folium.GeoJsonPopup(
-            fields=[f"_pop{k}" for k in range(len(popup_columns))],
-            aliases=[html.escape(str(c)) for c in popup_columns],
-        )
-        if popup_columns
-        else None
-    )
+    tooltip = folium.GeoJsonTooltip(
+        fields=[f"_tip{k}" for k in range(len(aliases))],
+        aliases=[html.escape(str(a)) for a in aliases],
+        sticky=True,
+    ) if aliases else None
+    popup = folium.GeoJsonPopup(
+        fields=[f"_pop{k}" for k in range(len(popup_columns))],
+        aliases=[html.escape(str(c)) for c in popup_columns],
+    ) if popup_columns else None
     folium.GeoJson(
         data,
         name=html.escape(layer_name),
-        style_function=style,
+        style_function=fill,
         highlight_function=highlight,
         tooltip=tooltip,
         popup=popup,
         zoom_on_click=False,
     ).add_to(m)
-
-    if color_column and legend and legend_items:
-        _Legend(
-            legend_title if legend_title is not None else str(color_column), legend_items
-        ).add_to(m)
-    if layer_control:
-        folium.LayerControl(collapsed=True).add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
-    return m
 
 
 def add_outlines(
