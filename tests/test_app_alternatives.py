@@ -10,7 +10,7 @@ from test_app_pages import app, assert_clean, home  # noqa: F401 - home is a fix
 def test_alternatives_as_cards_each_saved_and_opened_on_compare(home):  # noqa: F811
     at = app(plan="current", lang="en").run()
     assert "round by design" in at.radio(key="propose_mode").options  # the compact mode
-    at.session_state["propose_time"] = 2
+    at.session_state["propose_time"] = 1
     at.button(key="alternatives_button").click().run(timeout=600)
     assert_clean(at, "alternatives")
     cards = at.session_state["alternatives"]

@@ -117,7 +117,7 @@ def states(tmp_path_factory, sample_layers, sample_built):
 
 
 def _settled(page, timeout_s: float = 240.0) -> None:
-    """Wait until the script has run and stayed idle for a second (it reruns after widgets)."""
+    """Wait until the script has run and stayed idle for 0.6 s (it reruns after widgets)."""
     app = page.locator("[data-testid='stApp']")
     main = page.locator("[data-testid='stMain'] [data-testid='stElementContainer']")
     deadline = time.monotonic() + timeout_s
@@ -128,7 +128,7 @@ def _settled(page, timeout_s: float = 240.0) -> None:
             idle_since = None
         elif idle_since is None:
             idle_since = time.monotonic()
-        elif time.monotonic() - idle_since >= 1.0:
+        elif time.monotonic() - idle_since >= 0.6:
             return
         time.sleep(0.2)
     raise AssertionError(f"{page.url} still running after {timeout_s:.0f} s")

@@ -147,7 +147,7 @@ def test_cli_alternatives_saves_three_plans(tiny, tmp_path, monkeypatch):
         f.to_file(tmp_path / f"{lv}.geojson")
     r = CliRunner().invoke(app, [
         "propose", str(tmp_path / "street.geojson"), str(tmp_path / "community.geojson"),
-        "--alternatives", "--time-limit", "3", "--format", "json",
+        "--alternatives", "--time-limit", "1", "--format", "json",
     ])
     assert r.exit_code in (0, 1), r.output
     doc = json.loads(r.stdout)  # notes go to stderr
