@@ -10,4 +10,6 @@
 - :mod:`~geo.maps.minimap` — a plan as a small SVG (the alternatives' cards).
 - :mod:`~geo.maps.editor` — the editor's light layers: blocks simplified once per district
   to the view, street outlines, labels, each layer one script (city scale).
+- :mod:`~geo.maps.held` — layers the browser keeps between reruns: shapes fetched once,
+  restyled in place by a small paint per plan revision; clicks sent at once.
 """
