@@ -477,9 +477,14 @@ def app() -> None:
     slow page never leaves the sidebar empty); actions that change the plan or
     project run as callbacks, before the script, so the links carry their result.
     """
-    pages = [st.Page(script, title=_(title), icon=icon, url_path=path, default=k == 0)
-             for k, (script, title, icon, path) in enumerate(PAGES)]
-    current = st.navigation(pages, position="hidden")
+    pages = [st.Page(script, title=_(title), icon=icon, url_path=path)
+             for script, title, icon, path in PAGES]
+    # The app opens on Boundaries at "/"; Streamlit serves its default page only there, so the
+    # default is a hidden twin and "/boundaries" (a link, typed or bookmarked) works as well.
+    script, title, icon, _path = PAGES[0]
+    home = st.Page(script, title=_(title), icon=icon, url_path="start", default=True,
+                   visibility="hidden")
+    current = st.navigation([home, *pages], position="hidden")
     links = st.sidebar.container()
     language_picker()
     run_page(sidebar_plan)  # resolves the plan into the URL before the links are drawn

@@ -12,7 +12,8 @@ nothing is asserted). Measured, on the sample and on the sample tiled 16×
 * **move**: Move (then Undo) until the panel, the street table and the map are redrawn;
 * **re-colour** (sample only): on Coverage, after the first audit, a new colouring
   until the new map is shown; a colouring seen before is timed apart;
-* **payload**: bytes the browser received over the websocket per action.
+* **payload**: bytes the browser received per action, over the websocket and as
+  map-layer files (the held layers are fetched once per district, see ``geo.maps.held``).
 
 Ways of running: ``fragments`` (the default app), ``whole page``
 (``WANGGE_FRAGMENTS=0``: every click reruns the page) and, with
@@ -104,17 +105,36 @@ def tiled_project(home: Path, times: int) -> str:
 
 
 class Wire:
-    """Bytes the page receives over Streamlit's websocket."""
+    """Bytes the page receives: over Streamlit's websocket, and the map layers it fetches.
+
+    The held layers (``geo.maps.held``) come as files from Streamlit's media
+    endpoint, outside the websocket; :attr:`fetched` sums their bodies.
+    """
 
     def __init__(self, page) -> None:
         self.received = 0
+        self._files: list = []
         page.on("websocket", self._attach)
+        page.on("requestfinished", self._file)
 
     def _attach(self, ws) -> None:
         ws.on("framereceived", lambda payload: self._count(payload))
 
     def _count(self, payload) -> None:
         self.received += len(payload)
+
+    def _file(self, request) -> None:
+        if "/media/" in request.url:
+            self._files.append(request)
+
+    @property
+    def fetched(self) -> int:
+        """Bytes of the layer files fetched so far (read outside the event handlers)."""
+        return sum(max(0, r.sizes()["responseBodySize"]) for r in self._files)
+
+    @property
+    def total(self) -> int:
+        return self.received + self.fetched
 
 
 def map_frame(page, timeout_s: float = 900.0):
@@ -194,20 +214,21 @@ def editor_run(browser, url: str, plan: str, repeats: int, timeout_s: float) -> 
         page.frame_locator(FOLIUM).first.locator("path.leaflet-interactive").first.wait_for(
             timeout=timeout_s * 1000 * 4)
         out["first_cold" if visit == 0 else "first"].append(time.perf_counter() - t0)
-        out["first_bytes"].append(wire.received)
+        page.wait_for_timeout(1000)  # layer files still arriving after the first shapes
+        out["first_bytes"].append(wire.total)
         if visit < 2:
             page.close()
     k = 40
     for _ in range(repeats):
-        before = wire.received
+        before = wire.total
         out["click"].append(timed_click(page, k, "Selected: 1", timeout_s))
-        out["click_bytes"].append(wire.received - before)
+        out["click_bytes"].append(wire.total - before)
         out["clear"].append(timed_button(page, "Clear selection", timeout_s))
     for _ in range(max(1, repeats // 2)):
         timed_click(page, k, "Selected: 1", timeout_s)
-        before = wire.received
+        before = wire.total
         out["move"].append(timed_button(page, "Move", timeout_s))
-        out["move_bytes"].append(wire.received - before)
+        out["move_bytes"].append(wire.total - before)
         out["move"].append(timed_button(page, "↶ Undo", timeout_s))
     page.close()
     return out

@@ -36,7 +36,14 @@ from geo.maps.view import (
     make_offline,
     unit_map,
 )
-from geo.plan.selection import block_at, blocks_within, clicked_point, drawn_geometry, toggle
+from geo.plan.selection import (
+    block_at,
+    blocks_within,
+    click_number,
+    clicked_point,
+    drawn_geometry,
+    toggle,
+)
 
 MAP_KEY = "edit_map"
 MODES = ui.PROPOSAL_MODES
@@ -85,8 +92,9 @@ def take_map_input(base) -> list[str]:
     click = clicked_point(state)
     if click is not None:  # clicks and drawings come back in the basemap's coordinates
         click = point_to_wgs84(*click, basemap)
-    if click is not None and click != st.session_state.get("handled_click"):
-        st.session_state["handled_click"] = click
+    stamp = None if click is None else (click, click_number(state))
+    if stamp is not None and stamp != st.session_state.get("handled_click"):
+        st.session_state["handled_click"] = stamp
         code = block_at(base, *click)
         if code is not None:
             selection = toggle(selection, [code])

@@ -137,9 +137,14 @@ _RUNTIME = """
   function send(e) {
     var g = window.__GLOBAL_DATA__, S = window.Streamlit;
     if (!g || !S || !e.latlng) { return; }
-    g.last_object_clicked = e.latlng;
+    // Each click is numbered, so a second click on the very same point is a new click. The
+    // number goes on the event's own latlng: st_folium binds its (250 ms late) click handler
+    // to these shapes too, reads that latlng and then finds nothing new to send.
     g.last_object_clicked_count = (g.last_object_clicked_count || 0) + 1;
-    var all = {last_object_clicked: e.latlng, last_active_drawing: g.last_active_drawing};
+    var click = e.latlng;
+    click.n = g.last_object_clicked_count;
+    g.last_object_clicked = click;
+    var all = {last_object_clicked: click, last_active_drawing: g.last_active_drawing};
     var wanted = g.returned_objects || [];
     if (!wanted.every(function (k) { return k in all; })) { return; }
     var data = {};

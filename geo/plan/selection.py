@@ -58,6 +58,13 @@ def clicked_point(state: Mapping[str, Any] | None) -> tuple[float, float] | None
     return float(click["lng"]), float(click["lat"])
 
 
+def click_number(state: Mapping[str, Any] | None) -> int | None:
+    """Return the number the map gave its last click (a repeated point is a new click), if any."""
+    click = (state or {}).get("last_object_clicked") or {}
+    n = click.get("n") if isinstance(click, Mapping) else None
+    return int(n) if isinstance(n, (int, float)) else None
+
+
 def drawn_geometry(state: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """Return the GeoJSON geometry of the last drawing in an ``st_folium`` state dict, if any."""
     if not state:
