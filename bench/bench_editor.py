@@ -144,7 +144,7 @@ def map_frame(page, timeout_s: float = 900.0):
         frames = [f for f in page.frames if "streamlit_folium" in (f.url or "")]
         if frames or time.monotonic() > deadline:
             return frames[-1]
-        time.sleep(0.1)
+        page.wait_for_timeout(100)  # Playwright's events (new frames) arrive only inside its calls
 
 
 STAMP = ("() => { (window.feature_group || []).forEach(g => { g._benchOld = true; });"
@@ -257,7 +257,9 @@ def recolour_run(browser, url: str, timeout_s: float) -> dict:
     while not any(_has_map(f) for f in page.frames if "streamlit_folium" in (f.url or "")):
         if time.monotonic() > deadline:
             raise RuntimeError("the coverage map never appeared")
-        time.sleep(0.2)  # a frame can be replaced while the page reruns: poll, never wait on one
+        # a frame can be replaced while the page reruns: poll, never wait on one (and wait
+        # through Playwright: a plain sleep would keep its events, new frames too, from arriving)
+        page.wait_for_timeout(200)
     out["audit_first"].append(time.perf_counter() - t0)
     box = page.locator("[data-testid='stSelectbox']").filter(has_text="Colour communities by")
 
@@ -268,7 +270,7 @@ def recolour_run(browser, url: str, timeout_s: float) -> dict:
                            " window._benchDrawn = (window.__wangge || {}).drawn || 0; }")
         box.click()
         t0 = time.perf_counter()
-        page.locator("li[role='option']").nth(n).click()
+        page.locator("[role='option']").nth(n).click()
         deadline = time.monotonic() + timeout_s * 10
         while time.monotonic() < deadline:
             for f in page.frames:
@@ -279,7 +281,7 @@ def recolour_run(browser, url: str, timeout_s: float) -> dict:
                         return time.perf_counter() - t0
                 except Exception:  # noqa: BLE001 - a frame being replaced
                     pass
-            time.sleep(0.05)
+            page.wait_for_timeout(50)
         raise RuntimeError("the coverage map was never redrawn")
 
     for n in (1, 2, 3):
