@@ -109,10 +109,13 @@ def test_three_alternatives_along_the_trade_off(plan):
     assert all(r["feasible"] for r in rows)
     assert rows[0]["moved_vs_fewest"] == pytest.approx(1.0)
     assert all(r["compactness_mean"] is not None and r["margin_min"] is not None for r in rows)
-    # along the front: more residents moved buys rounder streets, never the other way
+    # along the front: more residents moved buys rounder streets (mean and worst street
+    # weighed together), never the other way
+    from geo.propose.alternatives import roundness
+
     moved = [r["residents_moved"] for r in rows]
-    comp = [r["compactness_mean"] for r in rows]
-    assert moved == sorted(moved) and comp == sorted(comp)
+    assert moved == sorted(moved)
+    assert roundness(alts[-1].proposal) >= max(roundness(a.proposal) for a in alts)
 
 
 def test_pareto_front_drops_dominated_and_infeasible_plans():
@@ -120,10 +123,11 @@ def test_pareto_front_drops_dominated_and_infeasible_plans():
 
     from geo.propose.alternatives import pareto_front
 
-    def p(moved, comp, feasible=True):
+    def p(moved, comp, feasible=True, low=None):
         return SimpleNamespace(
             feasible=feasible,
-            summary={"residents_moved": moved, "compactness_mean_after": comp},
+            summary={"residents_moved": moved, "compactness_mean_after": comp,
+                     "compactness_min_after": comp if low is None else low},
         )
 
     props = [p(100, 0.25), p(150, 0.30), p(200, 0.23), p(120, 0.45, feasible=False),
@@ -131,6 +135,26 @@ def test_pareto_front_drops_dominated_and_infeasible_plans():
     # 200/0.23 is beaten by 100/0.25; the infeasible one does not count
     assert pareto_front(props) == [0, 1, 4]
     assert pareto_front([p(1, 0.1, False), p(2, 0.2, False)]) == [0, 1]
+
+
+def test_roundest_weighs_the_worst_street():
+    """A good mean with one sliver street is not the roundest plan."""
+    from types import SimpleNamespace
+
+    from geo.propose.alternatives import _three, pareto_front
+
+    def p(moved, mean, low):
+        return SimpleNamespace(feasible=True, summary={
+            "residents_moved": moved, "compactness_mean_after": mean,
+            "compactness_min_after": low})
+
+    # fewest; a sliver (mean 0.33, worst 0.10); balanced; round all through (0.31, 0.19)
+    props = [p(100, 0.25, 0.12), p(200, 0.33, 0.10), p(130, 0.29, 0.15), p(180, 0.31, 0.19)]
+    front = pareto_front(props)
+    assert front == [0, 2, 3, 1]  # the sliver plan is on the front: its mean is the best
+    assert _three(front, props) == [0, 2, 3]
+    # on the mean alone the sliver would have been called roundest
+    assert max(front, key=lambda i: props[i].summary["compactness_mean_after"]) == 1
 
 
 def test_cli_alternatives_saves_three_plans(tiny, tmp_path, monkeypatch):

@@ -4,8 +4,9 @@ No single proposal is the answer a district government signs: moving fewest resi
 draws elongated streets, round streets move more people. :func:`propose_alternatives`
 runs the proposer several ways (:data:`CANDIDATES`), keeps the plans that put every
 street in band, drops any plan another beats on both residents moved and mean
-compactness, and names what is left along the front: **fewest** moved, **balanced**,
-**roundest**. A plan is never called roundest that another alternative beats.
+compactness (mean and worst street), and names what is left along the front: **fewest**
+moved, **balanced**, **roundest** (:func:`roundness`: the mean and the worst street both
+weighed). A plan is never called roundest that another alternative beats.
 
 Each is a full :class:`~geo.propose.search.Proposal` (its own plan, summary and findings),
 with the same seed, so the set is reproducible.
@@ -166,24 +167,49 @@ def propose_alternatives(
     return out
 
 
+def roundness(proposal: Proposal) -> tuple[float, float, float]:
+    """Return how round a proposal's streets are: (score, mean, worst street).
+
+    The score is the share reached of the harder of the two compactness targets
+    (:data:`geo.settings.propose_target_mean_compactness` for the mean,
+    :data:`geo.settings.propose_target_min_compactness` for the worst street), so a
+    plan with one sliver street is not called round for a good mean.
+    """
+    s = proposal.summary
+    mean = float(s.get("compactness_mean_after") or 0.0)
+    low = s.get("compactness_min_after")
+    low = mean if low is None else float(low)
+    score = min(mean / settings.propose_target_mean_compactness,
+                low / settings.propose_target_min_compactness)
+    return score, mean, low
+
+
 def _three(front: list[int], proposals: list[Proposal]) -> list[int]:
     """Keep the fewest, the roundest and, between them, the balanced one.
 
-    The balanced one is the roundest plan moving at most
-    :data:`geo.settings.propose_target_balanced_moved_ratio` times the residents of the
-    fewest (else the one nearest that), so a planner sees three plans, not a long front.
+    The roundest is the one with the best :func:`roundness` score (mean and worst
+    street both weighed). The balanced one is the plan between the two with the best
+    mean moving at most :data:`geo.settings.propose_target_balanced_moved_ratio`
+    times the residents of the fewest (else the one nearest that), so a planner sees
+    three plans, not a long front.
     """
-    if len(front) <= 3:
-        return front
-    fewest = float(proposals[front[0]].summary["residents_moved"]) or 1.0
+    def moved(i: int) -> float:
+        return float(proposals[i].summary["residents_moved"])
+
+    fewest = front[0]
+    roundest = max(front, key=lambda i: (roundness(proposals[i]), -moved(i)))
+    if roundest == fewest:
+        return [fewest]
+    middle = [i for i in front if i not in (fewest, roundest)
+              and moved(fewest) <= moved(i) <= moved(roundest)
+              and roundness(proposals[i])[1] > roundness(proposals[fewest])[1]]
+    if not middle:
+        return [fewest, roundest]
     ratio = settings.propose_target_balanced_moved_ratio
-    middle = front[1:-1]
-    within = [i for i in middle if proposals[i].summary["residents_moved"] <= ratio * fewest]
-    pick = (
-        max(within, key=lambda i: proposals[i].summary["compactness_mean_after"] or 0.0)
-        if within else min(middle, key=lambda i: proposals[i].summary["residents_moved"])
-    )
-    return [front[0], pick, front[-1]]
+    within = [i for i in middle if moved(i) <= ratio * (moved(fewest) or 1.0)]
+    pick = (max(within, key=lambda i: roundness(proposals[i])[1]) if within
+            else min(middle, key=moved))
+    return [fewest, pick, roundest]
 
 
 def _targets(key: str, proposal: Proposal, fewest: Proposal) -> dict[str, Any] | None:
@@ -226,25 +252,26 @@ def pareto_front(proposals: list[Proposal]) -> list[int]:
     """Return the positions of the proposals on the front, fewest residents moved first.
 
     Only proposals with every street in band count, unless none has; a proposal is
-    dropped when another moves no more residents and is at least as round, and is
-    better in one of the two. With one survivor, it is both fewest and roundest.
+    dropped when another moves no more residents, is at least as round on the mean
+    and in its worst street, and is better in one of the three. With one survivor,
+    it is both fewest and roundest.
     """
     feasible = [i for i, p in enumerate(proposals) if p.feasible] or list(range(len(proposals)))
 
-    def figures(i: int) -> tuple[float, float]:
-        s = proposals[i].summary
-        return float(s["residents_moved"]), float(s["compactness_mean_after"] or 0.0)
+    def figures(i: int) -> tuple[float, float, float]:
+        _score, mean, low = roundness(proposals[i])
+        return float(proposals[i].summary["residents_moved"]), -mean, -low
 
     keep: list[int] = []
     for i in feasible:
-        mi, ci = figures(i)
+        fi = figures(i)
         beaten = any(
-            (mj <= mi and cj >= ci) and (mj < mi or cj > ci)
+            all(a <= b for a, b in zip(fj, fi, strict=True)) and fj != fi
             for j in feasible
             if j != i
-            for mj, cj in [figures(j)]
+            for fj in [figures(j)]
         )
-        if not beaten and all(figures(k) != (mi, ci) for k in keep):
+        if not beaten and all(figures(k) != fi for k in keep):
             keep.append(i)
     return sorted(keep, key=lambda i: figures(i))
 

@@ -828,10 +828,10 @@ def _summarise(
             }
         )
 
-    def mean_comp(t: pd.DataFrame) -> float | None:
+    def mean_comp(t: pd.DataFrame, how: str = "mean") -> float | None:
         vals = t["compactness"].astype(float)
         vals = vals[np.isfinite(vals)]
-        return round(float(vals.mean()), 4) if len(vals) else None
+        return round(float(getattr(vals, how)()), 4) if len(vals) else None
 
     feasible = bool(len(ruled1) > 0 and (ruled1["status"] == "ok").all())
     summary: dict[str, Any] = {
@@ -854,6 +854,8 @@ def _summarise(
         "block_level": before.base.level,
         "compactness_mean_before": mean_comp(ruled0),
         "compactness_mean_after": mean_comp(ruled1),
+        "compactness_min_before": mean_comp(ruled0, "min"),
+        "compactness_min_after": mean_comp(ruled1, "min"),
         "elongated": _elongated(mean_comp(ruled0), mean_comp(ruled1)),
         "max_pieces_after": int(t1["pieces"].max()) if len(t1) else 0,
         "streets": rows,
