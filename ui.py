@@ -342,26 +342,37 @@ def project_key(path: Path) -> str:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _drawing(key: str, gcj: bool, _geoms: Any, _metric_crs: Any) -> tuple[Any, list[str], float]:
+def _drawing(key: str, gcj: bool, _geoms: Any, _metric_crs: Any,
+             fine: bool = False) -> tuple[Any, list[str], float]:
     import shapely
 
-    from geo.maps.editor import drawing_shapes, geojson_texts, shift_gcj02, view_tolerance_m
+    from geo.maps.editor import (
+        MIN_TOLERANCE_M,
+        drawing_shapes,
+        geojson_texts,
+        shift_gcj02,
+        view_tolerance_m,
+    )
 
-    tolerance = view_tolerance_m(shapely.total_bounds(list(_geoms)), metric_crs=_metric_crs)
+    tolerance = (MIN_TOLERANCE_M if fine else
+                 view_tolerance_m(shapely.total_bounds(list(_geoms)), metric_crs=_metric_crs))
     shapes = drawing_shapes(_geoms, metric_crs=_metric_crs, tolerance_m=tolerance)
     if gcj:
         shapes = shift_gcj02(shapes)
     return shapes, geojson_texts(shapes), tolerance
 
 
-def drawing_blocks(p: Plan, *, gcj: bool = False) -> tuple[Any, list[str], float]:
+def drawing_blocks(p: Plan, *, gcj: bool = False,
+                   fine: bool = False) -> tuple[Any, list[str], float]:
     """The plan's blocks for drawing: shapes, their GeoJSON texts and the tolerance (m).
 
     Simplified once per district to a tolerance that fits the view of the whole
-    district (:func:`geo.maps.editor.view_tolerance_m`); shifted to GCJ-02 when
-    the basemap needs it.
+    district (:func:`geo.maps.editor.view_tolerance_m`), or with ``fine`` to the
+    finest drawing tolerance (for zooming in); shifted to GCJ-02 when the basemap
+    needs it.
     """
-    return _drawing(f"{p.base.district_key}|blocks", gcj, p.base.geometry, p.base.metric_crs)
+    return _drawing(f"{p.base.district_key}|blocks|{fine}", gcj, p.base.geometry,
+                    p.base.metric_crs, fine)
 
 
 def drawing_grids(d: District, p: Plan, *, gcj: bool = False) -> list[str]:

@@ -214,3 +214,13 @@ unit; keep ``server.maxUploadSize`` in ``.streamlit/config.toml`` the same)."""
 upload_keep_days: float = 1.0
 """Upload folders in the project folder's ``uploads/`` older than this are removed when
 the next upload arrives (a browser tab gives no sign when it closes)."""
+
+# ------------------------------------------------------------------------ editor map
+
+map_detail_zoom: int = 14
+"""From this zoom level in (about 8 m a screen pixel) the editor's map draws blocks and
+street outlines simplified to the finest drawing tolerance instead of the whole-district one."""
+
+map_detail_factor: float = 1.5
+"""The finer outlines are sent only when the whole-district tolerance is at least this many
+times the finest one (a city, not a district that already fits the screen)."""

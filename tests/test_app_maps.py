@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -259,3 +260,24 @@ def test_check_and_compare_maps_sit_on_the_same_gcj02_basemap(tiny_project, page
     found = numbers(args)
     assert np.abs(found - glon).min() < DRAWN
     assert np.abs(found - lon).min() > 1e-4
+
+
+def test_boundaries_sends_finer_outlines_for_zooming_in_when_the_view_is_coarse(
+        tiny_project, monkeypatch):
+    """A district drawn coarse for its whole view (a city) also gets its blocks and street
+    outlines at the finest tolerance, from a zoom level in; one that fits the screen does
+    not need them."""
+    from geo import settings
+
+    at = app(project=tiny_project, lang="en")
+    assert "blocks-fine" not in at.session_state["_browser_files"]
+    monkeypatch.setattr(settings, "map_detail_factor", 0.0)  # as if the tiny district were a city
+    at = app(project=tiny_project, lang="en")
+    files = at.session_state["_browser_files"]
+    args = map_args(at)
+    for name in ("blocks", "streets"):
+        url, text = files[f"{name}-fine"]
+        assert url in args  # named to the browser as the layer's detail
+        fine, coarse = json.loads(text), json.loads(files[name][1])
+        assert len(fine["features"]) == len(coarse["features"])  # same shapes, same order
+    assert f"[{settings.map_detail_zoom}, " in args

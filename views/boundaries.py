@@ -13,6 +13,7 @@ from folium.plugins import Draw
 from streamlit_folium import st_folium
 
 import ui
+from geo import settings
 from geo.maps.basemaps import (
     add_basemap,
     geometry_to_wgs84,
@@ -20,6 +21,7 @@ from geo.maps.basemaps import (
     point_to_wgs84,
 )
 from geo.maps.editor import (
+    MIN_TOLERANCE_M,
     features,
     geojson_texts,
     label_points,
@@ -373,6 +375,15 @@ def plan_layers(p, view: dict, with_grids: bool) -> dict:
     shapes, texts, tolerance = ui.drawing_blocks(p, gcj=gcj)
     blocks = ui.shared_result("held_blocks", f"{b.district_key}|{gcj}",
                               lambda: features(texts, [{}] * len(texts)), max_entries=8)
+    # Up close a city's whole-view shapes look coarse: from settings.map_detail_zoom in the
+    # browser swaps in outlines simplified to the finest tolerance (same blocks, same order;
+    # geo.maps.held)
+    fine_shapes, fine_texts, fine_tolerance = (
+        ui.drawing_blocks(p, gcj=gcj, fine=True)
+        if tolerance >= settings.map_detail_factor * MIN_TOLERANCE_M else (None, None, None))
+    fine_blocks = None if fine_texts is None else ui.shared_result(
+        "held_blocks_fine", f"{b.district_key}|{gcj}",
+        lambda: features(fine_texts, [{}] * len(fine_texts)), max_entries=8)
     assign = view["assign"]
     population = np.where(b.population_missing, np.nan, b.population)
     tips = tooltip_values([b.names, b.codes, assign["street_name"], population])
@@ -387,6 +398,10 @@ def plan_layers(p, view: dict, with_grids: bool) -> dict:
         [{"l": STATUS_LINE.get(view["status"].get(codes[k]), "#475569"),
           "d": "8 5" if view["locked"].get(codes[k]) else ""} for k in keep])
     labels = label_points(outlines[keep], [view["names"].get(codes[k]) or codes[k] for k in keep])
+    fine_streets = None
+    if fine_shapes is not None:
+        fine_outlines = street_outlines(fine_shapes, p.assignment, len(codes))
+        fine_streets = features(geojson_texts(fine_outlines[keep]), [{}] * len(keep))
     grids_json = None
     if with_grids:
         def grid_shapes() -> str:
@@ -397,9 +412,16 @@ def plan_layers(p, view: dict, with_grids: bool) -> dict:
     size = len(paint) + len(streets_json) + len(labels)
     log.debug("boundaries: map layers %d bytes per revision, %d per district (tolerance %.1f m)",
               size, len(blocks) + len(grids_json or ""), tolerance)
-    return {"texts": texts, "tips": tips, "blocks": blocks, "paint": paint,
+    return {"texts": fine_texts or texts, "tips": tips, "blocks": blocks, "paint": paint,
             "streets": streets_json, "labels": labels, "grids": grids_json, "bytes": size,
-            "tolerance_m": tolerance, "bounds": shapely.total_bounds(list(shapes))}
+            "blocks_fine": fine_blocks, "streets_fine": fine_streets,
+            "tolerance_m": tolerance, "fine_tolerance_m": fine_tolerance,
+            "bounds": shapely.total_bounds(list(shapes))}
+
+
+def _detail(text: str | None, name: str) -> list[tuple[int, str]]:
+    """A held layer's finer outlines from ``settings.map_detail_zoom`` in, if there are any."""
+    return [] if text is None else [(settings.map_detail_zoom, ui.browser_file(text, name))]
 
 
 @ui.fragment
@@ -542,9 +564,11 @@ def editor(page_plan, show_grids: bool) -> None:
     held = [
         HeldLayer("blocks", url=ui.browser_file(layers["blocks"], "blocks"),
                   paint=ui.browser_file(layers["paint"], "paint"),
+                  detail=_detail(layers["blocks_fine"], "blocks-fine"),
                   style={"color": "#94a3b8", "weight": 0.6, "fillOpacity": 0.45},
                   aliases=aliases, interactive=True, z=410),
         HeldLayer("streets", url=ui.browser_file(layers["streets"], "streets"),
+                  detail=_detail(layers["streets_fine"], "streets-fine"),
                   style={"weight": 2.5, "fill": False}, z=420),
         HeldLayer("selected", data=features([layers["texts"][k] for k in picked_rows],
                                             [{"t": layers["tips"][k]} for k in picked_rows]),

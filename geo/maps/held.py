@@ -13,7 +13,11 @@ layers, each named by a *slot* and a *key*:
 * a *paint* (fill and line colours, tooltip rows per feature, itself a URL)
   restyles the layer's shapes without redrawing them: after a move only the
   colours and tooltips change, the geometry stays;
-* ``min_zoom`` shows a layer only when zoomed in that far (a city's grids).
+* ``min_zoom`` shows a layer only when zoomed in that far (a city's grids);
+* ``detail`` gives finer versions of the same shapes (same features, same
+  order) from a zoom level in: zoomed in, each shape takes its finer outline in
+  place (colours, tooltips and clicks stay), zoomed out it takes the coarse one
+  back. A city is drawn coarse for the whole view and fine up close.
 
 Each slot has its own map pane (``z`` orders them), so layers that arrive late
 still stack in order. A click on an interactive shape reaches the app at once
@@ -69,6 +73,10 @@ class HeldLayer:
         Points written as text (property ``n``, escaped HTML) instead of shapes.
     min_zoom : int, optional
         Shown only from this zoom level in.
+    detail : sequence of (int, str)
+        ``(zoom, url)``: from that zoom level in, the shapes take the outlines
+        of the FeatureCollection at ``url`` (the same features in the same
+        order, simplified less).
     z : int
         Stacking order (the CSS z-index of the layer's pane; Leaflet's own overlays are
         at 400, markers at 600).
@@ -84,6 +92,7 @@ class HeldLayer:
     interactive: bool = False
     labels: bool = False
     min_zoom: int | None = None
+    detail: Sequence[tuple[int, str]] = ()
     z: int = 400
 
     def __post_init__(self) -> None:
@@ -97,7 +106,8 @@ class HeldLayer:
         return {"slot": self.slot, "key": key, "src": self.url, "paint": self.paint,
                 "style": dict(self.style), "aliases": [html.escape(str(a)) for a in self.aliases],
                 "interactive": bool(self.interactive), "labels": bool(self.labels),
-                "min_zoom": self.min_zoom, "z": int(self.z)}
+                "min_zoom": self.min_zoom, "z": int(self.z),
+                "detail": sorted([int(zoom), str(url)] for zoom, url in self.detail)}
 
 
 _RUNTIME = """
@@ -198,6 +208,23 @@ _RUNTIME = """
       if (layer.setStyle) { layer.setStyle(styled(held.spec.style, props)); }
     });
   }
+  function outline(held) {  // the shapes' outlines for this zoom (spec.detail), swapped in place
+    if (!held.shapes || W.held[held.spec.slot] !== held) { return; }
+    var z = map.getZoom(), src = held.spec.src;
+    (held.spec.detail || []).forEach(function (d) { if (z >= d[0]) { src = d[1]; } });
+    if (!src || held.outline === src || held.spec.labels) { return; }
+    held.outline = src;
+    track(get(src).then(function (fc) {
+      if (W.held[held.spec.slot] !== held || held.outline !== src) { return; }
+      (fc.features || []).forEach(function (f, k) {
+        var layer = held.shapes[k], g = f.geometry;
+        if (!layer || !layer.setLatLngs || !g) { return; }
+        layer.setLatLngs(L.GeoJSON.coordsToLatLngs(g.coordinates,
+          g.type === "MultiPolygon" ? 2 : g.type === "Polygon" || g.type === "MultiLineString"
+            ? 1 : 0));
+      });
+    }));
+  }
   function fit(held) {
     if (!held.group || W.held[held.spec.slot] !== held) { return; }
     var on = !held.spec.min_zoom || map.getZoom() >= held.spec.min_zoom;
@@ -210,7 +237,7 @@ _RUNTIME = """
     // (interactive shapes in it still take events: Leaflet's CSS gives them their own)
     map.getPane("overlayPane").style.pointerEvents = "none";
     map.on("zoomend", function () {
-      Object.keys(W.held).forEach(function (slot) { fit(W.held[slot]); });
+      Object.keys(W.held).forEach(function (slot) { fit(W.held[slot]); outline(W.held[slot]); });
     });
   }
   var lk = JSON.stringify(legend);
@@ -233,14 +260,16 @@ _RUNTIME = """
       var source = spec.src ? get(spec.src) : Promise.resolve(inline[spec.slot]);
       held.ready = source.then(function (fc) {
         var b = build(held, fc);
-        held.group = b.group; held.shapes = b.shapes;
+        held.group = b.group; held.shapes = b.shapes; held.outline = spec.src || null;
         fit(held);
+        outline(held);
         return held;
       });
       track(held.ready);
     }
     held.spec = spec;
     fit(held);
+    outline(held);
     if (spec.paint && held.painted !== spec.paint) {
       held.painted = spec.paint;
       track(Promise.all([held.ready, get(spec.paint)]).then(function (r) {
