@@ -570,8 +570,9 @@ def finding_message(f: Any) -> str:
     if rule == "propose.dense_core":
         return _("A dense core of {n} communities ({names}) has {value} residents/km², denser "
                  "than any street meeting both bands may be ({high} at most): the streets "
-                 "sharing it must reach out to sparser land, as wedges, so they cannot be "
-                 "round. Widen the bands for this district, or accept the wedges.",
+                 "sharing it must reach out to sparser land, drawn out from the core like "
+                 "wedges, which costs them roundness. Widen the bands for this district, or "
+                 "accept the wedges.",
                  n=len(f.related), names=f.name or "", value=number(f.value),
                  high=number(f.maximum))
     if rule == "propose.compactness_search":

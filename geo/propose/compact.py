@@ -550,10 +550,10 @@ def explain_compactness(
                             f"bands may be ({env.max_density:,.0f}/km² at most). The "
                             f"{len(held)} streets sharing it "
                             f"({', '.join(f'{names[h]} {comps[h]:.2f}' for h in held)}) must "
-                            "each reach out to sparser land to dilute it, and only wedges from "
-                            "the core outward do that, so they cannot be round. To get rounder "
-                            "streets, widen the bands for this district (a rulebook of your "
-                            "own), or accept these wedges."
+                            "each reach out to sparser land to dilute it, drawn out from the "
+                            "core like wedges, which costs them roundness (the searches here "
+                            "found none rounder). To get rounder streets, widen the bands for "
+                            "this district (a rulebook of your own), or accept these wedges."
                         ),
                     )
                 )
