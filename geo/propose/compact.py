@@ -48,7 +48,7 @@ from geo.findings import Finding
 from geo.plan.base import PlanBase
 from geo.plan.model import Plan
 from geo.propose.diagnose import _Component
-from geo.propose.grow import _adopt, _allocate, _ideal_count, _seeds
+from geo.propose.grow import _adopt, _allocate, _ideal_count, _seeds, _Space
 from geo.propose.moves import _improve, _moves_touching, _repair_pieces
 from geo.propose.recombine import MIN_WEIGHT, _pp, recombine
 from geo.propose.state import (
@@ -305,14 +305,8 @@ def refine(
 
 
 def compact_search(
-    prob: _Problem,
-    orig: list[int],
-    alive: list[bool],
+    space: _Space,
     rnd: _Random,
-    comps: list[_Component],
-    bands: tuple[_Band, ...],
-    rng_n: tuple[int, int],
-    n_fixed: int,
     deadline: float,
     started: float,
     progress: Progress | None,
@@ -328,8 +322,11 @@ def compact_search(
     moved (in units of mean compactness for moving every movable resident). The state
     is in the plan's own street slots (new streets after them), as least change gives.
     """
+    prob, orig, alive, comps, bands = (space.prob, space.orig, space.alive, space.comps,
+                                       space.bands)
+    n_fixed = space.n_fixed
     m0 = len(alive)
-    lo_n, hi_n = rng_n
+    lo_n, hi_n = space.count_range
     movable_slots = [k for k in range(m0) if prob.movable[k] and alive[k]]
     shape = _Weights(0.0, 0.0, 0.05)
     best: _State | None = None

@@ -12,6 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -265,16 +266,28 @@ def _seeds(prob: _Problem, blocks: np.ndarray, k: int, rng: np.random.Generator)
     return seeds
 
 
+@dataclass(frozen=True)
+class _Space:
+    """What every search of one district starts from.
+
+    The problem arrays, each block's current street slot (``orig``), which slots
+    are alive, the district's connected pieces, the street bands, the range of
+    street counts allowed and how many streets with rules are locked.
+    """
+
+    prob: _Problem
+    orig: list[int]
+    alive: list[bool]
+    comps: list[_Component]
+    bands: tuple[_Band, ...]
+    count_range: tuple[int, int]
+    n_fixed: int
+
+
 def _scratch(
-    prob: _Problem,
-    orig: list[int],
-    alive: list[bool],
+    space: _Space,
     weights: _Weights,
     rnd: _Random,
-    comps: list[_Component],
-    bands: tuple[_Band, ...],
-    rng_n: tuple[int, int],
-    n_fixed: int,
     deadline: float,
     started: float,
     progress: Progress | None,
@@ -282,8 +295,12 @@ def _scratch(
     polish: bool = True,
     max_tries: int | None = None,
 ) -> tuple[_State, str]:
+    """Grow the streets anew (seeded, annealed for shape); return the best and why it stopped."""
+    prob, orig, alive, comps, bands = (space.prob, space.orig, space.alive, space.comps,
+                                       space.bands)
+    n_fixed = space.n_fixed
     m0 = len(alive)
-    lo_n, hi_n = rng_n
+    lo_n, hi_n = space.count_range
     lo_k, hi_k = max(lo_n - n_fixed, len(comps)), max(hi_n - n_fixed, len(comps))
     ideal = sum(_ideal_count(bands, c.totals) for c in comps)
     ideal = min(max(ideal, lo_k), hi_k)

@@ -134,6 +134,7 @@ from geo.propose.grow import (
     _pick_merge,
     _pick_split,
     _scratch,
+    _Space,
     _split,
 )
 from geo.propose.moves import (
@@ -392,6 +393,12 @@ class _Task:
     alive: list[bool]
     mean_pop: float
 
+    @property
+    def space(self) -> _Space:
+        """What the searches start from."""
+        return _Space(self.prob, self.orig, self.alive, self.comps, self.street_bands,
+                      self.count_range, self.n_fixed)
+
     @classmethod
     def of(cls, plan: Plan, rulebook: Rulebook, req: _Request) -> _Task:
         street_bands = _bands(rulebook, "street")
@@ -460,7 +467,7 @@ def _search(
     """Run the mode's search; return the state found, why it stopped, and each old street's slot."""
     rnd = _Random(np.random.default_rng(req.seed))
     deadline = started + req.time_limit_s
-    prob, orig, alive, comps = task.prob, task.orig, task.alive, task.comps
+    prob, orig, alive = task.prob, task.orig, task.alive
     m0 = len(task.plan.streets)
     if req.mode == "least_change":
         weights = _Weights(
@@ -474,11 +481,8 @@ def _search(
         shape_only = _Weights(0.0, 0.0, settings.propose_weight_shape_scratch, req.kappa)
 
         def grow_anew(until: float) -> _State:
-            grown, _ = _scratch(
-                prob, orig, alive, shape_only, rnd, comps, task.street_bands,
-                task.count_range, task.n_fixed, until, started, progress, polish=False,
-                max_tries=2,
-            )  # fmt: skip
+            grown, _ = _scratch(task.space, shape_only, rnd, until, started, progress,
+                                polish=False, max_tries=2)
             return grown
 
         st, stop = _least_change(
@@ -504,8 +508,8 @@ def _search(
         from geo.propose.compact import compact_search
 
         st, stop = compact_search(
-            prob, orig, alive, rnd, comps, task.street_bands, task.count_range, task.n_fixed,
-            deadline, started, progress, margin=req.edge, move_weight=float(req.move_weight),
+            task.space, rnd, deadline, started, progress, margin=req.edge,
+            move_weight=float(req.move_weight),
             starts=settings.propose_compact_starts,
             iterations=settings.propose_compact_iterations if req.iterations is None
             else int(req.iterations),
@@ -516,10 +520,7 @@ def _search(
         alpha=0.0, gamma=0.0, beta=settings.propose_weight_shape_scratch, margin=req.edge,
         margin_weight=settings.propose_margin_weight,
     )
-    st, stop = _scratch(
-        prob, orig, alive, weights, rnd, comps, task.street_bands, task.count_range,
-        task.n_fixed, deadline, started, progress,
-    )  # fmt: skip
+    st, stop = _scratch(task.space, weights, rnd, deadline, started, progress)
     return st, stop, _match_slots(st, task.plan, task.movable)
 
 
