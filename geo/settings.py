@@ -119,11 +119,15 @@ propose_outside_penalty: float = 1.0
 """Cost of a street outside a band, on top of how far outside it is (in band widths): any
 street out of band costs more than moving every community, so bands come first."""
 
-propose_compact_starts: int = 4
-"""Compact proposals: seeded starts (spread centres, capacitated assignment, refinement)."""
+propose_compact_starts: int = 16
+"""Compact proposals: seeded starts (spread centres, capacitated assignment, refinement),
+as many as the time limit allows."""
 
-propose_compact_iterations: int = 4000
-"""Compact proposals: refinement iterations per start (a work limit, not a time limit)."""
+propose_compact_iterations: int = 12_000
+"""Compact proposals: refinement iterations per start (a work limit, not a time limit).
+Measured on the sample (mean / least street compactness of the plan found): 4 starts of
+4,000 gave 0.29 / 0.19; 16 of 12,000 give 0.31 / 0.22 within 30 s and 0.32 / 0.22 within
+60 s; 4 starts of 400,000 only 0.27 / 0.19 (more starts, not longer refinement, help)."""
 
 propose_recombine_rounds: int = 20
 """Recombination (compact mode, and least change given a ``recombine_weight``): rounds
