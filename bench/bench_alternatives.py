@@ -11,8 +11,8 @@ district and its dense-core variant) and each method, over ``--runs`` seeds (med
   the district's metric CRS).
 
 Methods: ``geo.propose.alternatives.propose_alternatives`` (each search within ``--time-limit``),
-the same without recombination (``previous``: the method before
-:mod:`geo.propose.recombine`, same seed),
+the same as the round before (``previous``: the roundest ranked on mean compactness alone,
+compact mode 4 starts of 4,000 refinement iterations; same seed),
 spopt's ``MaxPHeuristic`` (floor 80,000 residents) and a GerryChain ReCom chain (±20 %,
 as many streets as our fewest-moved plan; its best plan by streets in band). Ratios are
 printed in the same run: each peer against our roundest plan (compactness, share) and
@@ -80,19 +80,24 @@ def run_alternatives(
     plan: Plan, blocks: np.ndarray, rulebook: Any, seed: int, time_limit: float,
     *, previous: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    """Run our alternatives; ``previous``: as before recombination (no recombined search,
-    no recombination rounds), labelled ``previous: <key>``."""
-    saved = alternatives.CANDIDATES, settings.propose_recombine_rounds
+    """Run our alternatives; ``previous``: as the round before (the roundest ranked on mean
+    compactness alone; compact mode 4 starts of 4,000 refinement iterations), labelled
+    ``previous: <key>``."""
+    saved = (alternatives.roundness, settings.propose_compact_starts,
+             settings.propose_compact_iterations)
     if previous:
-        alternatives.CANDIDATES = tuple(
-            c for c in alternatives.CANDIDATES if "recombine_weight" not in c[1]
-        )
-        settings.propose_recombine_rounds = 0
+        def mean_only(proposal: Any) -> tuple[float, float, float]:
+            mean = float(proposal.summary.get("compactness_mean_after") or 0.0)
+            return mean, mean, mean
+
+        alternatives.roundness = mean_only  # type: ignore[assignment]
+        settings.propose_compact_starts, settings.propose_compact_iterations = 4, 4000
     t = time.perf_counter()
     try:
         alts = propose_alternatives(plan, rulebook, seed=seed, time_limit_s=time_limit)
     finally:
-        alternatives.CANDIDATES, settings.propose_recombine_rounds = saved
+        (alternatives.roundness, settings.propose_compact_starts,
+         settings.propose_compact_iterations) = saved
     elapsed = time.perf_counter() - t
     out = {}
     for alt in alts:
