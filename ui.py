@@ -501,7 +501,7 @@ def app() -> None:
     run_page(sidebar_plan)  # resolves the plan into the URL before the links are drawn
     params = carried()
     with links:
-        for page in pages:
+        for page in ([home, *pages[1:]] if current is home else pages):  # the open one lit
             st.page_link(page, query_params=params)
     run_page(current)
 
