@@ -155,6 +155,9 @@ def test_roundest_weighs_the_worst_street():
     assert _three(front, props) == [0, 2, 3]
     # on the mean alone the sliver would have been called roundest
     assert max(front, key=lambda i: props[i].summary["compactness_mean_after"]) == 1
+    # meeting the worst-street target (0.20) outranks a better mean that meets neither
+    props = [p(100, 0.25, 0.12), p(150, 0.31, 0.22), p(160, 0.34, 0.17)]
+    assert _three(pareto_front(props), props)[-1] == 1
 
 
 def test_cli_alternatives_saves_three_plans(tiny, tmp_path, monkeypatch):

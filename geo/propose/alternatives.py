@@ -170,18 +170,20 @@ def propose_alternatives(
 def roundness(proposal: Proposal) -> tuple[float, float, float]:
     """Return how round a proposal's streets are: (score, mean, worst street).
 
-    The score is the share reached of the harder of the two compactness targets
+    The score counts the compactness targets met
     (:data:`geo.settings.propose_target_mean_compactness` for the mean,
-    :data:`geo.settings.propose_target_min_compactness` for the worst street), so a
-    plan with one sliver street is not called round for a good mean.
+    :data:`geo.settings.propose_target_min_compactness` for the worst street), then adds
+    the share reached of the harder one: a plan meeting one target ranks above one
+    meeting none, and a plan with one sliver street is not called round for a good mean.
     """
     s = proposal.summary
     mean = float(s.get("compactness_mean_after") or 0.0)
     low = s.get("compactness_min_after")
     low = mean if low is None else float(low)
-    score = min(mean / settings.propose_target_mean_compactness,
-                low / settings.propose_target_min_compactness)
-    return score, mean, low
+    want_mean = settings.propose_target_mean_compactness
+    want_low = settings.propose_target_min_compactness
+    met = int(mean >= want_mean) + int(low >= want_low)
+    return met + min(mean / want_mean, low / want_low), mean, low
 
 
 def _three(front: list[int], proposals: list[Proposal]) -> list[int]:
