@@ -37,14 +37,17 @@ def scheduler():
     Starting worker processes is most of the cost of a small batch, so the runs
     below share it through ``scheduler=`` / ``--scheduler`` (the path a real
     cluster takes); the last command still starts its own default ``LocalCluster``
-    the way a planner's run does. This one forks its workers from the test process
-    (its libraries already imported) instead of spawning fresh interpreters: the
-    workers are still separate processes that receive the tasks pickled.
+    the way a planner's run does. This one starts its workers from a fork server
+    (numpy, pandas and Dask already imported there) instead of spawning fresh
+    interpreters: the workers are still separate processes that receive the tasks
+    pickled. (Forking the test process itself was faster still, but it forks a
+    process whose other threads — the scheduler's event loop, a browser driver —
+    may hold a lock at that moment, and a worker then hangs for ever.)
     """
     import dask
     from dask.distributed import LocalCluster
 
-    with dask.config.set({"distributed.worker.multiprocessing-method": "fork"}), \
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}), \
             LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                          dashboard_address=":0") as cluster:
         yield cluster.scheduler_address
