@@ -341,7 +341,7 @@ def project_key(path: Path) -> str:
     return "sample" if path.name == "sample.gpkg" else path.stem.removeprefix("district-")
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def _drawing(key: str, gcj: bool, _geoms: Any, _metric_crs: Any,
              fine: bool = False) -> tuple[Any, list[str], float]:
     import shapely
@@ -390,10 +390,20 @@ def browser_file(text: str, name: str) -> str:
     already is never sent again (:mod:`geo.maps.held`). The latest text per
     ``name`` stays in the session, where tests read what the map was given.
     """
+    import hashlib
+
     from streamlit.runtime import Runtime
 
-    url = Runtime.instance().media_file_mgr.add(text.encode(), "application/json",
-                                                f"wangge-held-{name}")
+    data = text.encode()
+    # Streamlit tells a file over 1 MiB from another by samples of it (length, head, middle,
+    # tail): a city's paint or street outlines after a move can keep all of them, and would be
+    # served from the old file. A digest of the whole text in the file name (part of its id)
+    # tells them apart. The place ("coordinates") stays one per name, so a session keeps
+    # only its latest file of each.
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    url = Runtime.instance().media_file_mgr.add(data, "application/json",
+                                                f"wangge-held-{name}",
+                                                file_name=f"{name}-{digest}.json")
     st.session_state.setdefault("_browser_files", {})[name] = (url, text)
     return url
 

@@ -263,21 +263,39 @@ def test_check_and_compare_maps_sit_on_the_same_gcj02_basemap(tiny_project, page
 
 
 def test_boundaries_sends_finer_outlines_for_zooming_in_when_the_view_is_coarse(
-        tiny_project, monkeypatch):
+        home, monkeypatch):
     """A district drawn coarse for its whole view (a city) also gets its blocks and street
     outlines at the finest tolerance, from a zoom level in; one that fits the screen does
     not need them."""
-    from geo import settings
+    import shapely
+    import streamlit as st
 
-    at = app(project=tiny_project, lang="en")
+    from geo import settings
+    from geo.maps import editor
+
+    st.cache_resource.clear()  # the drawing shapes are kept per district across sessions
+    at = app(lang="en")  # the sample
     assert "blocks-fine" not in at.session_state["_browser_files"]
-    monkeypatch.setattr(settings, "map_detail_factor", 0.0)  # as if the tiny district were a city
-    at = app(project=tiny_project, lang="en")
+    # as if the sample were a city: drawn at 60 m for the whole view
+    monkeypatch.setattr(editor, "view_tolerance_m", lambda bounds, metric_crs: 60.0)
+    st.cache_resource.clear()
+    try:
+        at = app(lang="en")
+    finally:
+        st.cache_resource.clear()
     files = at.session_state["_browser_files"]
     args = map_args(at)
     for name in ("blocks", "streets"):
-        url, text = files[f"{name}-fine"]
-        assert url in args  # named to the browser as the layer's detail
-        fine, coarse = json.loads(text), json.loads(files[name][1])
-        assert len(fine["features"]) == len(coarse["features"])  # same shapes, same order
+        (url, text), (coarse_url, coarse_text) = files[f"{name}-fine"], files[name]
+        assert url in args and url != coarse_url  # named to the browser as the detail
+        fine = shapely.from_geojson([json.dumps(f["geometry"])
+                                     for f in json.loads(text)["features"]])
+        coarse = shapely.from_geojson([json.dumps(f["geometry"])
+                                       for f in json.loads(coarse_text)["features"]])
+        assert len(fine) == len(coarse)
+        assert shapely.get_num_coordinates(fine).sum() > shapely.get_num_coordinates(
+            coarse).sum()  # finer
+        # the same shapes in the same order: each fine one lies where its coarse one does
+        assert (shapely.distance(shapely.centroid(fine), shapely.centroid(coarse))
+                < 0.002).all()
     assert f"[{settings.map_detail_zoom}, " in args

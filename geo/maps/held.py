@@ -147,13 +147,18 @@ _RUNTIME = """
   function send(e) {
     var g = window.__GLOBAL_DATA__, S = window.Streamlit;
     if (!g || !S || !e.latlng) { return; }
-    // Each click is numbered, so a second click on the very same point is a new click. The
-    // number goes on the event's own latlng: st_folium binds its (250 ms late) click handler
-    // to these shapes too, reads that latlng and then finds nothing new to send.
-    g.last_object_clicked_count = (g.last_object_clicked_count || 0) + 1;
+    // Each click is numbered (its time, so a map loaded again never repeats a number), and a
+    // second click on the very same point is a new click, unless it is the second half of
+    // a double click (zooming in), which keeps the first one's number. The number goes on
+    // the event's own latlng: st_folium binds its (250 ms late) click handler to these
+    // shapes too, reads that latlng and then finds nothing new to send.
+    var now = Date.now(), last = g.last_object_clicked;
+    var twice = last && last.n && last.lat === e.latlng.lat && last.lng === e.latlng.lng
+      && now - last.n < 500;
     var click = e.latlng;
-    click.n = g.last_object_clicked_count;
+    click.n = twice ? last.n : now;
     g.last_object_clicked = click;
+    if (twice) { return; }
     var all = {last_object_clicked: click, last_active_drawing: g.last_active_drawing};
     var wanted = g.returned_objects || [];
     if (!wanted.every(function (k) { return k in all; })) { return; }
@@ -208,21 +213,28 @@ _RUNTIME = """
       if (layer.setStyle) { layer.setStyle(styled(held.spec.style, props)); }
     });
   }
-  function outline(held) {  // the shapes' outlines for this zoom (spec.detail), swapped in place
-    if (!held.shapes || W.held[held.spec.slot] !== held) { return; }
-    var z = map.getZoom(), src = held.spec.src;
-    (held.spec.detail || []).forEach(function (d) { if (z >= d[0]) { src = d[1]; } });
-    if (!src || held.outline === src || held.spec.labels) { return; }
+  function source(spec) {  // the layer's file for this zoom: spec.detail from its zoom in
+    var z = map.getZoom(), src = spec.src;
+    (spec.detail || []).forEach(function (d) { if (z >= d[0]) { src = d[1]; } });
+    return src;
+  }
+  function outline(held) {  // the shapes' outlines for this zoom, swapped in place
+    if (!held.shapes || W.held[held.spec.slot] !== held || held.spec.labels) { return; }
+    var src = source(held.spec);
+    if (!src || held.outline === src) { return; }
     held.outline = src;
     track(get(src).then(function (fc) {
       if (W.held[held.spec.slot] !== held || held.outline !== src) { return; }
       (fc.features || []).forEach(function (f, k) {
         var layer = held.shapes[k], g = f.geometry;
-        if (!layer || !layer.setLatLngs || !g) { return; }
+        if (!layer || !layer.setLatLngs || !g || !g.coordinates) { return; }
         layer.setLatLngs(L.GeoJSON.coordsToLatLngs(g.coordinates,
           g.type === "MultiPolygon" ? 2 : g.type === "Polygon" || g.type === "MultiLineString"
             ? 1 : 0));
       });
+    }, function (err) {
+      if (held.outline === src) { held.outline = null; }  // tried again at the next zoom
+      throw err;
     }));
   }
   function fit(held) {
@@ -257,10 +269,10 @@ _RUNTIME = """
     }
     if (!held) {
       held = W.held[spec.slot] = {spec: spec, painted: null};
-      var source = spec.src ? get(spec.src) : Promise.resolve(inline[spec.slot]);
-      held.ready = source.then(function (fc) {
+      var first = spec.src ? source(spec) : null;  // zoomed in, the finer file at once
+      held.ready = (first ? get(first) : Promise.resolve(inline[spec.slot])).then(function (fc) {
         var b = build(held, fc);
-        held.group = b.group; held.shapes = b.shapes; held.outline = spec.src || null;
+        held.group = b.group; held.shapes = b.shapes; held.outline = first;
         fit(held);
         outline(held);
         return held;

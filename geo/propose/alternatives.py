@@ -9,7 +9,8 @@ moved, **balanced**, **roundest** (:func:`roundness`: the mean and the worst str
 weighed). A plan is never called roundest that another alternative beats.
 
 Each is a full :class:`~geo.propose.search.Proposal` (its own plan, summary and findings),
-with the same seed, so the set is reproducible.
+with the same seed, so the set is reproducible unless a time limit stops a search (the
+summaries' ``stop_reason`` says so).
 """
 
 from __future__ import annotations
@@ -170,20 +171,20 @@ def propose_alternatives(
 def roundness(proposal: Proposal) -> tuple[float, float, float]:
     """Return how round a proposal's streets are: (score, mean, worst street).
 
-    The score counts the compactness targets met
-    (:data:`geo.settings.propose_target_mean_compactness` for the mean,
-    :data:`geo.settings.propose_target_min_compactness` for the worst street), then adds
-    the share reached of the harder one: a plan meeting one target ranks above one
-    meeting none, and a plan with one sliver street is not called round for a good mean.
+    The score is minus the shortfalls from the two compactness targets, each as a share
+    of its target (:data:`geo.settings.propose_target_mean_compactness` for the mean,
+    :data:`geo.settings.propose_target_min_compactness` for the worst street; a target met
+    falls short by nothing): a plan with one sliver street is not called round for a
+    good mean, nor one with a good worst street for a poor mean. Plans meeting both tie
+    at 0 and are told apart by their mean.
     """
     s = proposal.summary
     mean = float(s.get("compactness_mean_after") or 0.0)
     low = s.get("compactness_min_after")
     low = mean if low is None else float(low)
-    want_mean = settings.propose_target_mean_compactness
-    want_low = settings.propose_target_min_compactness
-    met = int(mean >= want_mean) + int(low >= want_low)
-    return met + min(mean / want_mean, low / want_low), mean, low
+    short = (max(0.0, 1.0 - mean / settings.propose_target_mean_compactness)
+             + max(0.0, 1.0 - low / settings.propose_target_min_compactness))
+    return -short, mean, low
 
 
 def _three(front: list[int], proposals: list[Proposal]) -> list[int]:
