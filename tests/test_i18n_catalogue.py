@@ -162,3 +162,28 @@ def test_coverage_page_in_chinese_has_no_english_words(home):
     library |= {f.message for f in result.findings if ui.finding_message(f) == f.message}
     words = english_words(visible_texts(at), library)
     assert not words, words
+
+
+@pytest.mark.slow
+def test_alternatives_cards_in_chinese_have_no_english_words(home):
+    """The cards of fewest / balanced / roundest, with their targets, read in Chinese."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.query_params["lang"] = "zh"
+    at.query_params["plan"] = "current"
+    at.run()
+    at.session_state["propose_time"] = 1
+    at.button(key="alternatives_button").click().run(timeout=600)
+    assert not at.exception
+    cards = at.session_state["alternatives"]
+    assert cards and any(c.get("targets") for c in cards)
+    import ui
+
+    findings = at.session_state["plan"].findings(ui.rulebook())
+    # plan names are the planner's (or the tool's stems), data like the rulebook's name
+    exempt = {ui.rulebook().name,
+              *(f.message for f in findings if ui.finding_message(f) == f.message)}
+    assert all(c["plan"].startswith("备选-") for c in cards)  # named in Chinese too
+    texts = visible_texts(at)
+    assert any("平均紧凑度 ≥" in t for t in texts)  # each target with its figure
+    words = english_words(texts, exempt)
+    assert not words, words

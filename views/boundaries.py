@@ -246,14 +246,19 @@ def do_alternatives() -> None:
 
     p, s, _d = ui.plan()
     taken = set(s.list_plans()["name"])
-    stem, n = "alternative", 1
+    word = _("alternative")  # plans are named in the planner's language: 备选-调整最少 …
+    stem, n = word, 1
     while any(name.startswith(f"{stem}-") for name in taken):
         n += 1
-        stem = f"alternative{n}"
+        stem = f"{word}{n}"
     alts = propose_alternatives(p, ui.rulebook(), seed=20170419,
                                 time_limit_s=float(st.session_state.get("propose_time", 30)),
                                 name=stem, progress=ui.progress_bar(_("Proposing alternatives…")))
     s.save_plan(p, if_absent=True)  # the plan they started from, if not stored yet
+    for alt in alts:
+        kind = alt.key.split("-")[0]
+        alt.proposal.plan.name = f"{stem}-{_(ALTERNATIVE_NAMES.get(kind, kind))}"
+        alt.proposal.summary["plan"] = alt.proposal.plan.name
     cards = []
     for alt, row in zip(alts, compare_alternatives(alts), strict=True):
         s.save_plan(alt.proposal.plan)
@@ -269,6 +274,30 @@ def do_alternatives() -> None:
 
 ALTERNATIVE_TITLES = {"fewest": ui.N_("Fewest moved"), "balanced": ui.N_("Balanced"),
                       "roundest": ui.N_("Roundest")}
+# the last part of an alternative's plan name (alternative-fewest, 备选-调整最少)
+ALTERNATIVE_NAMES = {"fewest": ui.N_("fewest"), "balanced": ui.N_("balanced"),
+                     "roundest": ui.N_("roundest")}
+
+
+def target_lines(card: dict, target: dict) -> list[str]:
+    """Each target of an alternative with its figure, ✓ met or ✗ not."""
+    rows = [("mean_min", card["compactness_mean"], 1,
+             _("mean compactness ≥ {target}: {value}", target=ui.number(target.get("mean_min"), 2),
+               value=ui.number(card["compactness_mean"], 2))),
+            ("street_min", card["compactness_min"], 1,
+             _("least compact street ≥ {target}: {value}",
+               target=ui.number(target.get("street_min"), 2),
+               value=ui.number(card["compactness_min"], 2))),
+            ("moved_max", card["residents_moved"], -1,
+             _("residents moved ≤ {target}: {value}", target=ui.number(target.get("moved_max")),
+               value=ui.number(card["residents_moved"])))]
+    out = []
+    for key, value, sign, line in rows:
+        if target.get(key) is None:
+            continue
+        met = value is not None and sign * (float(value) - float(target[key])) >= 0
+        out.append(("✓ " if met else "✗ ") + line)
+    return out
 
 
 def alternative_cards(cards: list[dict]) -> None:
@@ -279,15 +308,19 @@ def alternative_cards(cards: list[dict]) -> None:
             key = str(card["key"]).split("-")[0]
             st.markdown(f"**{_(ALTERNATIVE_TITLES.get(key, key))}** · `{card['plan']}`")
             st.image(card["svg"], width="stretch")
+            # each label its own _() call (outside the f-strings, where the catalogue finds it)
+            in_band, moved = _("Streets in both bands"), _("Residents moved")
+            communities, shape = _("Communities moved"), _("Compactness mean / min")
+            margin = _("Margin to the band edges")
             st.markdown("\n".join([
-                f"- {_('Streets in both bands')}: {card['in_band']}",
-                f"- {_('Residents moved')}: {ui.number(card['residents_moved'])}"
+                f"- {in_band}: {card['in_band']}",
+                f"- {moved}: {ui.number(card['residents_moved'])}"
                 + ("" if card.get("moved_vs_fewest") is None
                    else f" (×{ui.number(card['moved_vs_fewest'], 2)})"),
-                f"- {_('Communities moved')}: {ui.number(card['communities_moved'])}",
-                f"- {_('Compactness mean / min')}: {ui.number(card['compactness_mean'], 2)}"
+                f"- {communities}: {ui.number(card['communities_moved'])}",
+                f"- {shape}: {ui.number(card['compactness_mean'], 2)}"
                 f" / {ui.number(card['compactness_min'], 2)}",
-                f"- {_('Margin to the band edges')}: "
+                f"- {margin}: "
                 + ("—" if card["margin_min"] is None else f"{card['margin_min']:.1%}"),
             ]))
             target = card.get("targets")
@@ -295,6 +328,7 @@ def alternative_cards(cards: list[dict]) -> None:
                 (st.success if target["met"] else st.warning)(
                     _("Compactness target met") if target["met"]
                     else _("Compactness target not met"))
+                st.caption("  \n".join(target_lines(card, target)))
             for text in card.get("why_text", [])[:3]:
                 st.caption(ui.plain(text))
             st.page_link("views/compare.py", label=_("Open on Compare"), icon="⚖️",

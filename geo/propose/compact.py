@@ -430,7 +430,7 @@ def _rank(st: _State, move_weight: float) -> tuple:
 def _names(base: PlanBase, blocks: Sequence[int], limit: int = 6) -> str:
     shown = [str(base.names[b]) for b in blocks[:limit]]
     more = len(blocks) - len(shown)
-    return "、".join(shown) + (f" and {more} more" if more > 0 else "")
+    return "、".join(shown) + ("…" if more > 0 else "")  # the messages give the count
 
 
 def explain_compactness(
