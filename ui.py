@@ -18,7 +18,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import streamlit as st
 
@@ -341,14 +341,27 @@ def project_key(path: Path) -> str:
     return "sample" if path.name == "sample.gpkg" else path.stem.removeprefix("district-")
 
 
+class Drawing(NamedTuple):
+    """A level's shapes as the editor's map draws them (kept once per district)."""
+
+    shapes: Any
+    """The simplified polygons (lon/lat, or GCJ-02 for such a basemap)."""
+    texts: list[str]
+    """Each shape's GeoJSON geometry."""
+    tolerance: float
+    """The simplification tolerance (m)."""
+    layer: str
+    """All of them as one FeatureCollection without properties (a held layer's file)."""
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _drawing(key: str, gcj: bool, _geoms: Any, _metric_crs: Any,
-             fine: bool = False) -> tuple[Any, list[str], float]:
+def _drawing(key: str, gcj: bool, _geoms: Any, _metric_crs: Any, fine: bool = False) -> Drawing:
     import shapely
 
     from geo.maps.editor import (
         MIN_TOLERANCE_M,
         drawing_shapes,
+        features,
         geojson_texts,
         shift_gcj02,
         view_tolerance_m,
@@ -359,12 +372,12 @@ def _drawing(key: str, gcj: bool, _geoms: Any, _metric_crs: Any,
     shapes = drawing_shapes(_geoms, metric_crs=_metric_crs, tolerance_m=tolerance)
     if gcj:
         shapes = shift_gcj02(shapes)
-    return shapes, geojson_texts(shapes), tolerance
+    texts = geojson_texts(shapes)
+    return Drawing(shapes, texts, tolerance, features(texts, [{}] * len(texts)))
 
 
-def drawing_blocks(p: Plan, *, gcj: bool = False,
-                   fine: bool = False) -> tuple[Any, list[str], float]:
-    """The plan's blocks for drawing: shapes, their GeoJSON texts and the tolerance (m).
+def drawing_blocks(p: Plan, *, gcj: bool = False, fine: bool = False) -> Drawing:
+    """The plan's blocks for drawing (:class:`Drawing`).
 
     Simplified once per district to a tolerance that fits the view of the whole
     district (:func:`geo.maps.editor.view_tolerance_m`), or with ``fine`` to the
@@ -375,11 +388,11 @@ def drawing_blocks(p: Plan, *, gcj: bool = False,
                     p.base.metric_crs, fine)
 
 
-def drawing_grids(d: District, p: Plan, *, gcj: bool = False) -> list[str]:
-    """The district's grids as GeoJSON texts for drawing (simplified once per district)."""
+def drawing_grids(d: District, p: Plan, *, gcj: bool = False) -> Drawing:
+    """The district's grids for drawing (:class:`Drawing`, simplified once per district)."""
     grids = d.units["grid"]
     return _drawing(f"{p.base.district_key}|grids", gcj, grids.geometry.values,
-                    p.base.metric_crs)[1]
+                    p.base.metric_crs)
 
 
 def browser_file(text: str, name: str) -> str:

@@ -406,18 +406,13 @@ def plan_layers(p, view: dict, with_grids: bool) -> dict:
     tooltip row per block), the street outlines and the labels.
     """
     b = p.base
-    shapes, texts, tolerance = ui.drawing_blocks(p, gcj=gcj)
-    blocks = ui.shared_result("held_blocks", f"{b.district_key}|{gcj}",
-                              lambda: features(texts, [{}] * len(texts)), max_entries=8)
+    coarse = ui.drawing_blocks(p, gcj=gcj)
+    shapes, texts, tolerance = coarse.shapes, coarse.texts, coarse.tolerance
     # Up close a city's whole-view shapes look coarse: from settings.map_detail_zoom in the
     # browser swaps in outlines simplified to the finest tolerance (same blocks, same order;
     # geo.maps.held)
-    fine_shapes, fine_texts, fine_tolerance = (
-        ui.drawing_blocks(p, gcj=gcj, fine=True)
-        if tolerance >= settings.map_detail_factor * MIN_TOLERANCE_M else (None, None, None))
-    fine_blocks = None if fine_texts is None else ui.shared_result(
-        "held_blocks_fine", f"{b.district_key}|{gcj}",
-        lambda: features(fine_texts, [{}] * len(fine_texts)), max_entries=8)
+    fine = (ui.drawing_blocks(p, gcj=gcj, fine=True)
+            if tolerance >= settings.map_detail_factor * MIN_TOLERANCE_M else None)
     assign = view["assign"]
     population = np.where(b.population_missing, np.nan, b.population)
     tips = tooltip_values([b.names, b.codes, assign["street_name"], population])
@@ -433,24 +428,18 @@ def plan_layers(p, view: dict, with_grids: bool) -> dict:
           "d": "8 5" if view["locked"].get(codes[k]) else ""} for k in keep])
     labels = label_points(outlines[keep], [view["names"].get(codes[k]) or codes[k] for k in keep])
     fine_streets = None
-    if fine_shapes is not None:
-        fine_outlines = street_outlines(fine_shapes, p.assignment, len(codes))
+    if fine is not None:
+        fine_outlines = street_outlines(fine.shapes, p.assignment, len(codes))
         fine_streets = features(geojson_texts(fine_outlines[keep]), [{}] * len(keep))
-    grids_json = None
-    if with_grids:
-        def grid_shapes() -> str:
-            gtexts = ui.drawing_grids(district, p, gcj=gcj)
-            return features(gtexts, [{}] * len(gtexts))
-
-        grids_json = ui.shared_result("held_grids", f"{b.district_key}|{gcj}", grid_shapes)
+    grids_json = ui.drawing_grids(district, p, gcj=gcj).layer if with_grids else None
     size = len(paint) + len(streets_json) + len(labels)
     log.debug("boundaries: map layers %d bytes per revision, %d per district (tolerance %.1f m)",
-              size, len(blocks) + len(grids_json or ""), tolerance)
-    return {"texts": fine_texts or texts, "tips": tips, "blocks": blocks, "paint": paint,
+              size, len(coarse.layer) + len(grids_json or ""), tolerance)
+    return {"texts": texts if fine is None else fine.texts, "tips": tips,
+            "blocks": coarse.layer, "paint": paint,
             "streets": streets_json, "labels": labels, "grids": grids_json, "bytes": size,
-            "blocks_fine": fine_blocks, "streets_fine": fine_streets,
-            "tolerance_m": tolerance, "fine_tolerance_m": fine_tolerance,
-            "bounds": shapely.total_bounds(list(shapes))}
+            "blocks_fine": None if fine is None else fine.layer, "streets_fine": fine_streets,
+            "tolerance_m": tolerance, "bounds": shapely.total_bounds(list(shapes))}
 
 
 def _detail(text: str | None, name: str) -> list[tuple[int, str]]:
