@@ -281,23 +281,18 @@ ALTERNATIVE_NAMES = {"fewest": ui.N_("fewest"), "balanced": ui.N_("balanced"),
 
 def target_lines(card: dict, target: dict) -> list[str]:
     """Each target of an alternative with its figure, ✓ met or ✗ not."""
-    rows = [("mean_min", card["compactness_mean"], 1,
-             _("mean compactness ≥ {target}: {value}", target=ui.number(target.get("mean_min"), 2),
-               value=ui.number(card["compactness_mean"], 2))),
-            ("street_min", card["compactness_min"], 1,
-             _("least compact street ≥ {target}: {value}",
-               target=ui.number(target.get("street_min"), 2),
-               value=ui.number(card["compactness_min"], 2))),
-            ("moved_max", card["residents_moved"], -1,
-             _("residents moved ≤ {target}: {value}", target=ui.number(target.get("moved_max")),
-               value=ui.number(card["residents_moved"])))]
-    out = []
-    for key, value, sign, line in rows:
-        if target.get(key) is None:
-            continue
-        met = value is not None and sign * (float(value) - float(target[key])) >= 0
-        out.append(("✓ " if met else "✗ ") + line)
-    return out
+    lines = {
+        "mean_min": _("mean compactness ≥ {target}: {value}",
+                      target=ui.number(target.get("mean_min"), 2),
+                      value=ui.number(card["compactness_mean"], 2)),
+        "street_min": _("least compact street ≥ {target}: {value}",
+                        target=ui.number(target.get("street_min"), 2),
+                        value=ui.number(card["compactness_min"], 2)),
+        "moved_max": _("residents moved ≤ {target}: {value}",
+                       target=ui.number(target.get("moved_max")),
+                       value=ui.number(card["residents_moved"])),
+    }
+    return [("✓ " if met else "✗ ") + lines[key] for key, met in target["each"].items()]
 
 
 def alternative_cards(cards: list[dict]) -> None:

@@ -216,7 +216,10 @@ def _three(front: list[int], proposals: list[Proposal]) -> list[int]:
 
 
 def _targets(key: str, proposal: Proposal, fewest: Proposal) -> dict[str, Any] | None:
-    """Return the compactness targets of an alternative and whether it meets them."""
+    """Return an alternative's targets, whether it meets each, and whether it meets all.
+
+    ``each`` holds a flag per target; ``met`` is all of them with every street in band.
+    """
     s = proposal.summary
     comps = [
         r["compactness_after"] for r in s["streets"]
@@ -229,23 +232,21 @@ def _targets(key: str, proposal: Proposal, fewest: Proposal) -> dict[str, Any] |
             "mean_min": settings.propose_target_mean_compactness,
             "street_min": settings.propose_target_min_compactness,
         }
-        met = (
-            proposal.feasible and mean is not None and low is not None
-            and mean >= want["mean_min"] and low >= want["street_min"]
-        )
     elif key.startswith("balanced"):
         base = float(fewest.summary["residents_moved"])
         want = {
             "mean_min": settings.propose_target_balanced_compactness,
             "moved_max": settings.propose_target_balanced_moved_ratio * base,
         }
-        met = (
-            proposal.feasible and mean is not None
-            and mean >= want["mean_min"] and s["residents_moved"] <= want["moved_max"]
-        )
     else:
         return None
-    return {**want, "met": bool(met)}
+    figure = {"mean_min": mean, "street_min": low, "moved_max": s["residents_moved"]}
+    each = {
+        k: figure[k] is not None
+        and (figure[k] <= v if k.endswith("_max") else figure[k] >= v)
+        for k, v in want.items()
+    }
+    return {**want, "met": bool(proposal.feasible and all(each.values())), "each": each}
 
 
 _LABELS = {"fewest": "fewest moved", "balanced": "balanced", "roundest": "roundest"}
