@@ -381,23 +381,11 @@ class _Task:
 
     plan: Plan
     rulebook: Rulebook
-    street_bands: tuple[_Band, ...]
+    space: _Space  # what the searches start from
     movable: list[bool]
     counts: np.ndarray
-    n_fixed: int
-    count_range: tuple[int, int]
-    prob: _Problem
-    comps: list[Any]
     analysis: list[Finding]
-    orig: list[int]
-    alive: list[bool]
     mean_pop: float
-
-    @property
-    def space(self) -> _Space:
-        """What the searches start from."""
-        return _Space(self.prob, self.orig, self.alive, self.comps, self.street_bands,
-                      self.count_range, self.n_fixed)
 
     @classmethod
     def of(cls, plan: Plan, rulebook: Rulebook, req: _Request) -> _Task:
@@ -429,12 +417,14 @@ class _Task:
         movable_block = np.asarray(movable, dtype=bool)[plan.assignment]
         comps = _components(base, movable_block)
         mean_pop = float(base.population[movable_block].mean()) if movable_block.any() else 1.0
-        return cls(
-            plan=plan, rulebook=rulebook, street_bands=street_bands, movable=movable,
-            counts=counts, n_fixed=n_fixed, count_range=count_range, prob=prob, comps=comps,
-            analysis=_analyse(base, rulebook, street_bands, comps, movable_block),
-            orig=plan.assignment.tolist(),
+        space = _Space(
+            prob=prob, orig=plan.assignment.tolist(),
             alive=[bool(counts[k] > 0) or not movable[k] for k in range(m0)],
+            comps=comps, bands=street_bands, count_range=count_range, n_fixed=n_fixed,
+        )
+        return cls(
+            plan=plan, rulebook=rulebook, space=space, movable=movable, counts=counts,
+            analysis=_analyse(base, rulebook, street_bands, comps, movable_block),
             mean_pop=max(mean_pop, 1.0),
         )  # fmt: skip
 
@@ -467,7 +457,8 @@ def _search(
     """Run the mode's search; return the state found, why it stopped, and each old street's slot."""
     rnd = _Random(np.random.default_rng(req.seed))
     deadline = started + req.time_limit_s
-    prob, orig, alive = task.prob, task.orig, task.alive
+    space = task.space
+    prob, orig, alive = space.prob, space.orig, space.alive
     m0 = len(task.plan.streets)
     if req.mode == "least_change":
         weights = _Weights(
@@ -486,7 +477,7 @@ def _search(
             return grown
 
         st, stop = _least_change(
-            prob, orig, alive, weights, rnd, task.count_range, task.n_fixed, deadline, started,
+            prob, orig, alive, weights, rnd, space.count_range, space.n_fixed, deadline, started,
             progress, grow_anew,
         )  # fmt: skip
         if req.recombine_weight is not None and st.key()[0] == 0:
@@ -530,7 +521,7 @@ def _proposal(
 ) -> Proposal:
     """Write the state found as a plan, with its summary, bound and findings."""
     plan, rulebook = task.plan, task.rulebook
-    lo_n, hi_n = task.count_range
+    lo_n, hi_n = task.space.count_range
     proposal_name = req.name or f"proposal-{req.mode.replace('_', '-')}-{req.seed}"
     result, added, removed = _to_plan(plan, st, slot_of_street, proposal_name)
     elapsed = time.perf_counter() - started
@@ -547,16 +538,16 @@ def _proposal(
         bound = residents_moved_lower_bound(
             plan,
             rulebook,
-            max_new_streets=max(hi_n - task.n_fixed - n_movable, 0),
-            min_streets=max(lo_n - task.n_fixed, 1),
-            max_streets=max(hi_n - task.n_fixed, 1),
+            max_new_streets=max(hi_n - task.space.n_fixed - n_movable, 0),
+            min_streets=max(lo_n - task.space.n_fixed, 1),
+            max_streets=max(hi_n - task.space.n_fixed, 1),
             time_limit_s=min(10.0, max(req.time_limit_s / 4, 1.0)),
         )
         summary["lower_bound"] = bound.to_dict(moved=summary["residents_moved"])
     findings = list(task.analysis)
     if req.counted:
-        findings.extend(_count_findings(task.street_bands, task.comps, task.count_range,
-                                        task.n_fixed, plan.base))
+        findings.extend(_count_findings(task.space.bands, task.space.comps,
+                                        task.space.count_range, task.space.n_fixed, plan.base))
     findings.extend(_street_findings_after(result, rulebook, after_table, list(findings)))
     findings.extend(f for f in result.findings(rulebook) if f.level == "street")
     if req.mode == "compact":
