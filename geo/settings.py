@@ -141,6 +141,13 @@ propose_recombine_patience: int = 3
 """Recombination: rounds without gain after which it stops (new splits are drawn each
 round, so a round without gain does not mean the next finds nothing)."""
 
+propose_ceiling_rounds: int = 80
+"""Alternatives: rounds of column generation estimating how round the streets can be
+(:mod:`geo.propose.ceiling`) when the roundest misses the mean target (a work limit)."""
+
+propose_ceiling_seconds: float = 30.0
+"""... and the most seconds it may take (the search's time limit when that is less)."""
+
 propose_target_mean_compactness: float = 0.40
 """The roundest alternative aims at this mean Polsby-Popper compactness of its streets."""
 

@@ -98,6 +98,49 @@ def test_no_explanation_when_the_targets_are_met():
     ) == []
 
 
+def test_the_ceiling_estimate_says_no_mix_of_streets_reaches_the_target_in_the_corridor():
+    """Every in-band plan of the corridor is cut into strips (0.34): even a fractional mix
+    of the streets tried stays under 0.40, never under the plan it was given, and the
+    finding says it is an estimate."""
+    from types import SimpleNamespace
+
+    from geo.propose.alternatives import compactness_ceiling
+
+    plan = _corridor(STRIPS)
+    strips = float(plan.street_table(RULES)["compactness"].mean())
+    found = compactness_ceiling(plan, RULES, [SimpleNamespace(plan=plan)], seed=1,
+                                time_limit_s=NO_LIMIT)
+    assert found is not None and found.rule == "propose.compactness_ceiling"
+    assert strips - 0.01 <= found.value < 0.40
+    assert found.minimum == 0.40 and "not a proof" in found.message
+    # a target the strips meet needs no ceiling
+    with pytest.MonkeyPatch.context() as mp:
+        from geo import settings
+
+        mp.setattr(settings, "propose_target_mean_compactness", 0.30)
+        assert compactness_ceiling(plan, RULES, [SimpleNamespace(plan=plan)], seed=1,
+                                   time_limit_s=NO_LIMIT) is None
+
+
+def test_a_ceiling_estimate_stopped_before_it_settles_claims_nothing():
+    from geo.propose.ceiling import estimate_ceiling
+    from geo.propose.search import _Request, _Task
+
+    plan = _corridor(STRIPS)
+    req = _Request.checked(mode="compact", seed=1, time_limit_s=1.0, compactness_weight=0.0,
+                           margin=0.0, n_streets=None, min_streets=None, max_streets=None,
+                           name=None, move_weight=0.0, iterations=None, recombine_weight=None)
+    space = _Task.of(plan, RULES, req).space
+    blocks = list(range(space.prob.n))
+    given = [[frozenset(int(b) for b in np.flatnonzero(plan.assignment == k)) for k in range(4)]]
+    early = estimate_ceiling(space.prob, blocks, space.bands, 4, given, seed=1, rounds=3)
+    assert early is not None and not early.settled and early.rounds == 3
+    full = estimate_ceiling(space.prob, blocks, space.bands, 4, given, seed=1, rounds=80)
+    assert full is not None and full.settled and full.mean >= early.mean - 1e-9
+    # the plan given is among the candidates: the estimate is never below it
+    assert full.mean >= float(plan.street_table(RULES)["compactness"].mean()) - 0.01
+
+
 def test_compact_mode_on_the_sample_is_in_band_rounder_and_says_why_it_misses(sample_built):
     """The sample's least-change plan (fewest moved) has mean compactness 0.24-0.26 and a
     street near 0.10; the compact plan keeps all 9 streets in both bands and is rounder.

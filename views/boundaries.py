@@ -242,7 +242,11 @@ def do_propose() -> None:
 @ui.callback
 def do_alternatives() -> None:
     from geo.maps.minimap import plan_svg
-    from geo.propose.alternatives import compare_alternatives, propose_alternatives
+    from geo.propose.alternatives import (
+        WHY_RULES,
+        compare_alternatives,
+        propose_alternatives,
+    )
 
     p, s, _d = ui.plan()
     taken = set(s.list_plans()["name"])
@@ -262,9 +266,7 @@ def do_alternatives() -> None:
     cards = []
     for alt, row in zip(alts, compare_alternatives(alts), strict=True):
         s.save_plan(alt.proposal.plan)
-        why = [ui.finding_message(f) for f in alt.proposal.findings
-               if f.rule in ("propose.compactness_target", "propose.dense_core",
-                             "propose.compactness_search")]
+        why = [ui.finding_message(f) for f in alt.proposal.findings if f.rule in WHY_RULES]
         cards.append({**row, "svg": plan_svg(alt.proposal.plan), "why_text": why})
     st.session_state["alternatives"] = cards
     st.session_state["edit_note"] = _(

@@ -16,14 +16,17 @@ summaries' ``stop_reason`` says so).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from geo import settings
+from geo.findings import Finding
 from geo.plan.model import Plan
+from geo.propose.ceiling import estimate_ceiling
 from geo.propose.compact import explain_compactness
-from geo.propose.search import Proposal, propose_plan
+from geo.propose.search import Proposal, _Request, _Task, propose_plan
 from geo.rules.rulebook import Rulebook
 
 CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -44,6 +47,11 @@ streets afresh sometimes finds rounder plans still;
 drawing them round by design (:mod:`geo.propose.compact`) finds the roundest, and with a cost per
 resident moved a balance.
 """
+
+WHY_RULES = ("propose.compactness_target", "propose.compactness_ceiling", "propose.dense_core",
+             "propose.compactness_search")
+"""The findings that say why an alternative misses the compactness targets, in the order
+a planner reads them."""
 
 KINDS = ("fewest", "balanced", "roundest")
 """Keys of the alternatives shown, from fewest residents moved to roundest streets."""
@@ -77,11 +85,7 @@ class Alternative:
                 None if not margins or any(m is None for m in margins) else min(margins)
             ),
             "targets": s.get("targets"),
-            "why": [
-                f.to_dict() for f in self.proposal.findings
-                if f.rule in ("propose.compactness_target", "propose.dense_core",
-                              "propose.compactness_search")
-            ],
+            "why": [f.to_dict() for f in self.proposal.findings if f.rule in WHY_RULES],
         }
 
 
@@ -165,7 +169,81 @@ def propose_alternatives(
         if none_in_band:
             text += " — no search put every street in band"
         out.append(Alternative(key, text, proposal))
+    roundest = out[-1].proposal if out else None
+    if roundest is not None and roundest.feasible and (
+        roundest.summary["compactness_mean_after"] or 0.0
+    ) < settings.propose_target_mean_compactness:
+        if progress is not None:
+            progress("estimating how round the streets can be", 0.99)
+        found = compactness_ceiling(plan, rulebook, [a.proposal for a in out], seed=seed,
+                                    time_limit_s=time_limit_s, **options)
+        if found is not None:
+            at = next((i + 1 for i, f in enumerate(roundest.findings)
+                       if f.rule == "propose.compactness_target"), len(roundest.findings))
+            roundest.findings.insert(at, found)
     return out
+
+
+def compactness_ceiling(
+    plan: Plan,
+    rulebook: Rulebook,
+    proposals: list[Proposal],
+    *,
+    seed: int | None,
+    time_limit_s: float,
+    **options: Any,
+) -> Finding | None:
+    """Return a finding when even a fractional mix of round streets misses the mean target.
+
+    Runs :func:`geo.propose.ceiling.estimate_ceiling` over the streets compact mode may
+    draw (the bands alone, no margin), with the proposals' streets among the candidates,
+    for at most :data:`geo.settings.propose_ceiling_rounds` rounds and ``time_limit_s``
+    (capped at :data:`geo.settings.propose_ceiling_seconds`). None when the estimate
+    reaches the target or has not settled by then (:class:`~geo.propose.ceiling.Ceiling`),
+    when a street with rules is locked (its shape is not the search's to change) or when
+    no mix covers the district.
+    """
+    target = settings.propose_target_mean_compactness
+    req = _Request.checked(
+        mode="compact", seed=seed, time_limit_s=1.0, compactness_weight=0.0, margin=0.0,
+        n_streets=options.get("n_streets"), min_streets=options.get("min_streets"),
+        max_streets=options.get("max_streets"), name=None, move_weight=0.0, iterations=None,
+        recombine_weight=None,
+    )  # fmt: skip
+    task = _Task.of(plan, rulebook, req)
+    space = task.space
+    if space.n_fixed:
+        return None
+    blocks = [b for b in range(space.prob.n) if task.movable[space.orig[b]]]
+    plans = []
+    for proposal in proposals:
+        assignment = proposal.plan.assignment
+        streets: dict[int, set[int]] = {}
+        for b in blocks:
+            streets.setdefault(int(assignment[b]), set()).add(b)
+        plans.append([frozenset(m) for m in streets.values()])
+    count = max(len(p) for p in plans)
+    budget = min(time_limit_s, settings.propose_ceiling_seconds)
+    ceiling = estimate_ceiling(
+        space.prob, blocks, space.bands, count, plans, seed=req.seed,
+        rounds=settings.propose_ceiling_rounds, deadline=time.perf_counter() + budget,
+    )
+    if ceiling is None or not ceiling.settled or ceiling.mean >= target:
+        return None
+    return Finding(
+        rule="propose.compactness_ceiling",
+        level="district",
+        severity="info",
+        value=round(ceiling.mean, 4),
+        minimum=target,
+        message=(
+            f"Even a mix of the {ceiling.streets_tried:,} in-band streets tried here, taken "
+            f"in fractions, has a mean compactness of {ceiling.mean:.2f} at most, below the "
+            f"target {target:.2f}: with these bands the target is most likely out of reach "
+            "in this district, and a longer search would not help. This is an estimate "
+            "from the streets tried (column generation), not a proof."
+        ),
+    )
 
 
 def roundness(proposal: Proposal) -> tuple[float, float, float]:
