@@ -590,6 +590,13 @@ def finding_message(f: Any) -> str:
         return _("The roundest plan found has mean compactness {value} against the target "
                  "{target}.",
                  value=number(f.value, 2), target=number(f.minimum, 2))
+    if rule == "propose.compactness_ceiling":
+        return _("Even a mix of the round streets tried here that meet both bands, taken in "
+                 "fractions, has a mean compactness of {value} at most, below the target "
+                 "{target}: with these bands the target is most likely out of reach in this "
+                 "district, and a longer search would not help. This is an estimate from the "
+                 "streets tried, not a proof.",
+                 value=number(f.value, 2), target=number(f.minimum, 2))
     if rule == "propose.dense_core":
         return _("A dense core of {n} communities ({names}) has {value} residents/km², denser "
                  "than any street meeting both bands may be ({high} at most): the streets "
@@ -787,7 +794,23 @@ PROGRESS_STAGES = (
     N_("reading facilities"), N_("loading the walking network"),
     N_("snapping residents and facilities to the network"), N_("walking distances"),
     N_("tables and findings"),
+    # the proposer's stages; numbers in a stage become {n0}, {n1} (see progress_bar)
+    N_("recombining pairs of streets"), N_("bounding the residents that must move"),
+    N_("estimating how round the streets can be"), N_("compact start {n0}/{n1}"),
+    N_("growing {n0} streets"), N_("searching ({n0} streets)"),
+    # the searches of the alternatives, named before their stage ("label: stage")
+    N_("least change"), N_("least change, rounder"), N_("least change, roundest"),
+    N_("least change, recombined"), N_("drawn afresh"), N_("round by design"),
+    N_("round by design, fewer moved"),
 )
+
+
+def stage_text(stage: str) -> str:
+    """A progress stage in the chosen language: ``label: stage``, numbers kept."""
+    numbers = re.findall(r"\d+", stage)
+    names = iter(range(len(numbers)))
+    template = re.sub(r"\d+", lambda _m: f"{{n{next(names)}}}", stage)
+    return _(template, **{f"n{i}": n for i, n in enumerate(numbers)})
 
 
 def progress_bar(title: str, where: Any = None) -> Callable[[str, float], None]:
@@ -799,7 +822,7 @@ def progress_bar(title: str, where: Any = None) -> Callable[[str, float], None]:
 
     def report(stage: str, fraction: float) -> None:
         head, sep, tail = str(stage).rpartition(": ")
-        words = f"{head}{sep}{_(tail)}" if sep else _(str(stage))
+        words = f"{stage_text(head)}{sep}{stage_text(tail)}" if sep else stage_text(str(stage))
         bar.progress(min(1.0, max(0.0, float(fraction))), text=f"{title} · {words}")
 
     return report

@@ -81,6 +81,49 @@ def test_compiled_catalogue_translates_and_fills_placeholders(tmp_path):
     assert translations("zh").gettext("Redo") == "重做"
 
 
+def test_why_the_compactness_target_is_missed_reads_in_chinese():
+    """The findings the roundest card shows, written from their figures in Chinese."""
+    import ui
+    from geo.findings import Finding
+
+    ceiling = Finding(rule="propose.compactness_ceiling", level="district", severity="info",
+                      value=0.3712, minimum=0.40, message="Even a mix ... not a proof.")
+    target = Finding(rule="propose.compactness_target", level="district", severity="warning",
+                     value=0.3088, minimum=0.40, message="the roundest plan found has ...")
+    before = ui._last_lang[0]
+    ui._last_lang[0] = "zh"
+    try:
+        texts = [ui.finding_message(f) for f in (ceiling, target)]
+    finally:
+        ui._last_lang[0] = before
+    assert "0.37" in texts[0] and "0.40" in texts[0] and "估计" in texts[0]
+    assert "0.31" in texts[1]
+    assert not [w for t in texts for w in WORD.findall(t) if w.lower() not in ALLOWED]
+
+
+def test_the_proposers_progress_stages_read_in_chinese():
+    """Each stage the alternatives report ("search: stage", numbers inside) in Chinese."""
+    import ui
+
+    before = ui._last_lang[0]
+    ui._last_lang[0] = "zh"
+    try:
+        texts = [
+            f"{ui.stage_text(head)}: {ui.stage_text(tail)}"
+            for head, tail in (
+                ("round by design", "compact start 3/16"),
+                ("least change, rounder", "recombining pairs of streets"),
+                ("drawn afresh", "growing 9 streets"),
+                ("least change, recombined", "searching (10 streets)"),
+                ("round by design, fewer moved", "estimating how round the streets can be"),
+            )
+        ]
+    finally:
+        ui._last_lang[0] = before
+    assert "3/16" in texts[0] and "9" in texts[2] and "10" in texts[3]
+    assert not [w for t in texts for w in WORD.findall(t) if w.lower() not in ALLOWED], texts
+
+
 def visible_texts(at: AppTest) -> list[str]:
     """Every text a user can read on the rendered page."""
     out: list[str] = []
