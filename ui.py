@@ -594,8 +594,8 @@ def finding_message(f: Any) -> str:
         return _("Even a mix of the round streets tried here that meet both bands, taken in "
                  "fractions, has a mean compactness of {value} at most, below the target "
                  "{target}: with these bands the target is most likely out of reach in this "
-                 "district, and a longer search would not help. This is an estimate from the "
-                 "streets tried, not a proof.",
+                 "district, and a longer search is unlikely to help. This is an estimate from "
+                 "the streets tried, not a proof.",
                  value=number(f.value, 2), target=number(f.minimum, 2))
     if rule == "propose.dense_core":
         return _("A dense core of {n} communities ({names}) has {value} residents/km², denser "
@@ -809,7 +809,8 @@ def stage_text(stage: str) -> str:
     """A progress stage in the chosen language: ``label: stage``, numbers kept."""
     numbers = re.findall(r"\d+", stage)
     names = iter(range(len(numbers)))
-    template = re.sub(r"\d+", lambda _m: f"{{n{next(names)}}}", stage)
+    plain = stage.replace("{", "{{").replace("}", "}}")  # a facility's name may hold braces
+    template = re.sub(r"\d+", lambda _m: f"{{n{next(names)}}}", plain)
     return _(template, **{f"n{i}": n for i, n in enumerate(numbers)})
 
 

@@ -10,7 +10,7 @@ streets among them):
 1. streets are grown from every community, five times, towards round shapes at the
    district's density;
 2. the linear relaxation of the set-partitioning programme (every community in one
-   street, at most as many streets as our plan has, maximising the mean Polsby-Popper
+   street, as many streets as the bands allow, maximising their mean Polsby-Popper
    compactness; HiGHS through scipy's ``linprog``) prices every community (its dual);
 3. streets are grown and polished against those prices, and the relaxation is solved
    again, ``--rounds`` times.
@@ -38,6 +38,7 @@ from geo import settings
 from geo.propose.ceiling import estimate_ceiling
 from geo.propose.compact import _shrunk
 from geo.propose.search import _Request, _Task, propose_plan
+from geo.propose.state import _count_bounds
 from geo.rules.rulebook import load_rulebook
 
 
@@ -68,16 +69,20 @@ def main() -> None:
     streets: dict[int, set[int]] = {}
     for b in blocks:
         streets.setdefault(int(ours.plan.assignment[b]), set()).add(b)
+    bands = _shrunk(space.bands, args.margin)
+    lo, hi = _count_bounds(bands, [sum(getattr(space.prob, f)[b] for b in blocks)
+                                   for f in ("area_km2", "pop", "hh")])
+    counts = (max(lo, space.count_range[0]), min(hi, space.count_range[1]))
     t0 = time.perf_counter()
     ceiling = estimate_ceiling(
-        space.prob, blocks, _shrunk(space.bands, args.margin), len(rows),
-        [[frozenset(m) for m in streets.values()]], seed=args.seed, rounds=args.rounds,
+        space.prob, blocks, bands, counts, [[frozenset(m) for m in streets.values()]],
+        seed=args.seed, rounds=args.rounds,
     )
     t_relax = time.perf_counter() - t0
     assert ceiling is not None, "no mix of the candidates covers the district"
     mean = ours.summary["compactness_mean_after"]
-    print(f"\n{name}: {len(blocks)} communities, {len(rows)} streets, margin {args.margin:g}, "
-          f"{args.rounds} rounds")
+    print(f"\n{name}: {len(blocks)} communities, {counts[0]}–{counts[1]} streets (ours "
+          f"{len(rows)}), margin {args.margin:g}, {args.rounds} rounds")
     print("| method | mean compactness | least | × relaxation (mean) | time s |")
     print("| --- | --- | --- | --- | --- |")
     print(f"| relaxation over {ceiling.streets_tried:,} candidate streets | {ceiling.mean:.3f} "

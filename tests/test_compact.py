@@ -104,22 +104,21 @@ def test_the_ceiling_estimate_says_no_mix_of_streets_reaches_the_target_in_the_c
     finding says it is an estimate."""
     from types import SimpleNamespace
 
+    from geo import settings
     from geo.propose.alternatives import compactness_ceiling
 
     plan = _corridor(STRIPS)
     strips = float(plan.street_table(RULES)["compactness"].mean())
-    found = compactness_ceiling(plan, RULES, [SimpleNamespace(plan=plan)], seed=1,
-                                time_limit_s=NO_LIMIT)
-    assert found is not None and found.rule == "propose.compactness_ceiling"
-    assert strips - 0.01 <= found.value < 0.40
-    assert found.minimum == 0.40 and "not a proof" in found.message
-    # a target the strips meet needs no ceiling
+    given = [SimpleNamespace(plan=plan, summary={"compactness_mean_after": strips})]
     with pytest.MonkeyPatch.context() as mp:
-        from geo import settings
-
+        mp.setattr(settings, "propose_ceiling_seconds", NO_LIMIT)  # the rounds limit it
+        found = compactness_ceiling(plan, RULES, given, seed=1, time_limit_s=NO_LIMIT)
+        assert found is not None and found.rule == "propose.compactness_ceiling"
+        assert strips - 0.01 <= found.value < 0.40 - settings.propose_ceiling_margin
+        assert found.minimum == 0.40 and "not a proof" in found.message
+        # a target the strips meet needs no ceiling
         mp.setattr(settings, "propose_target_mean_compactness", 0.30)
-        assert compactness_ceiling(plan, RULES, [SimpleNamespace(plan=plan)], seed=1,
-                                   time_limit_s=NO_LIMIT) is None
+        assert compactness_ceiling(plan, RULES, given, seed=1, time_limit_s=NO_LIMIT) is None
 
 
 def test_a_ceiling_estimate_stopped_before_it_settles_claims_nothing():
@@ -133,12 +132,25 @@ def test_a_ceiling_estimate_stopped_before_it_settles_claims_nothing():
     space = _Task.of(plan, RULES, req).space
     blocks = list(range(space.prob.n))
     given = [[frozenset(int(b) for b in np.flatnonzero(plan.assignment == k)) for k in range(4)]]
-    early = estimate_ceiling(space.prob, blocks, space.bands, 4, given, seed=1, rounds=3)
+    early = estimate_ceiling(space.prob, blocks, space.bands, (4, 4), given, seed=1, rounds=3)
     assert early is not None and not early.settled and early.rounds == 3
-    full = estimate_ceiling(space.prob, blocks, space.bands, 4, given, seed=1, rounds=80)
+    full = estimate_ceiling(space.prob, blocks, space.bands, (4, 4), given, seed=1, rounds=80)
     assert full is not None and full.settled and full.mean >= early.mean - 1e-9
     # the plan given is among the candidates: the estimate is never below it
     assert full.mean >= float(plan.street_table(RULES)["compactness"].mean()) - 0.01
+    # nor below a plan of another street count the range allows: two double strips (out of
+    # band, but given, so candidates) are judged as two streets, not as two of four
+    from geo.propose.ceiling import _Pool
+    from geo.propose.recombine import _pp
+
+    pairs = [given[0][0] | given[0][1], given[0][2] | given[0][3]]
+    pool = _Pool(space.prob, blocks, space.bands, (2, 4))
+    mean2 = float(np.mean([_pp(sum(space.prob.area_km2[b] for b in m), pool.perimeter(m))
+                           for m in pairs]))
+    two = estimate_ceiling(space.prob, blocks, space.bands, (2, 4), [pairs], seed=1, rounds=0)
+    assert two is not None and two.mean >= mean2 - 1e-6
+    nothing = estimate_ceiling(space.prob, [], space.bands, (4, 4), given, seed=1, rounds=5)
+    assert nothing is None
 
 
 def test_compact_mode_on_the_sample_is_in_band_rounder_and_says_why_it_misses(sample_built):

@@ -15,6 +15,7 @@ summaries' ``stop_reason`` says so).
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -27,7 +28,10 @@ from geo.plan.model import Plan
 from geo.propose.ceiling import estimate_ceiling
 from geo.propose.compact import explain_compactness
 from geo.propose.search import Proposal, _Request, _Task, propose_plan
+from geo.propose.state import _count_bounds
 from geo.rules.rulebook import Rulebook
+
+logger = logging.getLogger(__name__)
 
 CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("least change", {"mode": "least_change", "compactness_weight": 0.0}),
@@ -174,9 +178,13 @@ def propose_alternatives(
         roundest.summary["compactness_mean_after"] or 0.0
     ) < settings.propose_target_mean_compactness:
         if progress is not None:
-            progress("estimating how round the streets can be", 0.99)
-        found = compactness_ceiling(plan, rulebook, [a.proposal for a in out], seed=seed,
-                                    time_limit_s=time_limit_s, **options)
+            progress("estimating how round the streets can be", 1.0)
+        try:
+            found = compactness_ceiling(plan, rulebook, [a.proposal for a in out], seed=seed,
+                                        time_limit_s=time_limit_s, **options)
+        except Exception:  # the estimate only adds a note: the plans found stand without it
+            logger.exception("estimating the compactness ceiling failed")
+            found = None
         if found is not None:
             at = next((i + 1 for i, f in enumerate(roundest.findings)
                        if f.rule == "propose.compactness_target"), len(roundest.findings))
@@ -198,10 +206,11 @@ def compactness_ceiling(
     Runs :func:`geo.propose.ceiling.estimate_ceiling` over the streets compact mode may
     draw (the bands alone, no margin), with the proposals' streets among the candidates,
     for at most :data:`geo.settings.propose_ceiling_rounds` rounds and ``time_limit_s``
-    (capped at :data:`geo.settings.propose_ceiling_seconds`). None when the estimate
-    reaches the target or has not settled by then (:class:`~geo.propose.ceiling.Ceiling`),
-    when a street with rules is locked (its shape is not the search's to change) or when
-    no mix covers the district.
+    (capped at :data:`geo.settings.propose_ceiling_seconds`), over every street count the
+    bands and the caller allow. None when the estimate comes within
+    :data:`geo.settings.propose_ceiling_margin` of the target or has not settled by then
+    (:class:`~geo.propose.ceiling.Ceiling`), when a street with rules stays as it is
+    (locked, or of a kind compact mode does not redraw) or when no mix covers the district.
     """
     target = settings.propose_target_mean_compactness
     req = _Request.checked(
@@ -222,13 +231,23 @@ def compactness_ceiling(
         for b in blocks:
             streets.setdefault(int(assignment[b]), set()).add(b)
         plans.append([frozenset(m) for m in streets.values()])
-    count = max(len(p) for p in plans)
+    lo, hi = _count_bounds(space.bands, [
+        sum(space.prob.area_km2[b] for b in blocks), sum(space.prob.pop[b] for b in blocks),
+        sum(space.prob.hh[b] for b in blocks),
+    ])
+    counts = (max(lo, space.count_range[0]), min(hi, space.count_range[1]))
     budget = min(time_limit_s, settings.propose_ceiling_seconds)
     ceiling = estimate_ceiling(
-        space.prob, blocks, space.bands, count, plans, seed=req.seed,
+        space.prob, blocks, space.bands, counts, plans, seed=req.seed,
         rounds=settings.propose_ceiling_rounds, deadline=time.perf_counter() + budget,
     )
-    if ceiling is None or not ceiling.settled or ceiling.mean >= target:
+    if ceiling is None or not ceiling.settled:
+        return None
+    best = max((p.summary["compactness_mean_after"] or 0.0) for p in proposals)
+    if ceiling.mean < best - 0.01:  # pragma: no cover - the plans are among the candidates
+        logger.warning("compactness ceiling %.3f below a plan's mean %.3f", ceiling.mean, best)
+        return None
+    if ceiling.mean >= target - settings.propose_ceiling_margin:
         return None
     return Finding(
         rule="propose.compactness_ceiling",
@@ -240,7 +259,7 @@ def compactness_ceiling(
             f"Even a mix of the {ceiling.streets_tried:,} in-band streets tried here, taken "
             f"in fractions, has a mean compactness of {ceiling.mean:.2f} at most, below the "
             f"target {target:.2f}: with these bands the target is most likely out of reach "
-            "in this district, and a longer search would not help. This is an estimate "
+            "in this district, and a longer search is unlikely to help. This is an estimate "
             "from the streets tried (column generation), not a proof."
         ),
     )

@@ -8,7 +8,7 @@ know whether a longer search would help or the district does not allow it.
 1. the pool starts with the given plans' streets and streets grown from every
    community, several times, towards round shapes at the district's density;
 2. the linear relaxation of the set-partitioning programme (every community in one
-   street, at most as many streets as the plan has, maximising the mean Polsby-Popper
+   street, as many streets as the bands allow, maximising their mean Polsby-Popper
    compactness; HiGHS through scipy's ``linprog``) prices every community: its dual says
    how hard the community is to give a round street;
 3. streets are grown and polished against those prices (greedy growth, then single
@@ -17,10 +17,11 @@ know whether a longer search would help or the district does not allow it.
 
 The relaxation mixes streets in fractions, so no whole plan made of the candidates is
 rounder than its value; the plans given are among the candidates, so the value is never
-below theirs. The pricing is heuristic, though: a street no growth found could raise it,
-so the value is an **estimate** of the ceiling, not a bound on every plan, and the
-messages say so. Written here: no library offers column generation for districting; the
-programmes are solved by HiGHS through scipy.
+below their mean. The pricing is
+heuristic, though: a street no growth found could raise it, so the value is an
+**estimate** of the ceiling, not a bound on every plan, and the messages say so.
+Written here: no library offers column generation for districting; the programmes are
+solved by HiGHS through scipy.
 """
 
 from __future__ import annotations
@@ -32,14 +33,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linprog
-from scipy.sparse import coo_matrix, hstack, identity
+from scipy.sparse import coo_matrix, csr_matrix, hstack, identity, vstack
 
 from geo.propose.recombine import _connected, _pp
-from geo.propose.state import _Band, _Problem, _violation
+from geo.propose.state import _ADDITIVE, _Band, _Problem, _violation
 
-UNCOVERED = 1.0
-"""Cost of a community no street covers in the relaxation (a street's value, its
-compactness over the street count, is well under 1)."""
+UNCOVERED = 10.0
+"""Cost of a community no street covers in the relaxation (a street's compactness is
+under 1)."""
 
 START_GROWTHS = 5
 """Streets grown from every community before the first pricing."""
@@ -75,9 +76,10 @@ class _Pool:
     """Candidate streets of the movable communities with their compactness."""
 
     def __init__(
-        self, prob: _Problem, blocks: Sequence[int], bands: tuple[_Band, ...], streets: int
+        self, prob: _Problem, blocks: Sequence[int], bands: tuple[_Band, ...],
+        counts: tuple[int, int],
     ) -> None:
-        self.prob, self.blocks, self.bands, self.streets = prob, list(blocks), bands, streets
+        self.prob, self.blocks, self.bands, self.counts = prob, list(blocks), bands, counts
         self.free = set(blocks)
         self.row = {b: i for i, b in enumerate(self.blocks)}
         pop = sum(prob.pop[b] for b in blocks)
@@ -90,6 +92,11 @@ class _Pool:
             sh for b in members for j, sh in prob.shared[b] if j in members
         ))
 
+    def past(self, area: float, pop: float, hh: float) -> bool:
+        """Whether an area, residents or households total is above its band."""
+        totals = (area, pop, hh)
+        return any(m in _ADDITIVE and totals[m] > hi for m, _, hi, _ in self.bands)
+
     def add(self, members: frozenset[int], area: float, per: float) -> None:
         if members not in self.pp:
             self.pp[members] = _pp(area, per)
@@ -97,7 +104,11 @@ class _Pool:
     def relax(self) -> tuple[float, np.ndarray, list[frozenset[int]]]:
         """Return the relaxation's mean compactness, each community's price, its streets.
 
-        The mean is -inf while some community is left uncovered.
+        The mean is -inf while some community is left uncovered. The street count is
+        free within ``self.counts``: with shares ``y = x / count`` and ``t = 1 / count``
+        (Charnes and Cooper), the mean ``Σ pp·x / Σ x`` is the linear ``Σ pp·y`` under
+        ``Σ y = 1``, every community covered ``t`` times and ``lo·t ≤ 1 ≤ hi·t``; a whole
+        plan of any count in range is one solution, so none is rounder than the value.
         """
         keys = list(self.pp)
         rows: list[int] = []
@@ -105,23 +116,28 @@ class _Pool:
         for j, members in enumerate(keys):
             rows.extend(self.row[b] for b in members)
             cols.extend([j] * len(members))
-        n = len(self.blocks)
-        part = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(keys))).tocsr()
-        value = np.array([self.pp[k] for k in keys]) / self.streets
+        n, m = len(self.blocks), len(keys)
+        part = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, m)).tocsr()
+        pp = np.array([self.pp[k] for k in keys])
+        cover = hstack([part, identity(n), csr_matrix(-np.ones((n, 1)))])
+        shares = csr_matrix(np.concatenate([np.ones(m), np.zeros(n + 1)])[None, :])
+        lo, hi = self.counts
+        count = csr_matrix(np.array([[0.0] * (m + n) + [lo], [0.0] * (m + n) + [-hi]]))
+        # no upper bound on a share: the cover rows imply it, and a bound would take the
+        # duals of whole streets away from their communities' prices
         res = linprog(
-            np.concatenate([-value, np.full(n, UNCOVERED)]),
-            A_eq=hstack([part, identity(n)]).tocsr(), b_eq=np.ones(n),
-            A_ub=np.concatenate([np.ones(len(keys)), np.zeros(n)])[None, :],
-            b_ub=[self.streets], bounds=(0, 1), method="highs",
+            np.concatenate([-pp, np.full(n, UNCOVERED), [0.0]]),
+            A_eq=vstack([cover, shares]).tocsr(), b_eq=np.concatenate([np.zeros(n), [1.0]]),
+            A_ub=count, b_ub=[1.0, -1.0], bounds=(0, None), method="highs",
         )  # fmt: skip
         prices = np.zeros(self.prob.n)
         if res.status != 0:
             return -math.inf, prices, []
-        prices[self.blocks] = -np.asarray(res.eqlin.marginals) * self.streets
+        prices[self.blocks] = -np.asarray(res.eqlin.marginals[:n])
         x = np.asarray(res.x)
-        used = [keys[j] for j in np.flatnonzero(x[: len(keys)] > 1e-6)]
-        covered = x[len(keys):].sum() < 1e-6
-        return (float(value @ x[: len(keys)]) if covered else -math.inf), prices, used
+        used = [keys[j] for j in np.flatnonzero(x[:m] > 1e-9)]
+        covered = x[m: m + n].sum() < 1e-9
+        return (float(pp @ x[:m]) if covered else -math.inf), prices, used
 
     def grow(self, seed: int, prices: np.ndarray, rng: np.random.Generator) -> None:
         """Grow a street from ``seed``, round, cheap and near the district's density."""
@@ -130,6 +146,8 @@ class _Pool:
         target = self.density * rng.uniform(0.8, 1.2)
         region = {seed}
         area, pop, hh, per = prob.area_km2[seed], prob.pop[seed], prob.hh[seed], prob.perim[seed]
+        if _violation(self.bands, area, pop, hh)[0] == 0:
+            self.add(frozenset(region), area, per)
         frontier = {j for j in prob.rook[seed] if j in self.free}
         while frontier:
             best: tuple[float, int, float] | None = None
@@ -148,11 +166,10 @@ class _Pool:
             frontier.discard(f)
             frontier.update(j for j in prob.rook[f] if j in self.free and j not in region)
             area, pop, hh = area + prob.area_km2[f], pop + prob.pop[f], hh + prob.hh[f]
-            violation, side = _violation(self.bands, area, pop, hh)
-            if violation == 0:
+            if _violation(self.bands, area, pop, hh)[0] == 0:
                 self.add(frozenset(region), area, per)
-            elif side & 2:
-                break  # past an upper bound: more communities only take it further
+            elif self.past(area, pop, hh):
+                break  # more communities only take it further
 
     def polish(self, members: frozenset[int], prices: np.ndarray) -> None:
         """Add or drop single communities while compactness less prices rises."""
@@ -189,7 +206,7 @@ def estimate_ceiling(
     prob: _Problem,
     blocks: Sequence[int],
     bands: tuple[_Band, ...],
-    streets: int,
+    counts: tuple[int, int],
     plans: Sequence[Sequence[frozenset[int]]],
     *,
     seed: int,
@@ -206,8 +223,8 @@ def estimate_ceiling(
         The communities the streets are drawn from.
     bands : band tuple
         The bands every candidate street meets.
-    streets : int
-        The most streets a plan may have (the mean is over this many).
+    counts : (int, int)
+        The fewest and most streets a plan may have.
     plans : sequence of plans
         Plans whose streets join the pool (each a list of sets of communities), so the
         estimate is never below theirs.
@@ -224,7 +241,9 @@ def estimate_ceiling(
     Ceiling or None
         None when no mix of the candidates covers every community.
     """
-    pool = _Pool(prob, blocks, bands, streets)
+    if not blocks or not 1 <= counts[0] <= counts[1]:
+        return None
+    pool = _Pool(prob, blocks, bands, counts)
     for plan in plans:
         for members in plan:
             pool.add(frozenset(members), sum(prob.area_km2[b] for b in members),
@@ -233,6 +252,8 @@ def estimate_ceiling(
     prices = np.zeros(prob.n)
     for _ in range(START_GROWTHS):
         for b in pool.blocks:
+            if time.perf_counter() > deadline:
+                break
             pool.grow(b, prices, rng)
     means: list[float] = []
     for _ in range(rounds):
@@ -243,6 +264,8 @@ def estimate_ceiling(
         for _ in range(GROWTHS_PER_ROUND):
             pool.grow(pool.blocks[int(rng.integers(len(pool.blocks)))], prices, rng)
         for members in used:  # polish the streets the relaxation mixes
+            if time.perf_counter() > deadline:
+                break
             pool.polish(members, prices)
     mean, _, _ = pool.relax()
     if not math.isfinite(mean):
