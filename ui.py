@@ -808,6 +808,8 @@ PROGRESS_STAGES = (
 def stage_text(stage: str) -> str:
     """A progress stage in the chosen language: ``label: stage``, numbers kept."""
     numbers = re.findall(r"\d+", stage)
+    if not numbers:
+        return _(stage)
     names = iter(range(len(numbers)))
     plain = stage.replace("{", "{{").replace("}", "}}")  # a facility's name may hold braces
     template = re.sub(r"\d+", lambda _m: f"{{n{next(names)}}}", plain)

@@ -122,6 +122,7 @@ def test_the_proposers_progress_stages_read_in_chinese():
         ui._last_lang[0] = before
     assert "3/16" in texts[0] and "9" in texts[2] and "10" in texts[3]
     assert ui.stage_text("{park} 2") == "{park} 2"  # a facility's name, braces and all
+    assert ui.stage_text("{park}") == "{park}"
     assert not [w for t in texts for w in WORD.findall(t) if w.lower() not in ALLOWED], texts
 
 
