@@ -35,10 +35,8 @@ import time
 from bench_redistrict import plans
 
 from geo import settings
-from geo.propose.ceiling import estimate_ceiling
-from geo.propose.compact import _shrunk
-from geo.propose.search import _Request, _Task, propose_plan
-from geo.propose.state import _count_bounds
+from geo.propose.ceiling import ceiling_inputs, estimate_ceiling, streets_of
+from geo.propose.search import propose_plan
 from geo.rules.rulebook import load_rulebook
 
 
@@ -59,23 +57,11 @@ def main() -> None:
     rows = [r for r in ours.summary["streets"] if r["status_after"] not in (None, "no rule")]
     comps = [r["compactness_after"] for r in rows]
 
-    req = _Request.checked(mode="compact", seed=args.seed, time_limit_s=1.0,
-                           compactness_weight=0.0, margin=args.margin, n_streets=None,
-                           min_streets=None, max_streets=None, name=None, move_weight=0.0,
-                           iterations=None, recombine_weight=None)  # fmt: skip
-    task = _Task.of(plan, rulebook, req)
-    space = task.space
-    blocks = [b for b in range(space.prob.n) if task.movable[space.orig[b]]]
-    streets: dict[int, set[int]] = {}
-    for b in blocks:
-        streets.setdefault(int(ours.plan.assignment[b]), set()).add(b)
-    bands = _shrunk(space.bands, args.margin)
-    lo, hi = _count_bounds(bands, [sum(getattr(space.prob, f)[b] for b in blocks)
-                                   for f in ("area_km2", "pop", "hh")])
-    counts = (max(lo, space.count_range[0]), min(hi, space.count_range[1]))
+    space, blocks, bands, counts = ceiling_inputs(plan, rulebook, margin=args.margin,
+                                                  seed=args.seed)
     t0 = time.perf_counter()
     ceiling = estimate_ceiling(
-        space.prob, blocks, bands, counts, [[frozenset(m) for m in streets.values()]],
+        space.prob, blocks, bands, counts, [streets_of(ours.plan.assignment, blocks)],
         seed=args.seed, rounds=args.rounds,
     )
     t_relax = time.perf_counter() - t0

@@ -122,16 +122,11 @@ def test_the_ceiling_estimate_says_no_mix_of_streets_reaches_the_target_in_the_c
 
 
 def test_a_ceiling_estimate_stopped_before_it_settles_claims_nothing():
-    from geo.propose.ceiling import estimate_ceiling
-    from geo.propose.search import _Request, _Task
+    from geo.propose.ceiling import ceiling_inputs, estimate_ceiling, streets_of
 
     plan = _corridor(STRIPS)
-    req = _Request.checked(mode="compact", seed=1, time_limit_s=1.0, compactness_weight=0.0,
-                           margin=0.0, n_streets=None, min_streets=None, max_streets=None,
-                           name=None, move_weight=0.0, iterations=None, recombine_weight=None)
-    space = _Task.of(plan, RULES, req).space
-    blocks = list(range(space.prob.n))
-    given = [[frozenset(int(b) for b in np.flatnonzero(plan.assignment == k)) for k in range(4)]]
+    space, blocks, _, _ = ceiling_inputs(plan, RULES, seed=1)
+    given = [streets_of(plan.assignment, blocks)]
     early = estimate_ceiling(space.prob, blocks, space.bands, (4, 4), given, seed=1, rounds=3)
     assert early is not None and not early.settled and early.rounds == 3
     full = estimate_ceiling(space.prob, blocks, space.bands, (4, 4), given, seed=1, rounds=80)
@@ -140,12 +135,10 @@ def test_a_ceiling_estimate_stopped_before_it_settles_claims_nothing():
     assert full.mean >= float(plan.street_table(RULES)["compactness"].mean()) - 0.01
     # nor below a plan of another street count the range allows: two double strips (out of
     # band, but given, so candidates) are judged as two streets, not as two of four
-    from geo.propose.ceiling import _Pool
-    from geo.propose.recombine import _pp
+    from geo.propose.recombine import _perimeter, _pp
 
     pairs = [given[0][0] | given[0][1], given[0][2] | given[0][3]]
-    pool = _Pool(space.prob, blocks, space.bands, (2, 4))
-    mean2 = float(np.mean([_pp(sum(space.prob.area_km2[b] for b in m), pool.perimeter(m))
+    mean2 = float(np.mean([_pp(sum(space.prob.area_km2[b] for b in m), _perimeter(space.prob, m))
                            for m in pairs]))
     two = estimate_ceiling(space.prob, blocks, space.bands, (2, 4), [pairs], seed=1, rounds=0)
     assert two is not None and two.mean >= mean2 - 1e-6

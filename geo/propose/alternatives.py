@@ -25,10 +25,10 @@ from typing import Any
 from geo import settings
 from geo.findings import Finding
 from geo.plan.model import Plan
-from geo.propose.ceiling import estimate_ceiling
+from geo.propose.ceiling import ceiling_inputs, estimate_ceiling, streets_of
 from geo.propose.compact import explain_compactness
-from geo.propose.search import Proposal, _Request, _Task, propose_plan
-from geo.propose.state import _count_bounds
+from geo.propose.search import Proposal, propose_plan
+from geo.propose.state import DEFAULT_SEED
 from geo.rules.rulebook import Rulebook
 
 logger = logging.getLogger(__name__)
@@ -213,32 +213,16 @@ def compactness_ceiling(
     (locked, or of a kind compact mode does not redraw) or when no mix covers the district.
     """
     target = settings.propose_target_mean_compactness
-    req = _Request.checked(
-        mode="compact", seed=seed, time_limit_s=1.0, compactness_weight=0.0, margin=0.0,
-        n_streets=options.get("n_streets"), min_streets=options.get("min_streets"),
-        max_streets=options.get("max_streets"), name=None, move_weight=0.0, iterations=None,
-        recombine_weight=None,
-    )  # fmt: skip
-    task = _Task.of(plan, rulebook, req)
-    space = task.space
+    space, blocks, bands, counts = ceiling_inputs(
+        plan, rulebook, seed=seed, n_streets=options.get("n_streets"),
+        min_streets=options.get("min_streets"), max_streets=options.get("max_streets"),
+    )
     if space.n_fixed:
         return None
-    blocks = [b for b in range(space.prob.n) if task.movable[space.orig[b]]]
-    plans = []
-    for proposal in proposals:
-        assignment = proposal.plan.assignment
-        streets: dict[int, set[int]] = {}
-        for b in blocks:
-            streets.setdefault(int(assignment[b]), set()).add(b)
-        plans.append([frozenset(m) for m in streets.values()])
-    lo, hi = _count_bounds(space.bands, [
-        sum(space.prob.area_km2[b] for b in blocks), sum(space.prob.pop[b] for b in blocks),
-        sum(space.prob.hh[b] for b in blocks),
-    ])
-    counts = (max(lo, space.count_range[0]), min(hi, space.count_range[1]))
+    plans = [streets_of(p.plan.assignment, blocks) for p in proposals]
     budget = min(time_limit_s, settings.propose_ceiling_seconds)
     ceiling = estimate_ceiling(
-        space.prob, blocks, space.bands, counts, plans, seed=req.seed,
+        space.prob, blocks, bands, counts, plans, seed=DEFAULT_SEED if seed is None else seed,
         rounds=settings.propose_ceiling_rounds, deadline=time.perf_counter() + budget,
     )
     if ceiling is None or not ceiling.settled:

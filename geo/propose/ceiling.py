@@ -35,8 +35,13 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix, csr_matrix, hstack, identity, vstack
 
-from geo.propose.recombine import _connected, _pp
-from geo.propose.state import _ADDITIVE, _Band, _Problem, _violation
+from geo.plan.model import Plan
+from geo.propose.compact import _shrunk
+from geo.propose.grow import _Space
+from geo.propose.recombine import _connected, _perimeter, _pp
+from geo.propose.search import _Request, _Task
+from geo.propose.state import _ADDITIVE, _Band, _count_bounds, _Problem, _violation
+from geo.rules.rulebook import Rulebook
 
 UNCOVERED = 10.0
 """Cost of a community no street covers in the relaxation (a street's compactness is
@@ -85,12 +90,6 @@ class _Pool:
         pop = sum(prob.pop[b] for b in blocks)
         self.density = pop / max(sum(prob.area_km2[b] for b in blocks), 1e-9)
         self.pp: dict[frozenset[int], float] = {}
-
-    def perimeter(self, members: set[int] | frozenset[int]) -> float:
-        prob = self.prob
-        return float(sum(prob.perim[b] for b in members) - sum(
-            sh for b in members for j, sh in prob.shared[b] if j in members
-        ))
 
     def past(self, area: float, pop: float, hh: float) -> bool:
         """Whether an area, residents or households total is above its band."""
@@ -178,7 +177,7 @@ class _Pool:
 
         def worth(s: set[int]) -> tuple[float, float, float]:
             area = sum(prob.area_km2[b] for b in s)
-            per = self.perimeter(s)
+            per = _perimeter(prob, s)
             return _pp(area, per) - sum(prices[b] for b in s), area, per
 
         cur = worth(region)[0]
@@ -200,6 +199,43 @@ class _Pool:
                 break
             cur, region = best[0], best[1]
             self.add(frozenset(region), best[2], best[3])
+
+
+def ceiling_inputs(
+    plan: Plan, rulebook: Rulebook, *, margin: float = 0.0, seed: int | None = None,
+    n_streets: int | None = None, min_streets: int | None = None,
+    max_streets: int | None = None,
+) -> tuple[_Space, list[int], tuple[_Band, ...], tuple[int, int]]:
+    """Return what :func:`estimate_ceiling` needs for a plan, as compact mode sees it.
+
+    The district's search space, the communities compact mode redraws, their bands
+    (pulled in by ``margin``) and the street counts both those bands and the caller's
+    ``n_streets`` / ``min_streets`` / ``max_streets`` allow.
+    """
+    req = _Request.checked(
+        mode="compact", seed=seed, time_limit_s=1.0, compactness_weight=0.0, margin=margin,
+        n_streets=n_streets, min_streets=min_streets, max_streets=max_streets, name=None,
+        move_weight=0.0, iterations=None, recombine_weight=None,
+    )  # fmt: skip
+    task = _Task.of(plan, rulebook, req)
+    space = task.space
+    blocks = [b for b in range(space.prob.n) if task.movable[space.orig[b]]]
+    bands = _shrunk(space.bands, margin)
+    prob = space.prob
+    lo, hi = _count_bounds(bands, [sum(prob.area_km2[b] for b in blocks),
+                                   sum(prob.pop[b] for b in blocks),
+                                   sum(prob.hh[b] for b in blocks)])
+    return space, blocks, bands, (max(lo, space.count_range[0]), min(hi, space.count_range[1]))
+
+
+def streets_of(
+    assignment: Sequence[int] | np.ndarray, blocks: Sequence[int]
+) -> list[frozenset[int]]:
+    """Return a plan's streets as sets of ``blocks``, from each block's street."""
+    streets: dict[int, set[int]] = {}
+    for b in blocks:
+        streets.setdefault(int(assignment[b]), set()).add(b)
+    return [frozenset(m) for m in streets.values()]
 
 
 def estimate_ceiling(
@@ -247,7 +283,7 @@ def estimate_ceiling(
     for plan in plans:
         for members in plan:
             pool.add(frozenset(members), sum(prob.area_km2[b] for b in members),
-                     pool.perimeter(frozenset(members)))
+                     _perimeter(prob, members))
     rng = np.random.default_rng(seed)
     prices = np.zeros(prob.n)
     for _ in range(START_GROWTHS):

@@ -32,7 +32,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
-from geo.propose.state import _Band, _Random, _State, _violation
+from geo.propose.state import _Band, _Problem, _Random, _State, _violation
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,13 @@ _Column = tuple[frozenset[int], int]
 
 def _pp(area_km2: float, per_m: float) -> float:
     return 4 * math.pi * area_km2 * 1e6 / (per_m * per_m) if per_m > 0 else 0.0
+
+
+def _perimeter(prob: _Problem, blocks: set[int] | frozenset[int]) -> float:
+    """Return the perimeter (m) of a union of blocks: theirs less the edges they share."""
+    return float(sum(prob.perim[b] for b in blocks) - sum(
+        sh for b in blocks for j, sh in prob.shared[b] if j in blocks
+    ))
 
 
 class _Columns:
@@ -60,10 +67,7 @@ class _Columns:
         area = sum(prob.area_km2[b] for b in blocks)
         pop = sum(prob.pop[b] for b in blocks)
         hh = sum(prob.hh[b] for b in blocks)
-        per = sum(prob.perim[b] for b in blocks) - sum(
-            sh for b in blocks for j, sh in prob.shared[b] if j in blocks
-        )
-        return area, pop, hh, per
+        return area, pop, hh, _perimeter(prob, blocks)
 
     def add(self, blocks: frozenset[int], slot: int, *, force: bool = False) -> bool:
         """Add a column when its street is in band for ``slot`` (or ``force``)."""
