@@ -373,3 +373,32 @@ def test_units_are_the_same_without_the_model_checks(sample_layers):
     assert not any(f.rule.startswith("hierarchy.") for f in quick.findings)
     for lv in checked.units:
         assert checked.units[lv].equals(quick.units[lv]), lv
+
+
+def test_streets_and_grids_without_communities(tiny):
+    """A city with street offices and grids but no community layer: grids are the blocks.
+
+    The grids' parent codes name streets; no community level is made up from them, and
+    their codes are checked against their street's nine digits.
+    """
+    from geo.district.edit import renumber_units
+    from geo.plan.model import Plan
+
+    grids = tiny["grid"].copy()
+    grids["parent_code"] = grids["code"].str[:9] + "000"
+    d = build_district({"street": tiny["street"], "grid": grids})
+    assert d.levels == ["street", "grid"]
+    assert model_rules(d) == []
+    plan = Plan.from_district(d)
+    assert plan.base.level == "grid" and plan.base.n_blocks == 8
+
+    # one grid taken over by the other street still carries its old street's digits
+    moved = grids["code"].iloc[0]
+    grids.loc[grids.index[0], "parent_code"] = "370299002000"
+    d2 = build_district({"street": tiny["street"], "grid": grids})
+    found = [f for f in d2.findings if f.rule == "code.parent_mismatch"]
+    assert len(found) == 1 and found[0].related == (moved,)
+    assert "street" in found[0].message and "370299002" in found[0].message
+    _, table = renumber_units(d2.units)
+    new = table.loc[table["old_code"] == moved, "new_code"].iloc[0]
+    assert new.startswith("370299002") and len(new) == 14

@@ -123,18 +123,25 @@ def _code_findings(units: gpd.GeoDataFrame, level: str) -> list[Finding]:
     return findings
 
 
-def _code_mismatches(children: gpd.GeoDataFrame, child_level: str) -> pd.Index:
+def _code_mismatches(
+    children: gpd.GeoDataFrame, child_level: str, parent_level: str = ""
+) -> pd.Index:
     """Return the index of children whose code does not extend their parent's code.
 
-    Empty when the data does not use nested codes at all (most links disagree).
+    ``parent_level`` is the level the children are linked to: grids of a district
+    without communities are linked to their streets. Empty when the data does not
+    use nested codes at all (most links disagree).
     """
     linked = children[children["code"].notna() & children["parent_code"].notna()]
     if len(linked) == 0:
         return linked.index
     codes, pcodes = linked["code"].astype(str), linked["parent_code"].astype(str)
-    if child_level == "community":
-        # statistical codes nest by definition, however many communities have moved
-        stat = codes.str.fullmatch(r"\d{12}") & pcodes.str.fullmatch(r"\d{9}|\d{12}")
+    if child_level == "community" or parent_level == "street":
+        # statistical codes nest by definition, however many units have moved: a
+        # community (12 digits) or a grid under its street (14) starts with the
+        # street's nine
+        own = r"\d{12}" if child_level == "community" else r"\d{14}"
+        stat = codes.str.fullmatch(own) & pcodes.str.fullmatch(r"\d{9}|\d{12}")
         agree = codes.str[:9] == pcodes.str[:9]
         return linked.index[stat & ~agree]
     stat = codes.str.fullmatch(r"\d+") & pcodes.str.fullmatch(r"\d+")
@@ -161,8 +168,9 @@ def _code_parent_findings(units: Mapping[str, gpd.GeoDataFrame]) -> list[Finding
     findings: list[Finding] = []
     comm = units.get("community")
     grids = units.get("grid")
+    grid_parent = "community" if comm is not None else "street"
     grid_bad = (
-        grids.loc[_code_mismatches(grids, "grid")] if grids is not None else None
+        grids.loc[_code_mismatches(grids, "grid", grid_parent)] if grids is not None else None
     )
     folded: set[Any] = set()
     if comm is not None and "street" in units:
@@ -202,9 +210,10 @@ def _code_parent_findings(units: Mapping[str, gpd.GeoDataFrame]) -> list[Finding
             )
     if grid_bad is not None and len(grid_bad):
         rest = grid_bad.loc[~grid_bad.index.isin(folded)]
+        parents = comm if comm is not None else units.get("street")
         clabel = (
-            {c: _label(c, n) for c, n in zip(comm["code"], comm["name"], strict=True)}
-            if comm is not None
+            {c: _label(c, n) for c, n in zip(parents["code"], parents["name"], strict=True)}
+            if parents is not None
             else {}
         )
         for parent, group in rest.groupby("parent_code", sort=True):
@@ -228,6 +237,12 @@ def _code_parent_findings(units: Mapping[str, gpd.GeoDataFrame]) -> list[Finding
                         f"codes that do not extend the community's code ({shown}"
                         f"{' …' if len(group) > 3 else ''}). Grid codes follow their "
                         "community (CJ/T 213): renumber them (wangge export --renumber) or "
+                        "correct the parent codes."
+                        if grid_parent == "community" else
+                        f"{len(group)} grid(s) of street {clabel.get(parent, parent)} have "
+                        f"codes that do not start with the street's digits "
+                        f"({str(parent)[:9]}: {shown}{' …' if len(group) > 3 else ''}). "
+                        "Renumber them under their street (wangge export --renumber) or "
                         "correct the parent codes."
                     ),
                 )

@@ -80,7 +80,7 @@ def renumber_units(
                     rows.append({"level": "grid", "name": grids.at[gi, "name"],
                                  "old_code": g_old, "new_code": g_new})
     if grids is not None:
-        bad = _code_mismatches(grids, "grid")
+        bad = _code_mismatches(grids, "grid", "community" if comm is not None else "street")
         if len(bad):
             blank = grids.loc[bad].assign(code=None)
             fresh = generate_child_codes(blank, "grid", taken)

@@ -628,12 +628,17 @@ def derive_missing_levels(
     """Add a missing coarser level as unions of children that name its codes.
 
     A district given only as communities with a street code column gains a
-    street level whose shapes are the unions of its communities.
+    street level whose shapes are the unions of its communities. A level is
+    derived only when nothing coarser was given: grids given with streets but
+    no communities were linked to the streets, so their parent codes name
+    streets and no community level is made up from them.
     """
     out = dict(units)
     notes = []
     for upper, lower in (("community", "grid"), ("street", "community")):
         if upper in out or lower not in out:
+            continue
+        if any(lv in units for lv in LEVELS[: LEVELS.index(upper)]):
             continue
         child = out[lower]
         linked = child[child["parent_code"].notna()]
