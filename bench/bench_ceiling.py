@@ -21,9 +21,14 @@ every possible plan: a street no growth found could still raise it. Read it as a
 estimate of the ceiling. Printed in the same run: our compact plan's mean and least
 compactness and the ratio of its mean to the relaxation's.
 
+With ``--grids`` it also runs compact mode with **grids** as the building blocks (the
+sample's communities left out, each grid in its community's street): how round the
+streets could be if communities could be split, and how many would be.
+
 ```sh
 .venv/bin/python bench/bench_ceiling.py                 # margin 0.02, 60 rounds, ~1 min
 .venv/bin/python bench/bench_ceiling.py --margin 0      # the bands alone
+.venv/bin/python bench/bench_ceiling.py --grids         # and grids as the blocks
 ```
 """
 
@@ -35,9 +40,12 @@ import time
 from bench_redistrict import plans
 
 from geo import settings
+from geo.district.hierarchy import build_district
+from geo.plan.model import Plan
 from geo.propose.ceiling import ceiling_inputs, estimate_ceiling, streets_of
 from geo.propose.search import propose_plan
-from geo.rules.rulebook import load_rulebook
+from geo.rules.rulebook import Rulebook, load_rulebook
+from geo.sample.build import sample_district
 
 
 def main() -> None:
@@ -46,6 +54,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=60, help="rounds of pricing")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--time-limit", type=float, default=30.0, help="our compact search (s)")
+    parser.add_argument("--grids", action="store_true",
+                        help="also run compact mode with grids as the blocks")
     args = parser.parse_args()
     rulebook = load_rulebook()
     name, plan, _ = next(iter(plans(True, rulebook)))
@@ -75,6 +85,34 @@ def main() -> None:
           f"| — | 1.00 | {t_relax:.1f} |")
     print(f"| ours: compact mode | {mean:.3f} | {min(comps):.3f} | {mean / ceiling.mean:.2f} "
           f"| {t_ours:.1f} |")
+    if args.grids:
+        grid_mean, grid_least, split, t_grid = grids_as_blocks(rulebook, args)
+        print(f"| ours: compact mode, grids as blocks ({split} communities split) "
+              f"| {grid_mean:.3f} | {grid_least:.3f} | {grid_mean / ceiling.mean:.2f} "
+              f"| {t_grid:.1f} |")
+
+
+def grids_as_blocks(rulebook: Rulebook, args: argparse.Namespace) -> tuple[float, float, int,
+                                                                           float]:
+    """Compact mode on the sample with grids as blocks: mean, least, communities split, time."""
+    frames = sample_district()
+    grids = frames["grid"].copy()
+    street_of = dict(zip(frames["community"]["code"], frames["community"]["parent_code"],
+                         strict=True))
+    community_of = dict(zip(grids["code"], grids["parent_code"], strict=True))
+    grids["parent_code"] = grids["parent_code"].map(street_of)
+    plan = Plan.from_district(build_district({"street": frames["street"], "grid": grids}))
+    t0 = time.perf_counter()
+    ours = propose_plan(plan, rulebook, mode="compact", time_limit_s=args.time_limit,
+                        margin=args.margin, seed=args.seed)
+    took = time.perf_counter() - t0
+    comps = [r["compactness_after"] for r in ours.summary["streets"]
+             if r["status_after"] not in (None, "no rule")]
+    streets: dict[str, set[int]] = {}
+    for code, k in zip(ours.plan.base.codes, ours.plan.assignment, strict=True):
+        streets.setdefault(community_of[code], set()).add(int(k))
+    split = sum(len(s) > 1 for s in streets.values())
+    return ours.summary["compactness_mean_after"], min(comps), split, took
 
 
 if __name__ == "__main__":

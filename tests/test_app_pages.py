@@ -159,6 +159,35 @@ def test_single_level_districts_view_check_and_export(home, level):
     assert len(at.get("download_button")) >= 4
 
 
+def test_streets_and_grids_without_communities_are_edited_grid_by_grid(home):
+    """A city with street offices and grids but no community layer (two of the sample's
+    streets): the grids are the blocks, a grid moves, every page reads in Chinese."""
+    from geo.sample.build import sample_district
+
+    frames = sample_district()
+    streets = frames["street"].iloc[:2]
+    grids = frames["grid"].copy()
+    grids["parent_code"] = grids["code"].str[:9] + "000"  # the street column of a real file
+    grids = grids[grids["parent_code"].isin(streets["code"])]
+    key = project_of(home, {"street": streets, "grid": grids})
+    at = app(project=key, plan="current", lang="zh").run()
+    assert_clean(at, "boundaries")
+    plan = at.session_state["plan"]
+    assert plan.base.level == "grid" and plan.base.n_blocks == len(grids)
+    code = str(plan.base.codes[0])
+    target = next(s.code for s in plan.streets if s.code != plan.street_of(code))
+    at.session_state["selection"] = [code]
+    at.run()
+    at.selectbox(key="move_target").set_value(target)
+    at.button(key="move_button").click().run()
+    assert_clean(at, "move")
+    assert at.session_state["plan"].street_of(code) == target
+    assert any("网格" in c.value for c in at.caption)  # "moved 1 grid", in Chinese
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert_clean(at, page)
+
+
 def test_no_population_and_an_empty_street_on_every_page(home):
     from geo.sample.build import sample_district
 
