@@ -23,8 +23,7 @@ catalogues: $(VENV)/.installed
 # (then translate the new entries and run `make catalogues`).
 messages: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F geo/locale/babel.cfg -k _ -k N_ -k t --no-location \
-	  --sort-output --project wangge -o geo/locale/wangge.pot app.py ui.py views \
-	  geo/maps/mapprint.py
+	  --sort-output --project wangge -o geo/locale/wangge.pot app.py ui.py views geo
 	$(VENV)/bin/pybabel update -D wangge -i geo/locale/wangge.pot -d geo/locale \
 	  --no-fuzzy-matching
 

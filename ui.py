@@ -16,7 +16,7 @@ import functools
 import logging
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -26,6 +26,7 @@ from geo import _format
 from geo.district.hierarchy import build_district, read_district
 from geo.district.model import District
 from geo.errors import InputError, PlanError, WanggeError
+from geo.findings import Named, Phrase, Word
 from geo.i18n import LANGUAGES, N_, text
 from geo.plan.base import PlanBase
 from geo.plan.model import Edit, Plan
@@ -104,10 +105,15 @@ def carried() -> dict[str, str]:
 
 
 # --------------------------------------------------------------------- page guard
+def error_text(exc: WanggeError) -> str:
+    """An error's message in the chosen language (translated where it was raised worded)."""
+    return worded_text(exc.template, exc.fields) if exc.template else str(exc)
+
+
 def friendly(exc: BaseException) -> str:
     """Return what the planner reads for an error: the message of ours, one line otherwise."""
     if isinstance(exc, WanggeError):  # escaped: messages name units, and names are text
-        return plain(_("This could not be done: {message}", message=str(exc)))
+        return plain(_("This could not be done: {message}", message=error_text(exc)))
     return _("Something went wrong here and it has been logged. Reload the page or go back "
              "one step; your plan is saved after every step.")
 
@@ -191,7 +197,7 @@ def district() -> tuple[District, str, Path]:
                 return _project_district(str(path)), _("project {key}", key=key), path
             except WanggeError as exc:
                 st.error(plain(_("The project file {file} could not be opened: {message}",
-                                 file=path.name, message=str(exc))))
+                                 file=path.name, message=error_text(exc))))
         else:
             st.warning(plain(_("Project {key} was not found; showing the sample.", key=key)))
         st.query_params["project"] = "sample"
@@ -318,7 +324,7 @@ def apply(edit_fn: Callable[[Plan], Edit | None]) -> None:
         if s.record(p, edit):  # other tabs' steps were taken in first
             st.session_state["edit_note"] = _("Changed in another tab — updated.")
     except WanggeError as exc:
-        st.session_state["edit_error"] = str(exc)
+        st.session_state["edit_error"] = error_text(exc)
 
 
 @st.cache_resource(show_spinner=False)
@@ -613,6 +619,8 @@ def finding_message(f: Any) -> str:
                  "area and the population band (possible only at {low}–{high} residents/km²). "
                  "Trade communities with sparser or denser neighbours, or accept it.", who=who,
                  value=number(f.value), low=number(f.minimum), high=number(f.maximum))
+    if getattr(f, "template", ""):  # the library's own template (geo.findings.worded)
+        return worded_text(f.template, f.args)
     if f.value is not None and f.deviation is not None and (f.minimum is not None
                                                             or f.maximum is not None):
         digits = 2 if f.unit in ("km2", "km²") else 0
@@ -627,6 +635,27 @@ def finding_message(f: Any) -> str:
             text_ += " " + _("The band is an unconfirmed default.")
         return text_
     return str(f.message)
+
+
+def said(value: Any) -> Any:
+    """A value the library wrote, in the chosen language; anything else as it is.
+
+    A :class:`~geo.findings.Word` is translated, a :class:`~geo.findings.Phrase`
+    from its own template, a :class:`~geo.findings.Named` shows its Chinese
+    form in Chinese; names, codes and figures stay as they are.
+    """
+    if isinstance(value, Phrase):
+        if value.parts:
+            return _(value.args.get("sep", "; ")).join(str(said(p)) for p in value.parts)
+        return worded_text(value.template, value.args)
+    if isinstance(value, Named):
+        return value.zh if lang() == "zh" and value.zh else value
+    return _(value) if isinstance(value, Word) else value
+
+
+def worded_text(template: str, args: Mapping[str, Any]) -> str:
+    """A library template (:func:`geo.findings.worded`) in the chosen language, filled in."""
+    return _(template, **{k: said(v) for k, v in args.items()})
 
 
 def describe_edit(edit: Edit, noun: str = "community") -> str:

@@ -31,6 +31,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from geo.errors import WriteError
+from geo.findings import Word
+from geo.i18n import N_
 
 logger = logging.getLogger(__name__)
 
@@ -65,14 +67,32 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 _REASONS = {
-    errno.ENOSPC: "the disk is full",
-    errno.EDQUOT: "the disk quota is used up",
-    errno.EFBIG: "the file grew past the size this system allows (a file-size limit such as "
-    "`ulimit -f`, or the file system's own)",
-    errno.EACCES: "there is no permission to write there",
-    errno.EPERM: "there is no permission to write there",
-    errno.EROFS: "the disk is read-only",
+    errno.ENOSPC: N_("the disk is full"),
+    errno.EDQUOT: N_("the disk quota is used up"),
+    errno.EFBIG: N_("the file grew past the size this system allows (a file-size limit such as "
+                    "`ulimit -f`, or the file system's own)"),
+    errno.EACCES: N_("there is no permission to write there"),
+    errno.EPERM: N_("there is no permission to write there"),
+    errno.EROFS: N_("the disk is read-only"),
 }
+"""Why a write failed, in words, for the errors a planner meets most."""
+
+SYSTEM_REASONS = (
+    N_("Is a directory"),
+    N_("Not a directory"),
+    N_("No such file or directory"),
+    N_("File name too long"),
+    N_("File exists"),
+    N_("Directory not empty"),
+    N_("Input/output error"),
+    N_("Invalid cross-device link"),
+    N_("Device or resource busy"),
+    N_("Text file busy"),
+    N_("Too many open files"),
+    N_("Invalid argument"),
+    N_("Stale file handle"),
+)
+"""The system's own reasons (``strerror``) for other failed writes, as words to translate."""
 
 
 def write_error(target: str | os.PathLike[str], reason: str | BaseException) -> WriteError:
@@ -81,15 +101,20 @@ def write_error(target: str | os.PathLike[str], reason: str | BaseException) -> 
     ``reason`` is an :class:`OSError` (its ``errno`` is turned into words)
     or a library's own text (such as GDAL's).
     """
+    why: str
     if isinstance(reason, OSError):
-        why = _REASONS.get(reason.errno or 0) or (reason.strerror or str(reason))
+        known = _REASONS.get(reason.errno or 0)
+        why = Word(known) if known else (reason.strerror or str(reason))
+        if why in SYSTEM_REASONS:
+            why = Word(why)
     else:
         why = str(reason).strip() or type(reason).__name__
     name = Path(target).name  # the name alone: the app never shows a server path
-    exc = WriteError(
-        f"Could not write {name}: {why}. Free some space, check that you may write "
-        f"there, or write to another folder or disk. Nothing was replaced: an earlier {name}, "
-        "if any, is unchanged."
+    exc = WriteError.worded(
+        N_("Could not write {name}: {reason}. Free some space, check that you may write there, "
+           "or write to another folder or disk. Nothing was replaced: an earlier {name}, if any, "
+           "is unchanged."),
+        name=name, reason=why,
     )
     if isinstance(reason, OSError):
         exc.errno = reason.errno

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from geo.errors import InputError, WanggeError
+from geo.i18n import N_
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,8 @@ def district_sources(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     for raw in paths:
         p = Path(raw)
         if not p.exists():
-            raise InputError(f"{p} does not exist. Give folders or files of districts.")
+            raise InputError.worded(
+                N_("{path} does not exist. Give folders or files of districts."), path=str(p))
         if p.is_dir():
             for entry in sorted(p.iterdir()):
                 if entry.name.startswith("."):
@@ -52,9 +54,9 @@ def district_sources(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
         else:
             out.append(p)
     if not out:
-        raise InputError(
-            "No district was found: give a folder holding one sub-folder or file per "
-            "district (GeoPackage, GeoJSON, Shapefile or zip)."
+        raise InputError.worded(
+            N_("No district was found: give a folder holding one sub-folder or file per "
+               "district (GeoPackage, GeoJSON, Shapefile or zip).")
         )
     return out
 
@@ -149,9 +151,10 @@ def audit_one(source: str, out_dir: str, rules: str | None = None) -> dict[str, 
     name = folder.stem if folder.is_file() else folder.name
     try:
         if not folder.is_dir():
-            raise InputError(
-                f"{folder.name}: an audit needs a folder per district holding its layers, "
-                "facilities and network; this is a single file."
+            raise InputError.worded(
+                N_("{name}: an audit needs a folder per district holding its layers, "
+                   "facilities and network; this is a single file."),
+                name=folder.name,
             )
         rulebook = load_rulebook(rules)
         district = read_district(folder, household_size=rulebook.household_size)
@@ -159,9 +162,10 @@ def audit_one(source: str, out_dir: str, rules: str | None = None) -> dict[str, 
         network = _service_file(folder, ("*.npz", "*.osm.pbf"))
         buildings = _service_file(folder, ("buildings.*", "建筑*.*"))
         if facilities is None:
-            raise InputError(
-                f"{folder.name} holds no facilities layer (facilities.geojson or similar); "
-                "put the district's facilities beside its boundaries."
+            raise InputError.worded(
+                N_("{name} holds no facilities layer (facilities.geojson or similar); put the "
+                   "district's facilities beside its boundaries."),
+                name=folder.name,
             )
         result = run_audit(
             district, rulebook, facilities=facilities, network=network, buildings=buildings,

@@ -28,6 +28,8 @@ from pyproj.crs.coordinate_operation import (
 
 from geo._format import approx
 from geo.errors import CRSError
+from geo.findings import Phrase, Word
+from geo.i18n import N_
 
 
 def _coord_text(value: float) -> str:
@@ -50,6 +52,9 @@ MAX_ZONE_WIDTH_DEG: float = 6.0
 CHINA_LON_RANGE: tuple[float, float] = (73.5, 136.5)
 """Longitudes covered by the CGCS2000 3-degree Gauss-Krüger zones EPSG:4534-4554."""
 
+_THE_LAYER = Word(N_("the layer"))
+"""How a message names data that has no name of its own."""
+
 _PREFER = ("utm", "cgcs2000")
 _SOURCES = ("wgs84", "gcj02", "bd09")
 
@@ -60,9 +65,10 @@ _SOURCES = ("wgs84", "gcj02", "bd09")
 def _as_bounds(bounds: npt.ArrayLike) -> tuple[float, float, float, float]:
     arr = np.asarray(bounds, dtype=float).ravel()
     if arr.size != 4:
-        raise CRSError(
-            f"Bounds must be four numbers (minx, miny, maxx, maxy), got {arr.size}; "
-            "pass e.g. (120.3, 36.0, 120.5, 36.2)."
+        raise CRSError.worded(
+            N_("Bounds must be four numbers (minx, miny, maxx, maxy), got {n}; pass e.g. "
+               "(120.3, 36.0, 120.5, 36.2)."),
+            n=arr.size,
         )
     minx, miny, maxx, maxy = (float(v) for v in arr)
     return minx, miny, maxx, maxy
@@ -105,56 +111,63 @@ def guess_projected_crs(bounds: npt.ArrayLike) -> list[int]:
     return _gk_zone_candidates(minx, maxx, miny, maxy)
 
 
-def _lonlat_problem(bounds: npt.ArrayLike, source_name: str) -> str | None:
+def _lonlat_problem(
+    bounds: npt.ArrayLike, source_name: str
+) -> tuple[str, dict[str, Any]] | None:
+    """Return what is wrong with bounds read as lon/lat (a template and its fields), or None."""
     minx, miny, maxx, maxy = _as_bounds(bounds)
     if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
-        return (
-            f"{source_name} has no coordinates to check (it is empty or every geometry is "
-            "missing); add features or pick another layer."
-        )
-    ranges = (
-        f"x {_coord_text(minx)} to {_coord_text(maxx)}, "
-        f"y {_coord_text(miny)} to {_coord_text(maxy)}"
+        return N_(
+            "{source} has no coordinates to check (it is empty or every geometry is missing); "
+            "add features or pick another layer."
+        ), {"source": source_name}
+    ranges = Phrase(
+        N_("x {minx} to {maxx}, y {miny} to {maxy}"),
+        minx=_coord_text(minx), maxx=_coord_text(maxx),
+        miny=_coord_text(miny), maxy=_coord_text(maxy),
     )
+    fields: dict[str, Any] = {"source": source_name, "ranges": ranges}
     ax, ay = max(abs(minx), abs(maxx)), max(abs(miny), abs(maxy))
     china_swapped = 15 <= minx and maxx <= 55 and 70 <= miny and maxy <= 140
     if china_swapped or (ax <= 90 and 90 < ay <= 180):
-        return (
-            f"{source_name} looks like it has longitude and latitude swapped ({ranges}: "
-            "x looks like latitude, y like longitude). Put longitude first (x) and latitude "
-            "second (y): swap the two columns, or re-export with lon/lat axis order."
-        )
+        return N_(
+            "{source} looks like it has longitude and latitude swapped ({ranges}: x looks like "
+            "latitude, y like longitude). Put longitude first (x) and latitude second (y): "
+            "swap the two columns, or re-export with lon/lat axis order."
+        ), fields
     if ax <= 180 and ay <= 90:
         return None
     if ax > 180 or ay > 180:
         guess = guess_projected_crs((minx, miny, maxx, maxy))
         swapped = guess_projected_crs((miny, minx, maxy, maxx))
         if guess:
-            hint = (
-                f"The easting carries a Gauss-Krüger zone number, so it is most likely "
-                f"EPSG:{guess[0]} (CGCS2000), or EPSG:{guess[1]} (Xi'an 1980) / "
-                f"EPSG:{guess[2]} (Beijing 1954) for older survey data."
-            )
-        elif swapped:
-            hint = (
-                "x and y look swapped (surveyors' X is the northing): put the easting first. "
-                f"It is then most likely EPSG:{swapped[0]} (CGCS2000)."
-            )
-        else:
-            hint = (
-                "It may be CGCS2000 3-degree Gauss-Krüger (EPSG:4534-4554, one per central "
-                "meridian 75°E-135°E; EPSG:4549 for Qingdao at 120°E) or WGS 84 UTM "
-                "(EPSG:326xx, e.g. EPSG:32651 for Qingdao)."
-            )
-        return (
-            f"{source_name} is read as longitude/latitude (it has no CRS, or its CRS says "
-            f"degrees), but its coordinates ({ranges}) look projected, in metres. {hint} "
-            "Attach the matching .prj file or pass --crs EPSG:XXXX."
-        )
-    return (
-        f"{source_name} has coordinates ({ranges}) outside longitude -180..180 / latitude "
-        "-90..90 that do not look like metres either; check the x/y columns or pass --crs."
-    )
+            return N_(
+                "{source} is read as longitude/latitude (it has no CRS, or its CRS says "
+                "degrees), but its coordinates ({ranges}) look projected, in metres. The "
+                "easting carries a Gauss-Krüger zone number, so it is most likely "
+                "EPSG:{cgcs2000} (CGCS2000), or EPSG:{xian1980} (Xi'an 1980) / "
+                "EPSG:{beijing1954} (Beijing 1954) for older survey data. Attach the "
+                "matching .prj file or pass --crs EPSG:XXXX."
+            ), {**fields, "cgcs2000": guess[0], "xian1980": guess[1], "beijing1954": guess[2]}
+        if swapped:
+            return N_(
+                "{source} is read as longitude/latitude (it has no CRS, or its CRS says "
+                "degrees), but its coordinates ({ranges}) look projected, in metres. x and y "
+                "look swapped (surveyors' X is the northing): put the easting first. It is "
+                "then most likely EPSG:{cgcs2000} (CGCS2000). Attach the matching .prj file "
+                "or pass --crs EPSG:XXXX."
+            ), {**fields, "cgcs2000": swapped[0]}
+        return N_(
+            "{source} is read as longitude/latitude (it has no CRS, or its CRS says degrees), "
+            "but its coordinates ({ranges}) look projected, in metres. It may be CGCS2000 "
+            "3-degree Gauss-Krüger (EPSG:4534-4554, one per central meridian 75°E-135°E; "
+            "EPSG:4549 for Qingdao at 120°E) or WGS 84 UTM (EPSG:326xx, e.g. EPSG:32651 for "
+            "Qingdao). Attach the matching .prj file or pass --crs EPSG:XXXX."
+        ), fields
+    return N_(
+        "{source} has coordinates ({ranges}) outside longitude -180..180 / latitude -90..90 "
+        "that do not look like metres either; check the x/y columns or pass --crs."
+    ), fields
 
 
 def is_lonlat_bounds(bounds: npt.ArrayLike) -> bool:
@@ -198,7 +211,8 @@ def check_lonlat(bounds: npt.ArrayLike, *, source_name: str) -> None:
     """
     problem = _lonlat_problem(bounds, source_name)
     if problem is not None:
-        raise CRSError(problem)
+        template, fields = problem
+        raise CRSError.worded(template, **fields)
 
 
 # --------------------------------------------------------------------------- metric CRS
@@ -207,21 +221,25 @@ def check_lonlat(bounds: npt.ArrayLike, *, source_name: str) -> None:
 def _lonlat_bounds_of(data: Any) -> tuple[float, float, float, float]:
     if not isinstance(data, gpd.GeoDataFrame | gpd.GeoSeries):
         bounds = _as_bounds(data)
-        check_lonlat(bounds, source_name="the bounds")
+        check_lonlat(bounds, source_name=Word(N_("the bounds")))
         if bounds[0] > bounds[2] or bounds[1] > bounds[3]:
-            raise CRSError(f"Bounds {bounds} have min > max; pass (minx, miny, maxx, maxy).")
+            raise CRSError.worded(
+                N_("Bounds {bounds} have min > max; pass (minx, miny, maxx, maxy)."),
+                bounds=str(bounds),
+            )
         return bounds
     bounds = _as_bounds(data.total_bounds)
     if data.crs is None or data.crs.is_geographic:
-        check_lonlat(bounds, source_name="the layer")
+        check_lonlat(bounds, source_name=_THE_LAYER)
     if data.crs is None or data.crs.equals(WGS84):
         return bounds
     to_ll = pyproj.Transformer.from_crs(data.crs, WGS84, always_xy=True)
     out = _as_bounds(to_ll.transform_bounds(*bounds, densify_pts=21))
     if not all(math.isfinite(v) for v in out) or out[0] > out[2]:
-        raise CRSError(
-            f"The layer's bounds cannot be converted from {data.crs.name} to lon/lat (they "
-            "fall outside the CRS's area or cross the antimeridian); check the layer's CRS."
+        raise CRSError.worded(
+            N_("The layer's bounds cannot be converted from {crs} to lon/lat (they fall "
+               "outside the CRS's area or cross the antimeridian); check the layer's CRS."),
+            crs=data.crs.name,
         )
     return out
 
@@ -287,16 +305,22 @@ def metric_crs_for(
         ``"cgcs2000"`` outside China's longitudes.
     """
     if prefer not in _PREFER:
-        raise CRSError(f"Unknown prefer={prefer!r}; use one of {', '.join(_PREFER)}.")
+        raise CRSError.worded(
+            N_("Unknown prefer={prefer!r}; use one of {choices}."),
+            prefer=prefer, choices=", ".join(_PREFER),
+        )
     if not max_area_error > 0:
-        raise CRSError(f"max_area_error must be positive, got {max_area_error}; e.g. 1e-3.")
+        raise CRSError.worded(
+            N_("max_area_error must be positive, got {value}; e.g. 1e-3."), value=max_area_error
+        )
     bounds = _lonlat_bounds_of(data)
     lon0, lat0 = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
     lo, hi = CHINA_LON_RANGE
     if prefer == "cgcs2000" and not lo <= lon0 <= hi:
-        raise CRSError(
-            f"CGCS2000 Gauss-Krüger zones cover longitudes {lo}-{hi}°E, but the data is "
-            f"centred at {lon0:.3f}°; use prefer='utm' for data outside China."
+        raise CRSError.worded(
+            N_("CGCS2000 Gauss-Krüger zones cover longitudes {lo}-{hi}°E, but the data is "
+               "centred at {lon:.3f}°; use prefer='utm' for data outside China."),
+            lo=lo, hi=hi, lon=lon0,
         )
     if bounds[2] - bounds[0] > MAX_ZONE_WIDTH_DEG:
         logger.debug("extent %.2f° wide: using Albers equal-area", bounds[2] - bounds[0])
@@ -348,7 +372,7 @@ def area_m2(data: gpd.GeoDataFrame | gpd.GeoSeries, *, prefer: str = "utm") -> p
     pandas.Series
         Float areas named ``area_m2``, indexed like ``data``; NaN for missing geometries.
     """
-    geoms = _geoseries(data, "the layer")
+    geoms = _geoseries(data, _THE_LAYER)
     if not np.isfinite(geoms.total_bounds).all():  # no rows, or only empty/missing geometries
         values = np.asarray(shapely.area(geoms.to_numpy()), dtype=float)
     else:
@@ -389,7 +413,7 @@ def geodesic_area_m2(data: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
         as geodesics, holes are subtracted, orientation does not matter.
     """
     geod = pyproj.Geod(ellps="WGS84")
-    geoms = shapely.orient_polygons(_geoseries(data, "the layer").to_crs(WGS84).to_numpy())
+    geoms = shapely.orient_polygons(_geoseries(data, _THE_LAYER).to_crs(WGS84).to_numpy())
     values = [np.nan if g is None else geod.geometry_area_perimeter(g)[0] for g in geoms]
     return pd.Series(values, index=data.index, name="geodesic_area_m2", dtype=float)
 
@@ -419,7 +443,7 @@ def to_wgs84(data: GeoT) -> GeoT:
     crs = data.crs
     bounds = data.total_bounds
     if (crs is None or crs.is_geographic) and np.isfinite(bounds).all():
-        check_lonlat(bounds, source_name="the layer")
+        check_lonlat(bounds, source_name=_THE_LAYER)
     if crs is None:
         logger.warning(
             "the layer has no CRS; its coordinates look like lon/lat: assuming EPSG:4326"
@@ -647,17 +671,21 @@ def to_wgs84_geometries(data: GeoT, *, source: str) -> GeoT:
     """
     key = source.lower().replace("-", "").replace("_", "")
     if key not in _SOURCES:
-        raise CRSError(f"Unknown source={source!r}; use one of {', '.join(_SOURCES)}.")
+        raise CRSError.worded(
+            N_("Unknown source={source!r}; use one of {choices}."),
+            source=source, choices=", ".join(_SOURCES),
+        )
     if data.crs is not None and not data.crs.is_geographic:
-        raise CRSError(
-            f"The layer is in projected CRS {data.crs.name}, but source={source!r} needs "
-            "lon/lat degrees; use to_wgs84() for projected data."
+        raise CRSError.worded(
+            N_("The layer is in projected CRS {crs}, but source={source!r} needs lon/lat "
+               "degrees; use to_wgs84() for projected data."),
+            crs=data.crs.name, source=source,
         )
     if key == "wgs84":
         return to_wgs84(data)
     bounds = data.total_bounds
     if np.isfinite(bounds).all():
-        check_lonlat(bounds, source_name=f"the {key} layer")
+        check_lonlat(bounds, source_name=Phrase(N_("the {coords} layer"), coords=key))
     geoms = data.geometry if isinstance(data, gpd.GeoDataFrame) else data
     new = gpd.GeoSeries(
         _transform_vertices(geoms.to_numpy(), _TO_WGS84[key]),

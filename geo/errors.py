@@ -7,9 +7,37 @@ message alone, never a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, Self
+
 
 class WanggeError(Exception):
-    """Base class for every error wangge raises on purpose."""
+    """Base class for every error wangge raises on purpose.
+
+    Raised with :meth:`worded`, an error also carries its message as an English
+    template and the values that fill it, so that the app can show it in
+    another language (as findings do, see :func:`geo.findings.worded`).
+    """
+
+    template: str = ""
+    fields: Mapping[str, Any] = {}
+
+    @classmethod
+    def worded(cls, template: str, /, **fields: Any) -> Self:
+        """Return the error with the message ``template`` filled in with ``fields``.
+
+        Mark ``template`` with ``N_`` where it is written: ``raise
+        InputError.worded(N_("{file} has no CRS."), file=name)``.
+
+        Examples
+        --------
+        >>> err = InputError.worded("{n} rows", n=3)
+        >>> str(err), err.template, dict(err.fields)
+        ('3 rows', '{n} rows', {'n': 3})
+        """
+        err = cls(template.format(**fields))
+        err.template, err.fields = template, fields
+        return err
 
 
 class InputError(WanggeError, ValueError):

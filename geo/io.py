@@ -45,6 +45,8 @@ from geo.errors import (
     NotGeodataError,
     UnsafeArchiveError,
 )
+from geo.findings import Phrase, Word
+from geo.i18n import N_
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,17 @@ SHAPEFILE_FIELDS = {
     "households_source": "hh_src",
 }
 """Short field names for Shapefile export (dBASE allows 10 characters)."""
+
+GEOMETRY_TYPES: dict[str, str] = {
+    "Point": Word(N_("Point")),
+    "MultiPoint": Word(N_("MultiPoint")),
+    "LineString": Word(N_("LineString")),
+    "MultiLineString": Word(N_("MultiLineString")),
+    "LinearRing": Word(N_("LinearRing")),
+    "GeometryCollection": Word(N_("GeometryCollection")),
+    "None": Word(N_("None")),
+}
+"""Geometry kinds named when a layer holds other shapes than polygons, as interface words."""
 
 _LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度")
 _LAT_NAMES = ("lat", "latitude", "y", "纬度")
@@ -141,46 +154,52 @@ def safe_extract_zip(
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
-        raise NotGeodataError(
-            f"{name} is not a readable zip archive ({exc}). Re-create the archive, or "
-            "pass the Shapefile's .shp/.dbf/.shx/.prj files directly."
+        raise NotGeodataError.worded(
+            N_("{file} is not a readable zip archive ({reason}). Re-create the archive, or "
+               "pass the Shapefile's .shp/.dbf/.shx/.prj files directly."),
+            file=name, reason=str(exc),
         ) from exc
     with archive:
         infos = archive.infolist()
         if len(infos) > max_members:
-            raise UnsafeArchiveError(
-                f"{name} holds {len(infos):,} entries, more than the limit of "
-                f"{max_members:,}. Unpack it yourself and pass the folder, or raise "
-                "geo.settings.zip_max_members."
+            raise UnsafeArchiveError.worded(
+                N_("{file} holds {n:,} entries, more than the limit of {limit:,}. Unpack it "
+                   "yourself and pass the folder, or raise geo.settings.zip_max_members."),
+                file=name, n=len(infos), limit=max_members,
             )
         total = 0
         for info in infos:
             member = PurePosixPath(info.filename.replace("\\", "/"))
             if member.is_absolute() or ".." in member.parts or re.match(r"^[A-Za-z]:", str(member)):
-                raise UnsafeArchiveError(
-                    f"{name} contains the entry {info.filename!r}, which points outside "
-                    "the archive. The archive was not unpacked; re-create it with "
-                    "relative paths only."
+                raise UnsafeArchiveError.worded(
+                    N_("{file} contains the entry {entry!r}, which points outside the "
+                       "archive. The archive was not unpacked; re-create it with relative "
+                       "paths only."),
+                    file=name, entry=info.filename,
                 )
             mode = (info.external_attr >> 16) & 0o170000
             if mode == 0o120000:
-                raise UnsafeArchiveError(
-                    f"{name} contains the symbolic link {info.filename!r}. The archive was "
-                    "not unpacked; re-create it without links."
+                raise UnsafeArchiveError.worded(
+                    N_("{file} contains the symbolic link {entry!r}. The archive was not "
+                       "unpacked; re-create it without links."),
+                    file=name, entry=info.filename,
                 )
             total += info.file_size
             ratio = info.file_size / info.compress_size if info.compress_size else 0.0
             if ratio > max_ratio:
-                raise UnsafeArchiveError(
-                    f"{name}: entry {info.filename!r} expands {ratio:,.0f}"
-                    f" times ({info.file_size:,} bytes), past the ratio cap of "
-                    f"{max_ratio:,.0f}; this looks like a zip bomb. The archive was not unpacked."
+                raise UnsafeArchiveError.worded(
+                    N_("{file}: entry {entry!r} expands {ratio:,.0f} times ({size:,} bytes), "
+                       "past the ratio cap of {cap:,.0f}; this looks like a zip bomb. The "
+                       "archive was not unpacked."),
+                    file=name, entry=info.filename, ratio=ratio, size=info.file_size,
+                    cap=max_ratio,
                 )
             if total > max_bytes:
-                raise UnsafeArchiveError(
-                    f"{name} would expand to more than {max_bytes:,} bytes, past the size "
-                    "cap. The archive was not unpacked; split the data or raise "
-                    "geo.settings.zip_max_uncompressed_bytes."
+                raise UnsafeArchiveError.worded(
+                    N_("{file} would expand to more than {limit:,} bytes, past the size cap. "
+                       "The archive was not unpacked; split the data or raise "
+                       "geo.settings.zip_max_uncompressed_bytes."),
+                    file=name, limit=max_bytes,
                 )
         dest_path = Path(dest)
         dest_path.mkdir(parents=True, exist_ok=True)
@@ -210,19 +229,21 @@ def _extract_member(
             while chunk := src.read(1 << 20):
                 written += len(chunk)
                 if written > info.file_size or written > max_bytes:
-                    raise UnsafeArchiveError(
-                        f"{name}: entry {info.filename!r} expands past the size its header "
-                        "declares; the archive is corrupt or hostile and was not used. "
-                        "Re-create the archive from the original files."
+                    raise UnsafeArchiveError.worded(
+                        N_("{file}: entry {entry!r} expands past the size its header "
+                           "declares; the archive is corrupt or hostile and was not used. "
+                           "Re-create the archive from the original files."),
+                        file=name, entry=info.filename,
                     )
                 dst.write(chunk)
     except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
         # A header that lies about sizes shows up as a bad CRC or a stream that ends early;
         # encrypted or unknown compression methods raise RuntimeError/NotImplementedError.
-        raise UnsafeArchiveError(
-            f"{name}: entry {info.filename!r} does not match what the archive's header says "
-            f"({exc}); the archive is corrupt, encrypted or hostile and was not used. "
-            "Re-create the archive from the original files (without a password)."
+        raise UnsafeArchiveError.worded(
+            N_("{file}: entry {entry!r} does not match what the archive's header says "
+               "({reason}); the archive is corrupt, encrypted or hostile and was not used. "
+               "Re-create the archive from the original files (without a password)."),
+            file=name, entry=info.filename, reason=str(exc),
         ) from exc
 
 
@@ -320,11 +341,12 @@ def _check_shapefile_parts(shp: Path, label: str) -> None:
     short = {k: v for k, v in counts.items() if k != ".shp" and v != shapes}
     if short:
         parts = ", ".join(f"{shp.stem}{k} {v}" for k, v in short.items())
-        raise InputError(
-            f"{label}: the Shapefile's parts disagree on how many units it holds: "
-            f"{shp.name} has {shapes} shapes but {parts}, so some units would be lost or "
-            "misnamed. The parts come from different exports or a copy was cut short: export "
-            "the layer again and keep its .shp, .shx and .dbf together."
+        raise InputError.worded(
+            N_("{source}: the Shapefile's parts disagree on how many units it holds: {file} "
+               "has {shapes} shapes but {parts}, so some units would be lost or misnamed. The "
+               "parts come from different exports or a copy was cut short: export the layer "
+               "again and keep its .shp, .shx and .dbf together."),
+            source=label, file=shp.name, shapes=shapes, parts=parts,
         )
 
 
@@ -335,11 +357,14 @@ def _read_csv_table(path: Path) -> tuple[pd.DataFrame, str]:
         except UnicodeDecodeError:
             continue
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise NotGeodataError(
-                f"{path.name} could not be read as a CSV table ({exc}). Save it as "
-                "comma-separated text with a header row."
+            raise NotGeodataError.worded(
+                N_("{file} could not be read as a CSV table ({reason}). Save it as "
+                   "comma-separated text with a header row."),
+                file=path.name, reason=str(exc),
             ) from exc
-    raise NotGeodataError(f"{path.name} is neither UTF-8 nor GBK text. Save the CSV as UTF-8.")
+    raise NotGeodataError.worded(
+        N_("{file} is neither UTF-8 nor GBK text. Save the CSV as UTF-8."), file=path.name
+    )
 
 
 def read_assignment(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -353,16 +378,20 @@ def read_assignment(path: str | os.PathLike[str]) -> pd.DataFrame:
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"Assignment table {path} does not exist. Check the path.")
+        raise InputError.worded(
+            N_("Assignment table {path} does not exist. Check the path."), path=str(path)
+        )
     if path.stat().st_size == 0:
-        raise EmptyInputError(
-            f"Assignment table {path.name} is empty. Write it with `wangge export --format csv`."
+        raise EmptyInputError.worded(
+            N_("Assignment table {file} is empty. Write it with `wangge export --format csv`."),
+            file=path.name,
         )
     head = path.read_bytes()[:4096]
     if b"\x00" in head:
-        raise NotGeodataError(
-            f"Assignment table {path.name} is not a text file (it looks binary). Save it from "
-            "the spreadsheet as CSV (comma-separated, UTF-8 or GBK)."
+        raise NotGeodataError.worded(
+            N_("Assignment table {file} is not a text file (it looks binary). Save it from the "
+               "spreadsheet as CSV (comma-separated, UTF-8 or GBK)."),
+            file=path.name,
         )
     table, _ = _read_csv_table(path)
     table.columns = [str(c).strip().lower() for c in table.columns]
@@ -370,14 +399,16 @@ def read_assignment(path: str | os.PathLike[str]) -> pd.DataFrame:
 
     for col in ("code", "parent_code"):
         if col in table.columns:
-            refuse_mangled(table[col], column=col, source=f"Assignment table {path.name}")
+            refuse_mangled(table[col], column=col,
+                           source=Phrase(N_("Assignment table {file}"), file=path.name))
     missing = {"code", "parent_code"} - set(table.columns)
     if missing:
-        cols = ", ".join(table.columns) or "none"
-        raise ColumnError(
-            f"Assignment table {path.name} lacks the column(s) {', '.join(sorted(missing))} "
-            f"(its columns: {cols}). It needs code and parent_code (and level), as written by "
-            "`wangge export --format csv`."
+        cols = ", ".join(table.columns) or Word(N_("none"))
+        raise ColumnError.worded(
+            N_("Assignment table {file} lacks the column(s) {missing} (its columns: {columns}). "
+               "It needs code and parent_code (and level), as written by "
+               "`wangge export --format csv`."),
+            file=path.name, missing=", ".join(sorted(missing)), columns=cols,
         )
     return table.replace("", None)
 
@@ -403,7 +434,9 @@ def read_csv_points(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
     path = Path(path)
     table, _ = _read_csv_table(path)
     if table.empty:
-        raise EmptyInputError(f"{path.name} has a header but no rows. Add the units' rows.")
+        raise EmptyInputError.worded(
+            N_("{file} has a header but no rows. Add the units' rows."), file=path.name
+        )
     lon = _find_column(table.columns, _LON_NAMES)
     lat = _find_column(table.columns, _LAT_NAMES)
     wkt = _find_column(table.columns, _WKT_NAMES)
@@ -413,9 +446,10 @@ def read_csv_points(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
         bad = table.index[xs.isna() | ys.isna()]
         if len(bad):
             rows = ", ".join(str(i + 2) for i in bad[:5])
-            raise ColumnError(
-                f"{path.name}: columns {lon!r}/{lat!r} hold text that is not a number on "
-                f"line(s) {rows}. Fix those cells (decimal degrees, e.g. 120.38)."
+            raise ColumnError.worded(
+                N_("{file}: columns {lon!r}/{lat!r} hold text that is not a number on line(s) "
+                   "{lines}. Fix those cells (decimal degrees, e.g. 120.38)."),
+                file=path.name, lon=lon, lat=lat, lines=rows,
             )
         geometry = gpd.points_from_xy(xs, ys)
         frame = table.drop(columns=[lon, lat])
@@ -423,17 +457,19 @@ def read_csv_points(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
         try:
             geometry = gpd.GeoSeries.from_wkt(table[wkt].replace("", None))
         except Exception as exc:  # shapely raises several types for bad WKT
-            raise ColumnError(
-                f"{path.name}: column {wkt!r} does not hold valid WKT ({exc}). Fix the "
-                "geometry text or use lon/lat columns."
+            raise ColumnError.worded(
+                N_("{file}: column {column!r} does not hold valid WKT ({reason}). Fix the "
+                   "geometry text or use lon/lat columns."),
+                file=path.name, column=wkt, reason=str(exc),
             ) from exc
         frame = table.drop(columns=[wkt])
     else:
-        raise NotGeodataError(
-            f"{path.name} is a CSV without coordinates: it needs lon/lat columns (named "
-            f"one of {', '.join(_LON_NAMES)} and {', '.join(_LAT_NAMES)}) or a WKT column. "
-            "A unit-to-parent table (code, parent_code) is applied to a district with "
-            "`wangge check DISTRICT --assign FILE.csv`."
+        raise NotGeodataError.worded(
+            N_("{file} is a CSV without coordinates: it needs lon/lat columns (named one of "
+               "{lon_names} and {lat_names}) or a WKT column. A unit-to-parent table (code, "
+               "parent_code) is applied to a district with "
+               "`wangge check DISTRICT --assign FILE.csv`."),
+            file=path.name, lon_names=", ".join(_LON_NAMES), lat_names=", ".join(_LAT_NAMES),
         )
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=None)
 
@@ -445,7 +481,9 @@ def _gather_files(paths: Sequence[Path], workdir: Path) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if not path.exists():
-            raise InputError(f"{path} does not exist. Check the path and try again.")
+            raise InputError.worded(
+                N_("{path} does not exist. Check the path and try again."), path=str(path)
+            )
         if path.is_dir():
             inner = sorted(
                 p
@@ -453,9 +491,10 @@ def _gather_files(paths: Sequence[Path], workdir: Path) -> list[Path]:
                 if p.is_file() and p.suffix.lower() in GEO_SUFFIXES and not p.name.startswith(".")
             )
             if not inner:
-                raise EmptyInputError(
-                    f"The folder {path} holds no GeoJSON, GeoPackage, Shapefile, zip or "
-                    "CSV files. Point at the folder with the district's layers."
+                raise EmptyInputError.worded(
+                    N_("The folder {path} holds no GeoJSON, GeoPackage, Shapefile, zip or CSV "
+                       "files. Point at the folder with the district's layers."),
+                    path=str(path),
                 )
             files.extend(_gather_files(inner, workdir))
         elif path.suffix.lower() == ".zip":
@@ -467,9 +506,10 @@ def _gather_files(paths: Sequence[Path], workdir: Path) -> list[Path]:
                 if p.suffix.lower() in GEO_SUFFIXES and p.suffix.lower() != ".zip"
             ]
             if not inner:
-                raise EmptyInputError(
-                    f"{path.name} holds no .shp, .geojson, .gpkg or .csv file. Zip the "
-                    "Shapefile's parts (.shp, .shx, .dbf, .prj, .cpg) together."
+                raise EmptyInputError.worded(
+                    N_("{file} holds no .shp, .geojson, .gpkg or .csv file. Zip the "
+                       "Shapefile's parts (.shp, .shx, .dbf, .prj, .cpg) together."),
+                    file=path.name,
                 )
             files.extend(sorted(inner))
         else:
@@ -486,9 +526,10 @@ def _finish_crs(
         try:
             frame = frame.set_crs(crs, allow_override=True)
         except Exception as exc:
-            raise CRSError(
-                f"{crs!r} is not a coordinate reference system pyproj knows. Give an EPSG "
-                "code such as EPSG:4549 (CGCS2000 / 3-degree Gauss-Kruger CM 120E)."
+            raise CRSError.worded(
+                N_("{crs!r} is not a coordinate reference system pyproj knows. Give an EPSG "
+                   "code such as EPSG:4549 (CGCS2000 / 3-degree Gauss-Kruger CM 120E)."),
+                crs=crs,
             ) from exc
     if frame.crs is None:
         check_lonlat(tuple(frame.total_bounds), source_name=source)
@@ -498,13 +539,17 @@ def _finish_crs(
         try:
             frame = frame.to_crs(4326)
         except Exception as exc:
-            raise CRSError(
-                f"{source}: its CRS ({frame.crs.name}) cannot be converted to WGS-84 "
-                f"({exc}). Re-export it with an EPSG-defined CRS."
+            raise CRSError.worded(
+                N_("{source}: its CRS ({crs}) cannot be converted to WGS-84 ({reason}). "
+                   "Re-export it with an EPSG-defined CRS."),
+                source=source, crs=frame.crs.name, reason=str(exc),
             ) from exc
     check_lonlat(tuple(frame.total_bounds), source_name=source)
     if coords not in COORD_SYSTEMS:
-        raise CRSError(f"coords must be one of {', '.join(COORD_SYSTEMS)}, not {coords!r}.")
+        raise CRSError.worded(
+            N_("coords must be one of {choices}, not {coords!r}."),
+            choices=", ".join(COORD_SYSTEMS), coords=coords,
+        )
     if coords != "wgs84":
         frame = to_wgs84_geometries(frame, source=coords)
         notes.append(f"{source}: converted from {coords.upper()} to WGS-84.")
@@ -522,7 +567,9 @@ def _read_one(path: Path, *, crs: Any, coords: str, label: str | None = None) ->
     label = label or path.name
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
-        raise EmptyInputError(f"{label} is empty (0 bytes). Export the layer again.")
+        raise EmptyInputError.worded(
+            N_("{source} is empty (0 bytes). Export the layer again."), source=label
+        )
     if suffix == ".csv":
         frame = read_csv_points(path)
         frame, notes = _finish_crs(frame, label, crs=crs, coords=coords)
@@ -530,10 +577,11 @@ def _read_one(path: Path, *, crs: Any, coords: str, label: str | None = None) ->
     try:
         layer_names = [str(n) for n, _ in pyogrio.list_layers(path)]
     except Exception as exc:
-        raise NotGeodataError(
-            f"{label} could not be read as geodata ({_gdal_reason(exc)}). "
-            "wangge reads GeoJSON, GeoPackage, Shapefile (loose or zipped) and CSV with "
-            "lon/lat columns; check that the file is one of these and not damaged."
+        raise NotGeodataError.worded(
+            N_("{source} could not be read as geodata ({reason}). wangge reads GeoJSON, "
+               "GeoPackage, Shapefile (loose or zipped) and CSV with lon/lat columns; check "
+               "that the file is one of these and not damaged."),
+            source=label, reason=_gdal_reason(exc),
         ) from exc
     layers: list[Layer] = []
     for lname in layer_names:
@@ -546,19 +594,23 @@ def _read_one(path: Path, *, crs: Any, coords: str, label: str | None = None) ->
                 kwargs["encoding"] = enc
             if note:
                 notes.append(note)
-        src = label if len(layer_names) == 1 else f"{label}:{lname}"
+        src = label if len(layer_names) == 1 else Phrase(N_("{file}:{layer}"), file=label,
+                                                         layer=lname)
         try:
             frame = pyogrio.read_dataframe(path, layer=lname, **kwargs)
         except Exception as exc:
-            raise NotGeodataError(
-                f"{src} could not be read as geodata ({str(exc).strip()}). Check the file "
-                "is complete; a Shapefile needs its .shp, .shx and .dbf together."
+            raise NotGeodataError.worded(
+                N_("{source} could not be read as geodata ({reason}). Check the file is "
+                   "complete; a Shapefile needs its .shp, .shx and .dbf together."),
+                source=src, reason=str(exc).strip(),
             ) from exc
         if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.isna().all():
             if len(layer_names) > 1:
                 logger.info("skipping %s: no geometry", src)
                 continue
-            raise NotGeodataError(f"{src} has no geometry. Unit layers need polygon boundaries.")
+            raise NotGeodataError.worded(
+                N_("{source} has no geometry. Unit layers need polygon boundaries."), source=src
+            )
         frame, crs_notes = _finish_crs(frame, src, crs=crs, coords=coords)
         notes.extend(crs_notes)
         name = path.stem if len(layer_names) == 1 else lname
@@ -603,16 +655,20 @@ def read_layers(
         paths = [paths]
     plist = [Path(p) for p in paths]
     if not plist:
-        raise InputError("No input was given. Pass a GeoPackage, a folder or layer files.")
+        raise InputError.worded(
+            N_("No input was given. Pass a GeoPackage, a folder or layer files.")
+        )
     with _workdir() as work:
         files = _gather_files(plist, work)
         layers: list[Layer] = []
         for f in files:
-            label = f.name if work not in f.parents else f"{f.name} (in zip)"
+            label = f.name if work not in f.parents else Phrase(N_("{file} (in zip)"),
+                                                                file=f.name)
             layers.extend(_read_one(f, crs=crs, coords=coords, label=label))
     if not layers:
-        raise EmptyInputError(
-            f"No layer with geometry was found in {', '.join(str(p) for p in plist)}."
+        raise EmptyInputError.worded(
+            N_("No layer with geometry was found in {paths}."),
+            paths=", ".join(str(p) for p in plist),
         )
     return layers
 
@@ -628,22 +684,35 @@ def require_polygons(frame: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
         If any geometry is not a (multi)polygon.
     """
     if len(frame) == 0:
-        raise EmptyInputError(f"{source} has no features. Export the layer again with its units.")
+        raise EmptyInputError.worded(
+            N_("{source} has no features. Export the layer again with its units."), source=source
+        )
     types = frame.geometry.geom_type.fillna("None")
     counts = types.value_counts()
     bad = counts[~counts.index.isin(["Polygon", "MultiPolygon"])]
     if len(bad):
-        kinds = ", ".join(f"{n} {t}" for t, n in bad.items())
+        kinds = Phrase.joined([
+            Phrase(N_("{n} {geometry_type}"), n=int(n),
+                   geometry_type=GEOMETRY_TYPES.get(str(t), str(t)))
+            for t, n in bad.items()
+        ], ", ")
         if set(bad.index) <= {"Point", "MultiPoint"} and len(bad) and bad.sum() == len(frame):
-            hint = (
-                " Points cannot carry an area: load the units' boundaries. If these are "
-                "facilities or residents, they belong in the coverage audit."
+            template = N_(
+                "{source} holds {kinds} where polygons are expected. Points cannot carry an "
+                "area: load the units' boundaries. If these are facilities or residents, they "
+                "belong in the coverage audit."
             )
         elif "None" in bad.index:
-            hint = " Some features have no geometry: draw their boundaries or remove them."
+            template = N_(
+                "{source} holds {kinds} where polygons are expected. Some features have no "
+                "geometry: draw their boundaries or remove them."
+            )
         else:
-            hint = " Unit boundaries must be polygons; convert or remove the other shapes."
-        raise GeometryTypeError(f"{source} holds {kinds} where polygons are expected.{hint}")
+            template = N_(
+                "{source} holds {kinds} where polygons are expected. Unit boundaries must be "
+                "polygons; convert or remove the other shapes."
+            )
+        raise GeometryTypeError.worded(template, source=source, kinds=kinds)
     return frame
 
 
@@ -702,10 +771,13 @@ def write_units(
         The files written.
     """
     if fmt not in EXPORT_FORMATS:
-        raise InputError(f"Unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}.")
+        raise InputError.worded(
+            N_("Unknown format {fmt!r}; choose one of {choices}."),
+            fmt=fmt, choices=", ".join(EXPORT_FORMATS),
+        )
     present = [lv for lv in LEVELS if lv in units and units[lv] is not None]
     if not present:
-        raise EmptyInputError("There is nothing to export: the district has no units.")
+        raise EmptyInputError.worded(N_("There is nothing to export: the district has no units."))
     out = _export_target(out)
     try:
         return _write_units(units, present, out, fmt=fmt, exclusive=exclusive)
@@ -718,9 +790,10 @@ def _export_target(out: str | os.PathLike[str]) -> Path:
     text = os.fspath(out)
     path = Path(text)
     if not text.strip() or path.name in ("", ".", ".."):
-        raise InputError(
-            f"The export target {text!r} names no file or folder. Give a new name, e.g. "
-            "`--to out` (a folder, for GeoJSON) or `--to plan.gpkg`."
+        raise InputError.worded(
+            N_("The export target {target!r} names no file or folder. Give a new name, e.g. "
+               "`--to out` (a folder, for GeoJSON) or `--to plan.gpkg`."),
+            target=text,
         )
     return path
 
@@ -734,18 +807,21 @@ def _check_geojson_folder(out: Path) -> None:
     The export replaces the folder as a whole, so it must not hold files of the user's.
     """
     if out.exists() and not out.is_dir():
-        raise InputError(
-            f"{out} is a file, but a GeoJSON export writes a folder (one file per level). "
-            "Give a folder name, or choose another format (gpkg, shp, csv) for a single file."
+        raise InputError.worded(
+            N_("{path} is a file, but a GeoJSON export writes a folder (one file per level). "
+               "Give a folder name, or choose another format (gpkg, shp, csv) for a single "
+               "file."),
+            path=str(out),
         )
     if out.is_dir():
         others = sorted(p.name for p in out.iterdir() if p.name not in _GEOJSON_NAMES)
         if others:
             shown = ", ".join(others[:3]) + (" …" if len(others) > 3 else "")
-            raise InputError(
-                f"The folder {out} holds other files ({shown}). A GeoJSON export replaces "
-                "the whole folder at once, so give a new or empty folder, or one holding only "
-                "an earlier export (streets/communities/grids.geojson)."
+            raise InputError.worded(
+                N_("The folder {path} holds other files ({files}). A GeoJSON export replaces "
+                   "the whole folder at once, so give a new or empty folder, or one holding "
+                   "only an earlier export (streets/communities/grids.geojson)."),
+                path=str(out), files=shown,
             )
 
 
@@ -922,10 +998,11 @@ def save_uploads(
     limit = settings.upload_max_mb * 2**20 if max_total_bytes is None else max_total_bytes
     total = sum(len(data) for _, data in files)
     if total > limit:
-        raise InputError(
-            f"The uploads total {total / 2**20:,.1f} MB, more than the limit of "
-            f"{limit / 2**20:,.0f} MB. Upload a smaller extract, or use the command "
-            "line (`wangge check PATH`), which has no upload limit."
+        raise InputError.worded(
+            N_("The uploads total {total_mb:,.1f} MB, more than the limit of {limit_mb:,.0f} "
+               "MB. Upload a smaller extract, or use the command line (`wangge check PATH`), "
+               "which has no upload limit."),
+            total_mb=total / 2**20, limit_mb=limit / 2**20,
         )
     out_dir = Path(dest)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -934,7 +1011,9 @@ def save_uploads(
         safe = PurePosixPath(name.replace("\\", "/")).name.strip()
         safe = re.sub(r"[\x00-\x1f]", "", safe)
         if safe in ("", ".", "..") or safe.startswith("."):
-            raise InputError(f"The upload name {name!r} cannot be used; rename the file.")
+            raise InputError.worded(
+                N_("The upload name {name!r} cannot be used; rename the file."), name=name
+            )
         target = _free_name(out_dir, safe, taken={p.name for p in written})
         try:
             target.write_bytes(data)

@@ -59,12 +59,13 @@ class CheckReport:
         for lv in LEVELS:
             if lv not in self.tables:
                 continue
-            t = self.tables[lv].copy()
-            t.insert(0, "level", lv)
-            t["findings"] = [
-                ";".join(sorted(set(per_unit.get((lv, c), [])))) if c else "" for c in t["code"]
+            table = self.tables[lv].copy()
+            table.insert(0, "level", lv)
+            table["findings"] = [
+                ";".join(sorted(set(per_unit.get((lv, c), [])))) if c else ""
+                for c in table["code"]
             ]
-            parts.append(t)
+            parts.append(table)
         return pd.concat(parts, ignore_index=True)
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,19 +115,20 @@ def check_report(district: District, rulebook: Rulebook) -> CheckReport:
         )
     )
     summary: dict[str, Any] = {"levels": {}}
-    for lv, t in tables.items():
-        counts = t["status"].value_counts().to_dict()
+    for lv, table in tables.items():
+        counts = table["status"].value_counts().to_dict()
+        pop, hh = table["population"], table["households"]
         summary["levels"][lv] = {
-            "units": len(t),
-            "area_km2": round(float(t["area_km2"].sum()), 3),
+            "units": len(table),
+            "area_km2": round(float(table["area_km2"].sum()), 3),
             # a total over units with a missing figure is itself missing, never a partial sum
-            "population": _plain(t["population"].sum() if t["population"].notna().all() else None),
-            "households": _plain(t["households"].sum() if t["households"].notna().all() else None),
+            "population": _plain(pop.sum() if pop.notna().all() else None),
+            "households": _plain(hh.sum() if hh.notna().all() else None),
             "ok": int(counts.get("ok", 0)),
             "outside": int(counts.get("outside", 0)),
             "no_rule": int(counts.get("no rule", 0)),
             "no_data": int(counts.get("no data", 0)),
-            "kinds": {str(k): int(v) for k, v in t["kind"].value_counts().items()},
+            "kinds": {str(k): int(v) for k, v in table["kind"].value_counts().items()},
         }
     sev: dict[str, int] = {"error": 0, "warning": 0, "info": 0}
     for f in findings:
@@ -514,10 +516,11 @@ def _audit_html(result: Any) -> str:
         "missing.</p>"
     )
     for lv in ("street", "community", "grid"):
-        t = result.unit_tables.get(lv)
-        if t is None or t.empty:
+        table = result.unit_tables.get(lv)
+        if table is None or table.empty:
             continue
-        rows = t.sort_values(["type", "share_covered"]).drop(columns=numeric_twins, errors="ignore")
+        rows = table.sort_values(["type", "share_covered"]).drop(columns=numeric_twins,
+                                                                 errors="ignore")
         parts.append(f"<h2>By {lv}</h2>")
         if lv != "grid" and len(rows) > _HTML_UNIT_ROWS:
             # a city's communities: the least covered of each type, the rest in the CSV

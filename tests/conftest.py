@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pytest
@@ -278,3 +279,61 @@ def split_in_app():
         return plan
 
     return split
+
+
+@contextlib.contextmanager
+def in_chinese() -> Iterator[Any]:
+    """Set the app's language to Chinese for the block, as the switch does; yield ``ui``."""
+    import ui
+
+    before = ui._last_lang[0]
+    ui._last_lang[0] = "zh"
+    try:
+        yield ui
+    finally:
+        ui._last_lang[0] = before
+
+
+def chinese_problems(english: str, chinese: str, *, keep: Iterable[str | None] = (),
+                     exempt: Iterable[str] = ()) -> list[str]:
+    """What is wrong with a text the library wrote, as the app shows it in Chinese.
+
+    Untranslated, English words left (``exempt`` passages aside: data such as
+    file names), or a name of ``keep`` that the English names and the Chinese lost.
+    """
+    from test_i18n_catalogue import english_words
+
+    kept = [k for k in keep if k]
+    problems = ["untranslated"] if chinese == english else []
+    words = english_words([chinese], {*exempt, *kept})
+    if words:
+        problems.append(f"English words {sorted(words)}")
+    problems += [f"lost {k!r}" for k in kept if k in english and k not in chinese]
+    return problems
+
+
+@pytest.fixture
+def zh() -> Iterator[Any]:
+    """Render an error as the app does, in Chinese (``zh(exc) -> str``)."""
+    with in_chinese() as ui:
+        yield ui.error_text
+
+
+def raised(fn: Any, kind: type[Exception]) -> Any:
+    """The error ``fn()`` raises, of ``kind``, raised worded (with a template)."""
+    with pytest.raises(kind) as info:
+        fn()
+    assert info.value.template, f"raised without a template: {info.value}"
+    return info.value
+
+
+def assert_chinese(zh: Any, exc: Any, *names: str, exempt: tuple[str, ...] = ()) -> str:
+    """The error in Chinese: translated, no English word, naming ``names``; return the text."""
+    text = zh(exc)
+    assert not chinese_problems(str(exc), text, keep=names, exempt=exempt), (text, str(exc))
+    rest = text
+    for name in names:
+        assert name in text, (name, text)
+        rest = rest.replace(name, " ")
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in rest), text
+    return text

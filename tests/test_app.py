@@ -123,7 +123,7 @@ def test_locked_street_refuses_a_move_with_a_message(home):
     at.run()
     at.selectbox(key="move_target").set_value(target)
     at.button(key="move_button").click().run()
-    assert any("lock" in e.value.lower() for e in at.error)
+    assert any("已锁定" in e.value for e in at.error)  # in the interface language (Chinese)
     assert plan.street_of(code) == source
 
 

@@ -30,7 +30,7 @@ def app_url(tmp_path_factory):
 
 def _map(page):
     frame = page.frame_locator("iframe[title*='streamlit_folium']").first
-    frame.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
+    frame.locator("path.leaflet-interactive").first.wait_for(timeout=120_000)
     return frame
 
 

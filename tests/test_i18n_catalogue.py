@@ -4,9 +4,9 @@ The pages are rendered through AppTest in Chinese and every text a user can
 read (titles, captions, messages, labels, options, help, table headers and
 text cells, links, download buttons, metrics) is searched for English words.
 Only names that are the same in both languages (file formats, CRS names,
-units) are allowed; texts the library writes itself (finding messages without
-a template, audit provenance) are taken from the result and left out, since
-the brief keeps their translation in geo/.
+units) are allowed; the audit's provenance (file and method names) is taken
+from the result and left out. Findings are not: every one is translated from
+its template (tests/test_i18n_findings.py).
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ def test_every_message_has_a_chinese_translation_with_the_same_placeholders():
     assert not untranslated, untranslated
     problems = [(m.id, err) for m in ids for err in m.check(cat)]
     assert not problems, problems
-    for m in ids:
-        assert set(re.findall(r"{(\w+)}", m.id)) == set(re.findall(r"{(\w+)}", m.string)), m.id
+    for m in ids:  # names and format specs alike ({area:,.2f})
+        assert set(re.findall(r"{(\w+[^}]*)}", m.id)) == set(re.findall(r"{(\w+[^}]*)}",
+                                                                       m.string)), m.id
 
 
 def test_the_catalogue_holds_every_string_the_app_marks():
@@ -54,8 +55,8 @@ def test_the_catalogue_holds_every_string_the_app_marks():
 
     marked = set()
     sources = [ROOT / "app.py", ROOT / "ui.py", *sorted((ROOT / "views").glob("*.py")),
-               ROOT / "geo" / "maps" / "mapprint.py"]
-    for path in sources:  # the same files as `make messages` (the printed map's texts too)
+               *sorted((ROOT / "geo").rglob("*.py"))]
+    for path in sources:  # the same files as `make messages` (findings' templates too)
         for _line, msg, _comments, _ctx in extract_from_file(
                 "python", str(path), keywords={"_": None, "N_": None, "t": None}):
             marked.add(msg if isinstance(msg, str) else msg[0])
@@ -181,11 +182,8 @@ def test_each_page_in_chinese_has_no_english_words(home, page):
     assert not at.exception
     import ui
 
-    findings = at.session_state["plan"].findings(ui.rulebook())
-    # the rulebook's own name (data); the plan's findings all have templates
-    exempt = {ui.rulebook().name, *(f.message for f in findings
-                                     if ui.finding_message(f) == f.message)}
-    words = english_words(visible_texts(at), exempt)
+    # the rulebook's own name is data; findings are all translated
+    words = english_words(visible_texts(at), {ui.rulebook().name})
     assert not words, words
 
 
@@ -198,13 +196,14 @@ def test_coverage_page_in_chinese_has_no_english_words(home):
     assert not at.exception
     at.button(key="propose_sites").click().run()
     assert not at.exception
-    result, siting = at.session_state["coverage_result"], at.session_state["siting"]
+    result = at.session_state["coverage_result"]
+    assert at.session_state["siting"] is not None
     import ui
 
-    at.query_params["lang"] = "zh"
-    library = {*map(str, result.provenance.values()), str(siting.summary.get("method_text", "")),
-               result.rulebook.name}
-    library |= {f.message for f in result.findings if ui.finding_message(f) == f.message}
+    # data the audit names, as typed and as shown (escaped): the rulebook's file, the CRS;
+    # the provenance's words are translated
+    data = (result.rulebook.name, result.rulebook.path, result.provenance["metric_crs"])
+    library = {*data, *map(ui.plain, data)}
     words = english_words(visible_texts(at), library)
     assert not words, words
 
@@ -223,10 +222,8 @@ def test_alternatives_cards_in_chinese_have_no_english_words(home):
     assert cards and any(c.get("targets") for c in cards)
     import ui
 
-    findings = at.session_state["plan"].findings(ui.rulebook())
     # plan names are the planner's (or the tool's stems), data like the rulebook's name
-    exempt = {ui.rulebook().name,
-              *(f.message for f in findings if ui.finding_message(f) == f.message)}
+    exempt = {ui.rulebook().name}
     assert all(c["plan"].startswith("备选-") for c in cards)  # named in Chinese too
     texts = visible_texts(at)
     assert any("平均紧凑度 ≥" in t for t in texts)  # each target with its figure

@@ -59,5 +59,5 @@ def test_export_page_says_when_the_disk_is_full(tmp_path, monkeypatch):
     st.cache_data.clear()  # another test may have left this plan's files in the page's cache
     at.run()
     assert not at.exception
-    assert any("disk is full" in e.value for e in at.error)
+    assert any("磁盘已满" in e.value for e in at.error)  # in the interface language (Chinese)
     assert all("/" not in e.value for e in at.error)  # no server path

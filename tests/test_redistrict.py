@@ -37,7 +37,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from conftest import UTM, box
+from conftest import UTM, box, chinese_problems, in_chinese
 from typer.testing import CliRunner
 
 from geo.cli import app
@@ -203,6 +203,16 @@ def test_unlocked_the_small_street_takes_a_cell(three: Plan):
     assert len(proposal.plan.blocks_of(street_code("a"))) == 7
 
 
+def assert_chinese(findings, words: str) -> None:
+    """The findings read in Chinese (no English word), naming their places, with ``words``."""
+    with in_chinese() as ui:
+        texts = [ui.finding_message(f) for f in findings]
+    for f, t in zip(findings, texts, strict=True):
+        assert not chinese_problems(f.message, t, keep=(f.name,)), t
+        assert not f.name or f.level == "district" or f.name in t, t
+    assert any(words in t for t in texts), texts
+
+
 def test_locked_streets_stay_exactly_as_they_are(three: Plan):
     locked = three.copy(name="locked")
     locked.set_locked(street_code("a"), True)
@@ -222,6 +232,8 @@ def test_locked_streets_stay_exactly_as_they_are(three: Plan):
     assert "propose.locked" in rules
     (lock,) = [f for f in proposal.findings if f.rule == "propose.locked"]
     assert lock.code == a and lock.lon is not None and "Unlock it" in lock.message
+    assert "km²" in lock.message or "residents" in lock.message  # the bands it breaks, in words
+    assert_chinese([lock], "已锁定")
 
 
 def test_scratch_keeps_locked_streets_too(three: Plan):
@@ -315,6 +327,7 @@ def test_oversized_community_is_reported():
     # 9 km² drawn in UTM: its true (equal-area) area is within 0.2 % of that
     assert big[0].value == pytest.approx(9.0, rel=2e-3) and big[0].maximum == pytest.approx(8.0)
     assert "never split" in big[0].message
+    assert_chinese(big, "超过一个街道的上限")
     assert statuses(proposal.plan)[b] == "ok"
     assert not proposal.summary["feasible"]
 
@@ -331,6 +344,7 @@ def test_an_island_too_small_for_a_street_is_reported():
     c_blocks = plan.blocks_of(street_code("c"))
     assert sorted(island[0].related) == sorted(c_blocks)
     assert "too small to form even one street" in island[0].message
+    assert_chinese(island, "连一个街道都不够")
     st = statuses(proposal.plan)
     assert st[street_code("a")] == "ok" and st[street_code("b")] == "ok"
     assert st[street_code("c")] == "outside" and not proposal.summary["feasible"]
@@ -346,6 +360,7 @@ def test_a_region_cut_off_by_a_locked_street_is_an_island():
     island = [f for f in proposal.findings if f.rule == "propose.island"]
     assert [sorted(f.related) for f in island] == [sorted(plan.blocks_of(street_code("c")))]
     assert "locked streets" in island[0].message
+    assert_chinese(island, "被锁定街道")
 
 
 # ------------------------------------------------------------------ street counts, modes
@@ -400,7 +415,9 @@ def test_emptied_streets_are_removed():
 def test_an_impossible_count_is_reported(two: Plan):
     proposal = propose_plan(two, RULES, n_streets=4, time_limit_s=5)
     assert proposal.summary["streets_after"] == 4
-    assert [f.rule for f in proposal.findings if f.rule == "propose.street_count"]
+    count = [f for f in proposal.findings if f.rule == "propose.street_count"]
+    assert count
+    assert_chinese(count, "要求的街道数为 4–4 个")
     assert not proposal.summary["feasible"]
 
 

@@ -233,7 +233,7 @@ with st.expander(_("Findings ({n})", n=len(result.findings))):
     }, hide_index=True, width="stretch",
         column_config={_("finding"): st.column_config.TextColumn(width="large")})
 with st.expander(_("Where the figures come from")):
-    st.caption(" · ".join(f"**{_(ui.PROVENANCE_TEXT.get(k, k))}**: {v}"
+    st.caption(" · ".join(f"**{_(ui.PROVENANCE_TEXT.get(k, k))}**: {ui.plain(ui.said(v))}"
                           for k, v in result.provenance.items()))
 
 # ------------------------------------------------------------------ where to add sites
@@ -259,7 +259,7 @@ if siting is not None:
     st.success(_("{before} → {after} residents covered ({method})",
                  before=ui.number(s.get("covered_before")),
                  after=ui.number(s.get("covered_after")),
-                 method=s.get("method_text", s.get("method", ""))))
+                 method=ui.said(s.get("method_text", s.get("method", "")))))
     sites = siting.sites
     st.dataframe({
         _("rank"): sites["rank"].map(ui.number),

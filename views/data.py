@@ -64,9 +64,10 @@ if uploads:
         guess, why = guess_level(lay)
         opts = ["—", *LEVELS]
         c1, c2 = st.columns([1, 3])
-        level = c1.selectbox(lay.source, opts, index=opts.index(guess) if guess else 0,
-                             key=f"level_{k}", help=_("guessed from {why}", why=why) if why
-                             else None, format_func=lambda lv: _(ui.LEVEL_TEXT.get(lv, lv)))
+        level = c1.selectbox(ui.said(lay.source), opts,
+                             index=opts.index(guess) if guess else 0, key=f"level_{k}",
+                             help=_("guessed from {why}", why=ui.said(why)) if why else None,
+                             format_func=lambda lv: _(ui.LEVEL_TEXT.get(lv, lv)))
         if level != "—":
             chosen[lay.name] = level
         found = guess_columns(list(lay.frame.columns), level=guess)
@@ -83,7 +84,7 @@ if uploads:
     st.subheader(_("Where the layers lie"))
     try:
         preview = preview_map(
-            [(lay.source, lay.frame, chosen.get(lay.name)) for lay in layers],
+            [(ui.said(lay.source), lay.frame, chosen.get(lay.name)) for lay in layers],
             legend_title=_("Layers"), unknown_name=_("level not chosen"),
             level_names={lv: _(ui.LEVEL_NAMES[lv]) for lv in LEVELS})
     except WanggeError as exc:

@@ -29,6 +29,8 @@ from geo.access.population import demand_points
 from geo.access.reach import check_detour
 from geo.district.model import District
 from geo.errors import InputError, NotGeodataError
+from geo.findings import Phrase, Word
+from geo.i18n import N_
 from geo.io import read_layers
 from geo.rules.rulebook import Rulebook
 
@@ -46,23 +48,25 @@ def osm_facilities(pbf: PathLike, rulebook: Rulebook) -> gpd.GeoDataFrame:
         for tag, values in ftype.osm:
             wanted.setdefault(tag, []).extend(values)
     if not wanted:
-        raise InputError(
-            "The rulebook maps no facility type to OpenStreetMap tags (osm = ...); "
-            "give a facilities layer instead."
+        raise InputError.worded(
+            N_("The rulebook maps no facility type to OpenStreetMap tags (osm = ...); give a "
+               "facilities layer instead.")
         )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pois = pyrosm.OSM(str(pbf)).get_pois(custom_filter=wanted)
     except Exception as exc:  # pyrosm raises assorted errors for damaged files
-        raise NotGeodataError(
-            f"{Path(pbf).name} could not be read for facilities ({exc}). "
-            "Check the extract is complete."
+        raise NotGeodataError.worded(
+            N_("{file} could not be read for facilities ({reason}). Check the extract is "
+               "complete."),
+            file=Path(pbf).name, reason=str(exc),
         ) from exc
     if pois is None or len(pois) == 0:
-        raise InputError(
-            f"{Path(pbf).name} holds no features with the rulebook's facility "
-            "tags. Give a facilities layer with --facilities."
+        raise InputError.worded(
+            N_("{file} holds no features with the rulebook's facility tags. Give a facilities "
+               "layer with --facilities."),
+            file=Path(pbf).name,
         )
     return facilities_from_osm(pois.set_crs(4326, allow_override=True), rulebook)
 
@@ -85,8 +89,9 @@ def read_point_layer(path: PathLike) -> gpd.GeoDataFrame:
     layers = read_layers(path)
     if len(layers) > 1:
         names = ", ".join(lay.name for lay in layers)
-        raise InputError(
-            f"{Path(path).name} holds several layers ({names}); give a file with one layer."
+        raise InputError.worded(
+            N_("{file} holds several layers ({names}); give a file with one layer."),
+            file=Path(path).name, names=names,
         )
     return layers[0].frame
 
@@ -103,14 +108,15 @@ def resolve_buildings(
     None)`` when there is nothing (residents are then spread over their units).
     """
     if isinstance(buildings, gpd.GeoDataFrame):
-        return buildings, "given layer"
+        return buildings, Phrase(N_("given layer"))
     if buildings is not None:
         return read_point_layer(buildings), Path(buildings).name
     if osm is not None:
         bld = osm_buildings(osm)
-        return bld, (f"{Path(osm).name} (OpenStreetMap buildings)" if bld is not None else "none")
+        return bld, (Phrase(N_("{file} (OpenStreetMap buildings)"), file=Path(osm).name)
+                     if bld is not None else Phrase(N_("none")))
     if services:
-        return services["buildings"], "built-in sample (fictional)"
+        return services["buildings"], Phrase(N_("built-in sample (fictional)"))
     return None, None
 
 
@@ -144,12 +150,12 @@ def resolve_network(
         return network_from_tables(
             services["network_nodes"],
             services["network_edges"],
-            source="built-in sample network (fictional)",
+            source=Phrase(N_("built-in sample network (fictional)")),
         )
-    raise InputError(
-        "No walking network was given. Pass --network FILE.osm.pbf (or a saved .npz), "
-        "--osm FILE.osm.pbf, or --straight-line to use straight-line distance (an "
-        "approximation)."
+    raise InputError.worded(
+        N_("No walking network was given. Pass --network FILE.osm.pbf (or a saved .npz), "
+           "--osm FILE.osm.pbf, or --straight-line to use straight-line distance (an "
+           "approximation).")
     )
 
 
@@ -221,20 +227,21 @@ def run_audit(
     step("reading facilities", 0.0)
     if isinstance(facilities, gpd.GeoDataFrame):
         fac_frame = normalise_facilities(facilities)
-        sources["facilities"] = "given layer"
+        sources["facilities"] = Phrase(N_("given layer"))
     elif facilities is not None:
         fac_frame = normalise_facilities(read_point_layer(facilities))
         sources["facilities"] = Path(facilities).name
     elif osm is not None:
         fac_frame = osm_facilities(osm, rulebook)
-        sources["facilities"] = f"{Path(osm).name} (OpenStreetMap tags from the rulebook)"
+        sources["facilities"] = Phrase(N_("{file} (OpenStreetMap tags from the rulebook)"),
+                                       file=Path(osm).name)
     elif services:
         fac_frame = normalise_facilities(services["facilities"])
-        sources["facilities"] = "built-in sample (fictional)"
+        sources["facilities"] = Phrase(N_("built-in sample (fictional)"))
     else:
-        raise InputError(
-            "No facilities were given. Pass a facilities layer (--facilities) or "
-            "an OpenStreetMap extract (--osm FILE.osm.pbf)."
+        raise InputError.worded(
+            N_("No facilities were given. Pass a facilities layer (--facilities) or an "
+               "OpenStreetMap extract (--osm FILE.osm.pbf).")
         )
     step("reading buildings", 0.1)
     bld, bld_source = resolve_buildings(buildings, osm=osm, services=services)
@@ -248,13 +255,19 @@ def run_audit(
         block, metric_crs=district.metric_crs, buildings=bld, household_size=district.household_size
     )
     by_buildings = int((demand["method"] == "buildings").sum())
-    pop_source = f"{district.building_block} populations split over " + (
-        f"{by_buildings:,} buildings by footprint × floors ({sources['buildings']})"
-        if by_buildings
-        else "points spread evenly inside each unit"
-    )
+    level = Word(district.building_block)
     if by_buildings and (demand["method"] == "spread").any():
-        pop_source += "; units without buildings spread evenly"
+        pop_source = Phrase(
+            N_("{level} populations split over {n:,} buildings by footprint × floors "
+               "({source}); units without buildings spread evenly"),
+            level=level, n=by_buildings, source=sources["buildings"])
+    elif by_buildings:
+        pop_source = Phrase(
+            N_("{level} populations split over {n:,} buildings by footprint × floors "
+               "({source})"), level=level, n=by_buildings, source=sources["buildings"])
+    else:
+        pop_source = Phrase(N_("{level} populations split over points spread evenly inside "
+                               "each unit"), level=level)
 
     def inner(text: str, frac: float) -> None:
         step(text, 0.35 + 0.65 * frac)

@@ -29,6 +29,7 @@ import shapely
 from geo import settings
 from geo._progress import Progress
 from geo._progress import report as _progress
+from geo.access.population import shape_list
 from geo.access.reach import (
     BEYOND_LIMIT,
     BEYOND_RADIUS,
@@ -63,7 +64,8 @@ from geo.errors import (
     GeometryTypeError,
     RulebookError,
 )
-from geo.findings import Finding
+from geo.findings import Finding, Named, Phrase, Word, worded
+from geo.i18n import N_
 from geo.rules.rulebook import FacilityType, Rulebook, type_osm_features
 
 if TYPE_CHECKING:
@@ -96,9 +98,9 @@ def normalise_facilities(
     EmptyInputError, GeometryTypeError, ColumnError
     """
     if len(frame) == 0:
-        raise EmptyInputError(
-            "The facilities layer has no features. Add the facilities or "
-            "leave the layer out to take them from OpenStreetMap."
+        raise EmptyInputError.worded(
+            N_("The facilities layer has no features. Add the facilities or leave the layer out "
+               "to take them from OpenStreetMap.")
         )
     overrides = dict(columns or {})
     lowered = {str(c).strip().lower(): c for c in frame.columns if c != "geometry"}
@@ -106,23 +108,24 @@ def normalise_facilities(
     for fld, cands in FACILITY_COLUMNS.items():
         if fld in overrides:
             if overrides[fld] not in frame.columns:
-                raise ColumnError(
-                    f"Column {overrides[fld]!r} (given for {fld}) is not in the facilities layer."
+                raise ColumnError.worded(
+                    N_("Column {column} (given for {field}) is not in the facilities layer."),
+                    column=repr(overrides[fld]), field=fld,
                 )
             found[fld] = overrides[fld]
             continue
         found[fld] = next((lowered[c] for c in cands if c in lowered), None)
     if found["type"] is None and default_type is None:
-        raise ColumnError(
-            "The facilities layer has no type column (type, facility_type, 类型). Add one "
-            "naming each facility's type as in the rulebook, or pass --type TYPE for a "
-            "layer of one type."
+        raise ColumnError.worded(
+            N_("The facilities layer has no type column (type, facility_type, 类型). Add one "
+               "naming each facility's type as in the rulebook, or pass --type TYPE for a layer "
+               "of one type.")
         )
     geoms = frame.geometry
     gtypes = set(geoms.geom_type.dropna())
     if not gtypes <= {"Point", "Polygon", "MultiPolygon", "MultiPoint"}:
-        raise GeometryTypeError(
-            f"Facilities must be points or polygons, not {', '.join(sorted(gtypes))}."
+        raise GeometryTypeError.worded(
+            N_("Facilities must be points or polygons, not {kinds}."), kinds=shape_list(gtypes)
         )
     pts = geoms.representative_point()
     out = gpd.GeoDataFrame(
@@ -372,9 +375,11 @@ def _no_residents_findings(pts: _Points) -> list[Finding]:
             rule="coverage.no_residents",
             level="district",
             severity="warning",
-            message=(
-                "The residents to audit add up to zero, so every share below is empty. "
-                "Add population figures to the units (or check the buildings layer)."
+            **worded(
+                N_(
+                    "The residents to audit add up to zero, so every share below is empty. "
+                    "Add population figures to the units (or check the buildings layer)."
+                )
             ),
         )
     ]
@@ -387,17 +392,24 @@ def _unknown_type_findings(fac: gpd.GeoDataFrame, rulebook: Rulebook) -> list[Fi
         if t in rulebook.facilities:
             continue
         n = int((fac["type"] == t).sum())
+        template = (
+            N_(
+                "{n} facility of type {type!r} are not audited: the rulebook has no such type "
+                "(it has {known}). Correct the type or add it to the rulebook."
+            )
+            if n == 1
+            else N_(
+                "{n} facilities of type {type!r} are not audited: the rulebook has no such type "
+                "(it has {known}). Correct the type or add it to the rulebook."
+            )
+        )
         out.append(
             Finding(
                 rule="facility.unknown_type",
                 level="district",
                 severity="warning",
                 value=float(n),
-                message=(
-                    f"{n} facilit{'y' if n == 1 else 'ies'} of type {t!r} are not audited: the "
-                    f"rulebook has no such type (it has {', '.join(rulebook.facilities)}). "
-                    "Correct the type or add it to the rulebook."
-                ),
+                **worded(template, n=n, type=t, known=", ".join(rulebook.facilities)),
             )
         )
     return out
@@ -421,10 +433,10 @@ def _types_to_audit(
             rulebook.facility(t)  # raises a clear RulebookError
         audit_types = list(types)
     if not audit_types:
-        raise RulebookError(
-            "None of the facilities has a type from the rulebook, so there is nothing to "
-            f"audit. Types found: {', '.join(present) or 'none'}; rulebook types: "
-            f"{', '.join(rulebook.facilities)}."
+        raise RulebookError.worded(
+            N_("None of the facilities has a type from the rulebook, so there is nothing to "
+               "audit. Types found: {found}; rulebook types: {known}."),
+            found=", ".join(present) or Word(N_("none")), known=", ".join(rulebook.facilities),
         )
     return audit_types
 
@@ -456,7 +468,7 @@ def _reach_by_type(
             island_pop = float(pts.weight_pop[island].sum())
             if island_pop > 0:
                 key = (round(island_pop, 3), int(island.sum()))
-                islands.setdefault(key, (island, []))[1].append(ftype.name.lower())
+                islands.setdefault(key, (island, []))[1].append(ftype.named(lower=True))
     return results, islands
 
 
@@ -502,34 +514,39 @@ def _provenance(
     population_source: str,
     metric: pyproj.CRS,
 ) -> dict[str, str]:
-    """Describe where the audit's inputs come from and what it approximates."""
+    """Describe where the audit's inputs come from and what it approximates.
+
+    The texts are :class:`~geo.findings.Phrase` values: they read in English, and the
+    app shows them in the chosen language; names, paths and CRS names stay as they are.
+    """
     net_text = (
         network.source
         if network is not None
-        else (f"none: straight-line distance × {detour:g} (APPROXIMATION)")
+        else Phrase(N_("none: straight-line distance × {detour:g} (APPROXIMATION)"),
+                    detour=detour)
     )
-    provenance = {} if network is not None else {"detour": f"{detour:g}"}
+    provenance: dict[str, str] = {} if network is not None else {"detour": f"{detour:g}"}
     provenance |= {
-        "rulebook": f"{rulebook.name} ({rulebook.path or 'built in'})",
+        "rulebook": Phrase(N_("{name} ({path})"), name=Named(rulebook.name, zh=rulebook.name_zh),
+                           path=rulebook.path or Word(N_("built in"))),
         "network": net_text,
-        "population": population_source or "unit figures spread over points",
+        "population": population_source or Phrase(N_("unit figures spread over points")),
         "metric_crs": metric.name if hasattr(metric, "name") else str(metric),
         "approximations": (
-            "distances are straight-line × detour factor, not walked on the network"
+            Phrase(N_("distances are straight-line × detour factor, not walked on the network"))
             if network is None
-            else "none beyond snapping to the nearest network node (snapping distance counted)"
+            else Phrase(N_("none beyond snapping to the nearest network node (snapping "
+                           "distance counted)"))
         ),
-        "search_limit": (
-            f"{settings.audit_search_factor:g} × each type's service radius; farther "
-            "residents are shown as '> limit', residents with no walk to any facility of a "
-            "type as 'unreachable'"
-        ),
-        "floor_area": (
-            "m² per 100 households = all floor area of the type's community stock in the "
-            "unit ÷ its households (primary); m2_per_100hh_2sfca = floor area shared over "
-            "each facility's walking catchment (two-step floating catchment, second view). "
-            "Facilities without a floor area are left out and named in the findings."
-        ),
+        "search_limit": Phrase(
+            N_("{factor:g} × each type's service radius; farther residents are shown as "
+               "'> limit', residents with no walk to any facility of a type as 'unreachable'"),
+            factor=settings.audit_search_factor),
+        "floor_area": Phrase(
+            N_("m² per 100 households = all floor area of the type's community stock in the "
+               "unit ÷ its households (primary); m2_per_100hh_2sfca = floor area shared over "
+               "each facility's walking catchment (two-step floating catchment, second view). "
+               "Facilities without a floor area are left out and named in the findings.")),
     }
     return provenance
 

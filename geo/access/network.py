@@ -49,7 +49,9 @@ from scipy.spatial import cKDTree
 
 from geo._atomic import atomic_path
 from geo.crs import WGS84, is_lonlat_bounds, metric_crs_for
-from geo.errors import EmptyInputError, InputError, NotGeodataError
+from geo.errors import EmptyInputError, InputError, NotGeodataError, WanggeError
+from geo.findings import Phrase, Word
+from geo.i18n import N_
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -116,22 +118,24 @@ class WalkNetwork:
         y = _readonly(np.asarray(self.y, dtype=np.float64))
         n = ids.size
         if ids.ndim != 1 or x.shape != (n,) or y.shape != (n,):
-            raise InputError(
-                f"node_ids, x and y must be 1-D arrays of one length, got shapes "
-                f"{ids.shape}, {x.shape} and {y.shape}; build networks with "
-                "network_from_tables()."
+            raise InputError.worded(
+                N_("node_ids, x and y must be 1-D arrays of one length, got shapes {ids_shape}, "
+                   "{x_shape} and {y_shape}; build networks with network_from_tables()."),
+                ids_shape=str(ids.shape), x_shape=str(x.shape), y_shape=str(y.shape),
             )
         if not isinstance(self.graph, csr_matrix) or self.graph.shape != (n, n):
-            raise InputError(
-                f"graph must be a {n} × {n} scipy.sparse.csr_matrix (one row per node), got "
-                f"{type(self.graph).__name__} of shape {getattr(self.graph, 'shape', None)}; "
-                "build networks with network_from_tables()."
+            raise InputError.worded(
+                N_("graph must be a {n} × {n} scipy.sparse.csr_matrix (one row per node), got "
+                   "{kind} of shape {shape}; build networks with network_from_tables()."),
+                n=n, kind=type(self.graph).__name__,
+                shape=str(getattr(self.graph, "shape", None)),
             )
         crs = pyproj.CRS.from_user_input(self.crs)
         if not crs.is_projected:
-            raise InputError(
-                f"crs must be a metric (projected) CRS, got {crs.name}; use "
-                "geo.crs.metric_crs_for() to choose one."
+            raise InputError.worded(
+                N_("crs must be a metric (projected) CRS, got {crs}; use "
+                   "geo.crs.metric_crs_for() to choose one."),
+                crs=crs.name,
             )
         object.__setattr__(self, "node_ids", ids)
         object.__setattr__(self, "x", x)
@@ -194,15 +198,15 @@ class WalkNetwork:
         bad = ~np.isfinite(points).all(axis=1)
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
-            raise InputError(
-                f"{int(bad.sum()):,} of {len(points):,} points to snap have missing or "
-                f"infinite coordinates (the first is number {first}); drop them or fix their "
-                "geometry first."
+            raise InputError.worded(
+                N_("{n:,} of {total:,} points to snap have missing or infinite coordinates "
+                   "(the first is number {first}); drop them or fix their geometry first."),
+                n=int(bad.sum()), total=len(points), first=first,
             )
         if self.n_nodes == 0:
-            raise EmptyInputError(
-                "The walking network has no nodes to snap to; load a network that covers "
-                "the district."
+            raise EmptyInputError.worded(
+                N_("The walking network has no nodes to snap to; load a network that covers "
+                   "the district.")
             )
         if points.size == 0:
             return np.zeros(xa.shape, dtype=np.int64), np.zeros(xa.shape, dtype=np.float64)
@@ -267,9 +271,10 @@ def _node_ids(nodes: pd.DataFrame) -> IntArray:
     elif nodes.index.name in ("id", "osmid"):
         raw = nodes.index.to_series()
     else:
-        raise InputError(
-            f"The node table has no 'id' column (columns: {', '.join(map(str, nodes.columns))}"
-            "); name the column of node ids (OSM ids) 'id'."
+        raise InputError.worded(
+            N_("The node table has no 'id' column (columns: {columns}); name the column of "
+               "node ids (OSM ids) 'id'."),
+            columns=", ".join(map(str, nodes.columns)),
         )
     values = raw.to_numpy()
     if values.dtype.kind in "iu":
@@ -279,17 +284,19 @@ def _node_ids(nodes: pd.DataFrame) -> IntArray:
         whole = np.isfinite(numeric) & (numeric == np.round(numeric))
         if not whole.all():
             bad = raw.to_numpy()[~whole][0]
-            raise InputError(
-                f"Node ids must be whole numbers (OSM ids), but {int((~whole).sum()):,} are "
-                f"not, e.g. {bad!r}; fix or drop those rows of the node table."
+            raise InputError.worded(
+                N_("Node ids must be whole numbers (OSM ids), but {n:,} are not, e.g. "
+                   "{example}; fix or drop those rows of the node table."),
+                n=int((~whole).sum()), example=repr(bad),
             )
         ids = numeric.astype(np.int64)
     index = pd.Index(ids)
     if not index.is_unique:
         dups = index[index.duplicated()].unique()[:5].tolist()
-        raise InputError(
-            f"The node table lists {int(index.duplicated().sum()):,} node ids more than once "
-            f"(e.g. {', '.join(map(str, dups))}); keep one row per node."
+        raise InputError.worded(
+            N_("The node table lists {n:,} node ids more than once (e.g. {examples}); keep one "
+               "row per node."),
+            n=int(index.duplicated().sum()), examples=", ".join(map(str, dups)),
         )
     return ids
 
@@ -303,33 +310,39 @@ def _node_coordinates(
     elif {"x", "y"} <= set(nodes.columns):
         a, b, lonlat = nodes["x"], nodes["y"], crs is None
     else:
-        raise InputError(
-            f"The node table needs coordinate columns 'lon' and 'lat' (WGS 84 degrees) or "
-            f"'x' and 'y'; it has {', '.join(map(str, nodes.columns))}."
+        raise InputError.worded(
+            N_("The node table needs coordinate columns 'lon' and 'lat' (WGS 84 degrees) or "
+               "'x' and 'y'; it has {columns}."),
+            columns=", ".join(map(str, nodes.columns)),
         )
     try:
         xa = np.asarray(a.to_numpy(), dtype=np.float64)
         ya = np.asarray(b.to_numpy(), dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise InputError(
-            f"Node coordinates ({a.name}, {b.name}) must be numbers: {err}; fix the node table."
+        raise InputError.worded(
+            N_("Node coordinates ({x_column}, {y_column}) must be numbers: {reason}; fix the "
+               "node table."),
+            x_column=str(a.name), y_column=str(b.name), reason=str(err),
         ) from err
     bad = ~(np.isfinite(xa) & np.isfinite(ya))
     if bad.any():
-        raise InputError(
-            f"{int(bad.sum()):,} nodes have missing or infinite coordinates; drop them from "
-            "the node table or fill them in."
+        raise InputError.worded(
+            N_("{n:,} nodes have missing or infinite coordinates; drop them from the node "
+               "table or fill them in."),
+            n=int(bad.sum()),
         )
     if not lonlat:
         assert crs is not None
         return xa, ya, crs
     bounds = (float(xa.min()), float(ya.min()), float(xa.max()), float(ya.max()))
     if not is_lonlat_bounds(bounds):
-        raise InputError(
-            f"The node coordinates ({a.name} {bounds[0]:,.4f} to {bounds[2]:,.4f}, {b.name} "
-            f"{bounds[1]:,.4f} to {bounds[3]:,.4f}) are not WGS 84 longitude/latitude. For "
-            "coordinates in metres, name the columns 'x' and 'y' and pass crs= the CRS they "
-            "are in (e.g. crs='EPSG:4549')."
+        raise InputError.worded(
+            N_("The node coordinates ({x_column} {minx:,.4f} to {maxx:,.4f}, {y_column} "
+               "{miny:,.4f} to {maxy:,.4f}) are not WGS 84 longitude/latitude. For coordinates "
+               "in metres, name the columns 'x' and 'y' and pass crs= the CRS they are in (e.g. "
+               "crs='EPSG:4549')."),
+            x_column=str(a.name), y_column=str(b.name),
+            minx=bounds[0], maxx=bounds[2], miny=bounds[1], maxy=bounds[3],
         )
     metric = crs if crs is not None else metric_crs_for(bounds)
     mx, my = pyproj.Transformer.from_crs(WGS84, metric, always_xy=True).transform(xa, ya)
@@ -340,10 +353,18 @@ def _edge_columns(edges: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series 
     if not {"u", "v"} <= set(edges.columns) and {"u", "v"} <= set(edges.index.names):
         edges = edges.reset_index()  # osmnx: edges indexed by (u, v, key)
     missing = [c for c in ("u", "v") if c not in edges.columns]
+    columns = ", ".join(map(str, edges.columns))
+    if len(missing) == 2:
+        raise InputError.worded(
+            N_("The edge table has no 'u' or 'v' column (columns: {columns}); name the end "
+               "node id columns 'u' and 'v'."),
+            columns=columns,
+        )
     if missing:
-        raise InputError(
-            f"The edge table has no {' or '.join(repr(c) for c in missing)} column (columns: "
-            f"{', '.join(map(str, edges.columns))}); name the end node id columns 'u' and 'v'."
+        raise InputError.worded(
+            N_("The edge table has no {column} column (columns: {columns}); name the end node "
+               "id columns 'u' and 'v'."),
+            column=repr(missing[0]), columns=columns,
         )
     # edges["length"], never edges.length: on a GeoDataFrame that is the geometry's length.
     length = edges["length"] if "length" in edges.columns else None
@@ -360,8 +381,9 @@ def _edge_lengths(
     try:
         values = np.asarray(length.to_numpy(), dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise InputError(
-            f"Edge lengths must be numbers of metres: {err}; fix the 'length' column."
+        raise InputError.worded(
+            N_("Edge lengths must be numbers of metres: {reason}; fix the 'length' column."),
+            reason=str(err),
         ) from err
     missing = np.isnan(values)
     if missing.any():
@@ -369,9 +391,10 @@ def _edge_lengths(
         values = np.where(missing, straight, values)
     bad = ~np.isfinite(values) | (values < 0)
     if bad.any():
-        raise InputError(
-            f"{int(bad.sum()):,} edges have a negative or infinite length (e.g. "
-            f"{values[bad][0]!r}); edge lengths are metres, zero or more."
+        raise InputError.worded(
+            N_("{n:,} edges have a negative or infinite length (e.g. {example}); edge lengths "
+               "are metres, zero or more."),
+            n=int(bad.sum()), example=repr(values[bad][0]),
         )
     return values
 
@@ -402,9 +425,10 @@ def _build(
         logger.debug("dropping %d self-loops", int(loops.sum()))
         iu, iv, length = iu[~loops], iv[~loops], length[~loops]
     if iu.size == 0:
-        raise EmptyInputError(
-            f"{source}: no edge joins two different nodes, so there is no network to walk "
-            "on; check the extract covers the district."
+        raise EmptyInputError.worded(
+            N_("{source}: no edge joins two different nodes, so there is no network to walk "
+               "on; check the extract covers the district."),
+            source=source,
         )
     n = ids.size
     a, b = np.minimum(iu, iv), np.maximum(iu, iv)
@@ -436,6 +460,18 @@ def _build(
     net = WalkNetwork(node_ids=ids, x=x, y=y, crs=crs, graph=graph, source=source)
     logger.info("walking network from %s: %d nodes, %d edges", source, net.n_nodes, net.n_edges)
     return net
+
+
+def _table_checks(nodes: Any, edges: Any) -> list[tuple[str, str, Any]]:
+    """Return each table with what to say when it is not a frame, and when it is empty."""
+    return [
+        (N_("The node table must be a pandas DataFrame, got {kind}."),
+         N_("{source}: the node table is empty, so there is no network to walk on; check the "
+            "extract or query covers the district."), nodes),
+        (N_("The edge table must be a pandas DataFrame, got {kind}."),
+         N_("{source}: the edge table is empty, so there is no network to walk on; check the "
+            "extract or query covers the district."), edges),
+    ]
 
 
 def network_from_tables(
@@ -486,26 +522,24 @@ def network_from_tables(
     log). Ids are matched with a hash index, so 250,000 nodes and 500,000 edges take
     a fraction of a second.
     """
-    for name, table in (("node", nodes), ("edge", edges)):
+    for not_frame, empty, table in _table_checks(nodes, edges):
         if not isinstance(table, pd.DataFrame):
-            raise InputError(
-                f"The {name} table must be a pandas DataFrame, got {type(table).__name__}."
-            )
+            raise InputError.worded(not_frame, kind=type(table).__name__)
         if len(table) == 0:
-            raise EmptyInputError(
-                f"{source}: the {name} table is empty, so there is no network to walk on; "
-                "check the extract or query covers the district."
-            )
+            raise EmptyInputError.worded(empty, source=source)
     metric: pyproj.CRS | None = None
     if crs is not None:
         try:
             metric = pyproj.CRS.from_user_input(crs)
         except pyproj.exceptions.CRSError as err:
-            raise InputError(f"crs={crs!r} is not a CRS pyproj knows: {err}") from err
+            raise InputError.worded(
+                N_("crs={crs} is not a CRS pyproj knows: {reason}"), crs=repr(crs), reason=str(err)
+            ) from err
         if not metric.is_projected:
-            raise InputError(
-                f"crs must be a metric (projected) CRS such as EPSG:4549 or a UTM zone, got "
-                f"{metric.name}; leave crs out to choose one from the data."
+            raise InputError.worded(
+                N_("crs must be a metric (projected) CRS such as EPSG:4549 or a UTM zone, got "
+                   "{crs}; leave crs out to choose one from the data."),
+                crs=metric.name,
             )
     ids = _node_ids(nodes)
     x, y, metric = _node_coordinates(nodes, metric)
@@ -523,9 +557,10 @@ def network_from_tables(
             len(known),
         )
         if n_unknown == len(known):
-            raise EmptyInputError(
-                f"{source}: none of the {len(known):,} edges joins two nodes of the node "
-                "table; are the node and edge tables from the same extract?"
+            raise EmptyInputError.worded(
+                N_("{source}: none of the {n:,} edges joins two nodes of the node table; are "
+                   "the node and edge tables from the same extract?"),
+                source=source, n=len(known),
             )
         iu, iv = iu[known], iv[known]
         if length_col is not None:
@@ -565,17 +600,20 @@ def network_from_graph(G: nx.Graph, *, source: str = "networkx graph") -> WalkNe
     import networkx as nx
 
     if not isinstance(G, nx.Graph):
-        raise InputError(f"Expected a networkx graph, got {type(G).__name__}.")
+        raise InputError.worded(N_("Expected a networkx graph, got {kind}."),
+                                kind=type(G).__name__)
     if G.number_of_nodes() == 0 or G.number_of_edges() == 0:
-        raise EmptyInputError(
-            f"{source}: the graph has {G.number_of_nodes()} nodes and {G.number_of_edges()} "
-            "edges, so there is no network to walk on; check the query covers the district."
+        raise EmptyInputError.worded(
+            N_("{source}: the graph has {nodes} nodes and {edges} edges, so there is no network "
+               "to walk on; check the query covers the district."),
+            source=source, nodes=G.number_of_nodes(), edges=G.number_of_edges(),
         )
     labels = np.asarray(list(G.nodes))
     if labels.dtype.kind not in "iu":
-        raise InputError(
-            f"{source}: node labels must be integers (OSM ids), got e.g. {labels[0]!r}; "
-            "relabel with networkx.convert_node_labels_to_integers(G)."
+        raise InputError.worded(
+            N_("{source}: node labels must be integers (OSM ids), got e.g. {example}; relabel "
+               "with networkx.convert_node_labels_to_integers(G)."),
+            source=source, example=repr(labels[0]),
         )
     xs = [d.get("x", math.nan) for _, d in G.nodes(data=True)]
     ys = [d.get("y", math.nan) for _, d in G.nodes(data=True)]
@@ -640,14 +678,16 @@ def _check_bounding_box(bounding_box: Any) -> Any:
     try:
         box = [float(v) for v in bounding_box]
     except (TypeError, ValueError) as err:
-        raise InputError(
-            f"bounding_box must be (minlon, minlat, maxlon, maxlat) or a shapely polygon in "
-            f"WGS 84, got {bounding_box!r}."
+        raise InputError.worded(
+            N_("bounding_box must be (minlon, minlat, maxlon, maxlat) or a shapely polygon in "
+               "WGS 84, got {box}."),
+            box=repr(bounding_box),
         ) from err
     if len(box) != 4 or not is_lonlat_bounds(box) or box[0] >= box[2] or box[1] >= box[3]:
-        raise InputError(
-            f"bounding_box must be (minlon, minlat, maxlon, maxlat) in WGS 84 degrees with "
-            f"min < max, got {bounding_box!r}; e.g. (120.30, 36.05, 120.45, 36.15)."
+        raise InputError.worded(
+            N_("bounding_box must be (minlon, minlat, maxlon, maxlat) in WGS 84 degrees with "
+               "min < max, got {box}; e.g. (120.30, 36.05, 120.45, 36.15)."),
+            box=repr(bounding_box),
         )
     return box
 
@@ -682,11 +722,17 @@ def network_from_pbf(
     import pyrosm
 
     file = Path(path)
+    if file.is_dir():
+        raise InputError.worded(
+            N_("{file} is a folder; pass the path of an OpenStreetMap extract (.osm.pbf) for "
+               "the district."),
+            file=str(file),
+        )
     if not file.is_file():
-        where = "is a folder" if file.is_dir() else "does not exist"
-        raise InputError(
-            f"{file} {where}; pass the path of an OpenStreetMap extract (.osm.pbf) for the "
-            "district."
+        raise InputError.worded(
+            N_("{file} does not exist; pass the path of an OpenStreetMap extract (.osm.pbf) "
+               "for the district."),
+            file=str(file),
         )
     box = _check_bounding_box(bounding_box)
     try:
@@ -697,22 +743,30 @@ def network_from_pbf(
     except MemoryError:
         raise
     except Exception as err:  # pyrosm raises protobuf, zlib and its own errors alike
-        raise NotGeodataError(
-            f"{file.name} is not a readable .osm.pbf (truncated or damaged?): {err}. Copy the "
-            "extract again, or check it with `osmium fileinfo`."
+        raise NotGeodataError.worded(
+            N_("{file} is not a readable .osm.pbf (truncated or damaged?): {reason}. Copy the "
+               "extract again, or check it with `osmium fileinfo`."),
+            file=file.name, reason=str(err),
         ) from err
     nodes, edges = result if isinstance(result, tuple) else (None, result)
     if nodes is None or edges is None or len(nodes) == 0 or len(edges) == 0:
-        area = " inside the bounding box" if box is not None else ""
-        raise EmptyInputError(
-            f"{file.name} contains no walkable ways{area}; check the extract covers the "
-            "district (and that it holds streets, not only buildings or POIs)."
+        if box is not None:
+            raise EmptyInputError.worded(
+                N_("{file} contains no walkable ways inside the bounding box; check the "
+                   "extract covers the district (and that it holds streets, not only buildings "
+                   "or POIs)."),
+                file=file.name,
+            )
+        raise EmptyInputError.worded(
+            N_("{file} contains no walkable ways; check the extract covers the district (and "
+               "that it holds streets, not only buildings or POIs)."),
+            file=file.name,
         )
     logger.debug("pyrosm read %d nodes, %d edge segments from %s", len(nodes), len(edges), file)
     return network_from_tables(
         pd.DataFrame({"id": nodes["id"], "lon": nodes["lon"], "lat": nodes["lat"]}),
         pd.DataFrame({"u": edges["u"], "v": edges["v"], "length": edges["length"]}),
-        source=f"{file.name} (pyrosm, walking)",
+        source=Phrase(N_("{file} (pyrosm, walking)"), file=file.name),
     )
 
 
@@ -756,11 +810,12 @@ def network_from_osmnx(
         (internet) is reachable, or when OpenStreetMap has nothing for the query.
     """
     if (place is None) == (polygon is None):
-        raise InputError(
-            "Give exactly one of place= (a place name) and polygon= (a WGS 84 shapely "
-            "polygon) to download a walking network."
+        raise InputError.worded(
+            N_("Give exactly one of place= (a place name) and polygon= (a WGS 84 shapely "
+               "polygon) to download a walking network.")
         )
-    what = f"place {place!r}" if place is not None else "the polygon"
+    what = (Phrase(N_("place {place}"), place=repr(place)) if place is not None
+            else Word(N_("the polygon")))
     cache: Path | None = None
     if cache_dir is not None:
         cache = Path(cache_dir) / f"osmnx-walk-{_osmnx_cache_key(place, polygon)}.npz"
@@ -781,16 +836,18 @@ def network_from_osmnx(
         else:
             G = ox.graph_from_polygon(polygon, network_type="walk")
     except (OSError, ResponseStatusCodeError) as err:  # ConnectionError, requests' errors
-        raise InputError(
-            f"No network is reachable to download the walking network for {what} ({err}). "
-            "Work offline instead: copy an OpenStreetMap extract (.osm.pbf, e.g. a "
-            "Geofabrik-style extract) onto this machine by hand and use network_from_pbf(), "
-            "or load a network saved earlier with load_network()."
+        raise InputError.worded(
+            N_("No network is reachable to download the walking network for {what} ({reason})"
+               ". Work offline instead: copy an OpenStreetMap extract (.osm.pbf, e.g. a "
+               "Geofabrik-style extract) onto this machine by hand and use network_from_pbf(), "
+               "or load a network saved earlier with load_network()."),
+            what=what, reason=str(err),
         ) from err
     except InsufficientResponseError as err:
-        raise InputError(
-            f"OpenStreetMap returned no walkable network for {what} ({err}); check the place "
-            "name or polygon, or use a local .osm.pbf extract with network_from_pbf()."
+        raise InputError.worded(
+            N_("OpenStreetMap returned no walkable network for {what} ({reason}); check the "
+               "place name or polygon, or use a local .osm.pbf extract with network_from_pbf()."),
+            what=what, reason=str(err),
         ) from err
     nodes, edges = ox.graph_to_gdfs(G, node_geometry=False, fill_edge_geometry=False)
     source = f"OpenStreetMap via osmnx ({place if place is not None else 'polygon'}, walk)"
@@ -847,24 +904,36 @@ def save_network(net: WalkNetwork, path: str | os.PathLike[str]) -> Path:
 
 
 def _not_a_network(path: Path, why: str) -> NotGeodataError:
-    return NotGeodataError(
-        f"{path.name} is not a saved walking network ({why}); load a file written by "
-        "save_network(), or build the network again from its .osm.pbf."
+    """Return the error for a file that is not a saved network (``why``: a Phrase or Word)."""
+    return NotGeodataError.worded(
+        N_("{file} is not a saved walking network ({why}); load a file written by "
+           "save_network(), or build the network again from its .osm.pbf."),
+        file=path.name, why=why,
     )
+
+
+def _damaged(err: Exception) -> Phrase:
+    """Return why a saved network is damaged: ``err``'s message (translated where worded)."""
+    reason: str = str(err)
+    if isinstance(err, WanggeError) and err.template:
+        reason = Phrase(err.template, **err.fields)
+    return Phrase(N_("damaged: {reason}"), reason=reason)
 
 
 def _saved_arrays(file: Path, npz: Any) -> dict[str, np.ndarray]:
     names = set(npz.files)
     if "format" not in names or str(npz["format"]) != NETWORK_FORMAT:
-        raise _not_a_network(file, f"it holds arrays {sorted(names)}")
+        raise _not_a_network(file, Phrase(N_("it holds arrays {names}"), names=str(sorted(names))))
     version = int(npz["version"]) if "version" in names else -1
     if version != NETWORK_FORMAT_VERSION:
-        raise _not_a_network(
-            file, f"format version {version}, this wangge reads {NETWORK_FORMAT_VERSION}"
-        )
+        raise _not_a_network(file, Phrase(
+            N_("format version {version}, this wangge reads {supported}"),
+            version=version, supported=NETWORK_FORMAT_VERSION,
+        ))
     missing = [k for k in _SAVED_ARRAYS if k not in names]
     if missing:
-        raise _not_a_network(file, f"arrays missing: {', '.join(missing)}")
+        raise _not_a_network(
+            file, Phrase(N_("arrays missing: {names}"), names=", ".join(missing)))
     return {k: npz[k] for k in _SAVED_ARRAYS}
 
 
@@ -890,22 +959,25 @@ def load_network(path: str | os.PathLike[str]) -> WalkNetwork:
     """
     file = Path(path)
     if not file.is_file():
-        raise InputError(
-            f"{file} does not exist; save a network there first with save_network(), or "
-            "build one with network_from_pbf()."
+        raise InputError.worded(
+            N_("{file} does not exist; save a network there first with save_network(), or "
+               "build one with network_from_pbf()."),
+            file=str(file),
         )
     try:
         # open the file here: np.load leaks its own handle when the zip is damaged
         with open(file, "rb") as fh:
             loaded = np.load(fh, allow_pickle=False)
             if not isinstance(loaded, np.lib.npyio.NpzFile):
-                raise _not_a_network(file, "it holds a single .npy array, not an .npz archive")
+                raise _not_a_network(
+                    file, Word(N_("it holds a single .npy array, not an .npz archive")))
             with loaded as npz:
                 arrays = _saved_arrays(file, npz)
     except NotGeodataError:
         raise
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as err:
-        raise _not_a_network(file, f"not a readable .npz: {err}") from err
+        raise _not_a_network(
+            file, Phrase(N_("not a readable .npz: {reason}"), reason=str(err))) from err
     n = arrays["node_ids"].size
     try:
         graph = csr_matrix(
@@ -914,9 +986,10 @@ def load_network(path: str | os.PathLike[str]) -> WalkNetwork:
         graph.check_format(full_check=True)
         crs = pyproj.CRS.from_wkt(str(arrays["crs_wkt"]))
     except (ValueError, TypeError, pyproj.exceptions.CRSError) as err:
-        raise _not_a_network(file, f"damaged: {err}") from err
+        raise _not_a_network(file, _damaged(err)) from err
     if (graph != graph.T).nnz or not (graph.data > 0).all():
-        raise _not_a_network(file, "damaged: the graph is not symmetric with positive lengths")
+        raise _not_a_network(
+            file, Word(N_("damaged: the graph is not symmetric with positive lengths")))
     try:
         return WalkNetwork(
             node_ids=arrays["node_ids"],
@@ -927,7 +1000,7 @@ def load_network(path: str | os.PathLike[str]) -> WalkNetwork:
             source=str(arrays["source"]),
         )
     except InputError as err:
-        raise _not_a_network(file, f"damaged: {err}") from err
+        raise _not_a_network(file, _damaged(err)) from err
 
 
 # --------------------------------------------------------------------------- synthetic
@@ -968,9 +1041,10 @@ def synthetic_network(
         ``length`` (metres).
     """
     if n_nodes < 4:
-        raise InputError(f"n_nodes must be at least 4, got {n_nodes}.")
+        raise InputError.worded(N_("n_nodes must be at least 4, got {n}."), n=n_nodes)
     if not spacing_m > 0:
-        raise InputError(f"spacing_m must be positive, got {spacing_m}.")
+        raise InputError.worded(N_("spacing_m must be positive, got {spacing}."),
+                                spacing=spacing_m)
     rng = np.random.default_rng(seed)
     cols = math.ceil(math.sqrt(n_nodes))
     pos = np.arange(n_nodes, dtype=np.int64)
@@ -1027,12 +1101,14 @@ def read_network(path: str | os.PathLike[str]) -> WalkNetwork:
     """
     p = Path(path)
     if not p.exists():
-        raise InputError(
-            f"Network file {p} does not exist. Give a .osm.pbf extract or a saved "
-            ".npz network, or run with --straight-line."
+        raise InputError.worded(
+            N_("Network file {file} does not exist. Give a .osm.pbf extract or a saved .npz "
+               "network, or run with --straight-line."),
+            file=str(p),
         )
     if p.name.lower().endswith(".pbf"):
         return network_from_pbf(p)
     if p.suffix.lower() == ".npz":
         return load_network(p)
-    raise InputError(f"{p.name} is neither a .osm.pbf extract nor a saved .npz network.")
+    raise InputError.worded(
+        N_("{file} is neither a .osm.pbf extract nor a saved .npz network."), file=p.name)

@@ -23,6 +23,9 @@ import pyproj
 import shapely
 
 from geo.errors import ColumnError, EmptyInputError, GeometryTypeError
+from geo.findings import Phrase, Word
+from geo.i18n import N_
+from geo.io import GEOMETRY_TYPES
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +36,18 @@ HEIGHT_COLUMNS = ("height", "高度")
 """Columns read as height in metres when no floor count is given (3 m a floor)."""
 
 DEMAND_COLUMNS = ("x", "y", "lon", "lat", "population", "households", "unit_code", "method")
+
+SHAPES: dict[str, str] = {
+    **GEOMETRY_TYPES,
+    "Polygon": Word(N_("Polygon")),
+    "MultiPolygon": Word(N_("MultiPolygon")),
+}
+"""Geometry kinds as words of the interface, for messages naming the shapes a layer holds."""
+
+
+def shape_list(kinds: set[str]) -> Phrase:
+    """Return geometry kinds (``LineString``, ``Point``) sorted and joined by commas, as words."""
+    return Phrase.joined([SHAPES.get(k, k) for k in sorted(kinds)], ", ")
 
 
 def _floors(buildings: pd.DataFrame) -> np.ndarray:
@@ -102,9 +117,9 @@ def demand_points(
         (``buildings`` or ``spread``).
     """
     if "population" not in units.columns or "code" not in units.columns:
-        raise ColumnError(
-            "units need code and population columns; "
-            "build them with geo.district.hierarchy.build_district."
+        raise ColumnError.worded(
+            N_("units need code and population columns; build them with "
+               "geo.district.hierarchy.build_district.")
         )
     um = units.to_crs(metric_crs).reset_index(drop=True)
     pop = um["population"].astype(float).to_numpy()
@@ -127,9 +142,9 @@ def demand_points(
         bm = buildings.to_crs(metric_crs)
         gtypes = set(bm.geom_type.dropna())
         if not gtypes <= {"Polygon", "MultiPolygon", "Point"}:
-            raise GeometryTypeError(
-                f"Buildings must be polygons or points, not {', '.join(sorted(gtypes))}. "
-                "Remove the other shapes."
+            raise GeometryTypeError.worded(
+                N_("Buildings must be polygons or points, not {kinds}. Remove the other shapes."),
+                kinds=shape_list(gtypes),
             )
         polys = bm.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
         area = np.where(polys, bm.geometry.area.to_numpy(), 1.0)
@@ -164,9 +179,9 @@ def demand_points(
         codes.append(np.full(k, um["code"].iloc[i], dtype=object))
         methods.append(np.full(k, "spread", dtype=object))
     if not xs:
-        raise EmptyInputError(
-            "No unit has both a population and a valid shape, so there are "
-            "no residents to audit. Add population figures to the units."
+        raise EmptyInputError.worded(
+            N_("No unit has both a population and a valid shape, so there are no residents to "
+               "audit. Add population figures to the units.")
         )
     x, y = np.concatenate(xs), np.concatenate(ys)
     lon, lat = pyproj.Transformer.from_crs(metric_crs, 4326, always_xy=True).transform(x, y)

@@ -47,7 +47,8 @@ from geo.district.model import District
 from geo.errors import (
     InputError,
 )
-from geo.findings import Finding
+from geo.findings import Finding, Phrase, Word, worded
+from geo.i18n import N_
 
 if TYPE_CHECKING:
     from geo.access.network import WalkNetwork
@@ -200,11 +201,12 @@ def check_detour(detour: float) -> float:
     except (TypeError, ValueError):
         value = math.nan
     if not math.isfinite(value) or value < 1.0:
-        raise InputError(
-            f"The detour factor (--detour) must be a finite number of at least 1 (walking "
-            f"distance is straight-line distance × detour, and no walk is shorter than the "
-            f"straight line); got {detour!r}. Leave it out for the default "
-            f"{settings.audit_detour:g}, or give a value such as 1.2–1.4."
+        raise InputError.worded(
+            N_("The detour factor (--detour) must be a finite number of at least 1 (walking "
+               "distance is straight-line distance × detour, and no walk is shorter than the "
+               "straight line); got {value}. Leave it out for the default {default:g}, or give "
+               "a value such as 1.2–1.4."),
+            value=repr(detour), default=settings.audit_detour,
         )
     return value
 
@@ -221,9 +223,29 @@ def _top_units(
     """Return how many units hold ``mask``'s residents and the ``k`` holding most, as text."""
     per = pd.Series(pop[mask]).groupby(pd.Series(codes[mask], dtype=object)).sum()
     per = per.sort_values(ascending=False)
-    shown = ", ".join(f"{names.get(c) or c} ({v:,.0f})" for c, v in per.head(k).items())
-    more = f" and {len(per) - k} more" if len(per) > k else ""
-    return len(per), shown + more
+    shown = [f"{names.get(c) or c} ({v:,.0f})" for c, v in per.head(k).items()]
+    return len(per), _listed(shown, len(per) - k)
+
+
+def _listed(shown: Sequence[str], more: int = 0) -> str:
+    """Return names joined by commas, then "and ``more`` more" when some are left out.
+
+    The tail is a :class:`~geo.findings.Phrase`, so that a finding naming the
+    units reads in the app's language.
+    """
+    text = ", ".join(shown)
+    return Phrase(N_("{names} and {n} more"), names=text, n=more) if more > 0 else text
+
+
+def _with_article(noun: str) -> str:
+    """Return ``noun`` after its English indefinite article (``a clinic``), as a phrase.
+
+    The same text as :func:`geo._format.article`; the article is part of the
+    phrase's template, so that a translation can leave it out.
+    """
+    if noun[:1].lower() in "aeiou":
+        return Phrase(N_("an {noun}"), noun=noun)
+    return Phrase(N_("a {noun}"), noun=noun)
 
 
 def check_network_reaches(
@@ -265,14 +287,20 @@ def check_network_reaches(
         ll = demand.geometry.to_crs(4326)
         lon, lat = ll.x.to_numpy(dtype=float), ll.y.to_numpy(dtype=float)
         nlon, nlat = network.nodes_lonlat()
-        raise InputError(
-            f"The walking network ({network.source}) does not cover the district: only "
-            f"{share:.0%} of its residents live within {max_snap:,.0f} m of a walkable way "
-            f"(the nearest is {float(snap_m.min()) / 1000:,.1f} km away). The network spans "
-            f"lon {nlon.min():.3f}–{nlon.max():.3f}, lat {nlat.min():.3f}–{nlat.max():.3f}; "
-            f"the district's residents lon {lon.min():.3f}–{lon.max():.3f}, lat "
-            f"{lat.min():.3f}–{lat.max():.3f}. Use an OpenStreetMap extract (.osm.pbf) that "
-            "covers the district, or --straight-line for an approximation without a network."
+        raise InputError.worded(
+            N_("The walking network ({source}) does not cover the district: only {share:.0%} "
+               "of its residents live within {max_snap:,.0f} m of a walkable way (the nearest "
+               "is {nearest_km:,.1f} km away). The network spans lon {net_lon_min:.3f}–"
+               "{net_lon_max:.3f}, lat {net_lat_min:.3f}–{net_lat_max:.3f}; the district's "
+               "residents lon {lon_min:.3f}–{lon_max:.3f}, lat {lat_min:.3f}–{lat_max:.3f}. Use "
+               "an OpenStreetMap extract (.osm.pbf) that covers the district, or --straight-line "
+               "for an approximation without a network."),
+            source=network.source, share=share, max_snap=max_snap,
+            nearest_km=float(snap_m.min()) / 1000,
+            net_lon_min=float(nlon.min()), net_lon_max=float(nlon.max()),
+            net_lat_min=float(nlat.min()), net_lat_max=float(nlat.max()),
+            lon_min=float(lon.min()), lon_max=float(lon.max()),
+            lat_min=float(lat.min()), lat_max=float(lat.max()),
         )
     return share
 
@@ -324,12 +352,20 @@ def _network_reach(
                 unit="share of residents",
                 lon=plon,
                 lat=plat,
-                message=(
-                    f"The walking network covers {inside / area:.0%} of the district's area and "
-                    f"{1.0 - out_pop / total:.0%} of its residents: {out_pop:,.0f} residents in "
-                    f"{n_units} {level} unit(s) lie outside its extent, most in {shown}. Their "
-                    "distances are counted as straight-line walking to its edge, so they look "
-                    "unserved. Use an extract that covers the whole district."
+                **worded(
+                    N_(
+                        "The walking network covers {area_share:.0%} of the district's area and "
+                        "{share:.0%} of its residents: {residents:,.0f} residents in "
+                        "{n_units} {level} unit(s) lie outside its extent, most in {units}. "
+                        "Their distances are counted as straight-line walking to its edge, so "
+                        "they look unserved. Use an extract that covers the whole district."
+                    ),
+                    area_share=inside / area,
+                    share=1.0 - out_pop / total,
+                    residents=out_pop,
+                    n_units=n_units,
+                    level=Word(level),
+                    units=shown,
                 ),
             )
         )
@@ -347,12 +383,21 @@ def _network_reach(
                 unit="residents",
                 lon=float(lon[worst]),
                 lat=float(lat[worst]),
-                message=(
-                    f"{int(far.sum()):,} resident points ({pop[far].sum():,.0f} residents) lie "
-                    f"more than {max_snap:,.0f} m from the nearest walkable way (up to "
-                    f"{d_off[worst]:,.0f} m), in {n_units} {level} unit(s): {shown}. Their last "
-                    "stretch is counted as straight-line walking. The network may lack footways "
-                    "there: check it, or the buildings' positions."
+                **worded(
+                    N_(
+                        "{points:,} resident points ({residents:,.0f} residents) lie more than "
+                        "{max_snap:,.0f} m from the nearest walkable way (up to "
+                        "{farthest:,.0f} m), in {n_units} {level} unit(s): {units}. Their last "
+                        "stretch is counted as straight-line walking. The network may lack "
+                        "footways there: check it, or the buildings' positions."
+                    ),
+                    points=int(far.sum()),
+                    residents=float(pop[far].sum()),
+                    max_snap=max_snap,
+                    farthest=float(d_off[worst]),
+                    n_units=n_units,
+                    level=Word(level),
+                    units=shown,
                 ),
             )
         )
@@ -423,11 +468,16 @@ def _facilities_outside_network(
                 unit="m",
                 lon=lon,
                 lat=lat,
-                message=(
-                    f"{row['type']} {row['name'] or f'#{j}'} lies {f_off[j]:,.0f} m from "
-                    "the nearest walkable way, outside the network's extent; it is "
-                    "audited from that point, with the gap counted as walking. Check "
-                    "its location or use a network that covers it."
+                **worded(
+                    N_(
+                        "{type} {name} lies {distance:,.0f} m from the nearest walkable way, "
+                        "outside the network's extent; it is audited from that point, with the "
+                        "gap counted as walking. Check its location or use a network that "
+                        "covers it."
+                    ),
+                    type=row["type"],
+                    name=row["name"] or f"#{j}",
+                    distance=float(f_off[j]),
                 ),
             )
         )
@@ -486,10 +536,14 @@ def _island_findings(
                 unit="residents",
                 lon=lon,
                 lat=lat,
-                message=(
-                    f"{island_pop:,.0f} residents live on parts of the walking network that "
-                    f"are cut off from every {_join_or(names)} (disconnected islands). Check "
-                    "the network for missing links, or add a facility there."
+                **worded(
+                    N_(
+                        "{residents:,.0f} residents live on parts of the walking network that "
+                        "are cut off from every {facilities} (disconnected islands). Check the "
+                        "network for missing links, or add a facility there."
+                    ),
+                    residents=island_pop,
+                    facilities=_join_or(names),
                 ),
             )
         )
@@ -497,7 +551,10 @@ def _island_findings(
 
 
 def _join_or(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    """Return ``a, b or c`` (a phrase the app translates; one name as it is)."""
+    if len(names) == 1:
+        return names[0]
+    return Phrase(N_("{names} or {last}"), names=Phrase.joined(names[:-1], ", "), last=names[-1])
 
 
 def _lonlat(crs: pyproj.CRS, x: float, y: float) -> tuple[float, float]:

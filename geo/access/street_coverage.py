@@ -15,6 +15,8 @@ import pandas as pd
 
 from geo.access.coverage import CoverageResult
 from geo.errors import InputError
+from geo.findings import Named, Word
+from geo.i18n import N_
 from geo.plan.base import PlanBase
 from geo.plan.model import Plan
 
@@ -45,9 +47,12 @@ def block_reach(result: CoverageResult, facility_type: str, base: PlanBase) -> p
     """
     table = result.unit_tables.get(base.level)
     if table is None or table.empty or facility_type not in set(table["type"]):
-        raise InputError(
-            f"The coverage audit has no figures for {facility_type} per {base.noun}; run the "
-            "audit with that facility type on this district."
+        ftype = result.rulebook.facilities.get(facility_type)
+        raise InputError.worded(
+            N_("The coverage audit has no figures for {facility_type} per {noun}; run the audit "
+               "with that facility type on this district."),
+            facility_type=Named(facility_type, zh=ftype.name_zh if ftype is not None else ""),
+            noun=Word(base.noun),
         )
     rows = table[table["type"] == facility_type].set_index("code")
     codes = pd.Index([str(c) for c in base.codes])

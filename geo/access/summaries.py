@@ -28,7 +28,8 @@ from geo.access.unit_tables import (
     weighted_median,
 )
 from geo.district.model import District
-from geo.findings import Finding
+from geo.findings import Finding, Phrase, worded
+from geo.i18n import N_
 from geo.rules.rulebook import Rulebook
 
 if TYPE_CHECKING:
@@ -104,10 +105,17 @@ def _facility_table(
                         lat=float(lat[j]),
                         source=ftype.floor_area_source,
                         status=ftype.floor_area_status,
-                        message=(
-                            f"{ftype.name} {name} has {area:,.0f} m², below the minimum of "
-                            f"{minimum:,.0f} m² by {minimum - area:,.0f} m² "
-                            f"({100 * (minimum - area) / minimum:.0f}%)."
+                        **worded(
+                            N_(
+                                "{facility_type} {name} has {area:,.0f} m², below the minimum "
+                                "of {minimum:,.0f} m² by {shortfall:,.0f} m² ({pct:.0f}%)."
+                            ),
+                            facility_type=ftype.named(),
+                            name=name,
+                            area=area,
+                            minimum=minimum,
+                            shortfall=minimum - area,
+                            pct=100 * (minimum - area) / minimum,
                         ),
                     )
                 )
@@ -168,12 +176,42 @@ def _missing_floor_area(
             for j, n in zip(np.flatnonzero(missing), fac["name"].to_numpy()[missing], strict=True)
         ]
         skipped = [
-            f"{len(units)} unit(s) are not judged against the {other.name.lower()} norm of "
-            f"{other.m2_per_100_households:g} m² per 100 households ({_names_text(units, 5)})"
+            Phrase(
+                N_(
+                    "{n} unit(s) are not judged against the {facility_type} norm of {ratio:g} "
+                    "m² per 100 households ({units})"
+                ),
+                n=len(units),
+                facility_type=other.named(lower=True),
+                ratio=other.m2_per_100_households,
+                units=_names_text(units, 5),
+            )
             for other_key, units in incomplete.items()
             if key in stock_types(rulebook, other_key)
             for other in [rulebook.facility(other_key)]
         ]
+        args = {
+            "facility_type": ftype.named(),
+            "key": key,
+            "n": int(missing.sum()),
+            "n_all": int(mine.sum()),
+            "names": _names_text(names),
+        }
+        if skipped:
+            args["skipped"] = Phrase.joined(skipped)
+            template = N_(
+                "{facility_type} ({key}): {n} of {n_all} facilities have no floor area: "
+                "{names}. They are audited for distance only and left out of the floor-area "
+                "norms and benchmarks (not counted as 0 m²); {skipped}. Add floor_area_m2 to "
+                "the facilities layer."
+            )
+        else:
+            template = N_(
+                "{facility_type} ({key}): {n} of {n_all} facilities have no floor area: "
+                "{names}. They are audited for distance only and left out of the floor-area "
+                "norms and benchmarks (not counted as 0 m²). Add floor_area_m2 to the "
+                "facilities layer."
+            )
         out.append(
             Finding(
                 rule="facility.no_floor_area",
@@ -182,14 +220,7 @@ def _missing_floor_area(
                 value=float(missing.sum()),
                 unit="facilities",
                 related=tuple(str(j) for j in np.flatnonzero(missing)),
-                message=(
-                    f"{ftype.name} ({key}): {int(missing.sum())} of {int(mine.sum())} "
-                    f"facilities have no floor area: {_names_text(names)}. They are audited "
-                    "for distance only and left out of the floor-area norms and benchmarks "
-                    "(not counted as 0 m²)"
-                    + (f"; {'; '.join(skipped)}" if skipped else "")
-                    + ". Add floor_area_m2 to the facilities layer."
-                ),
+                **worded(template, **args),
             )
         )
     return out

@@ -22,11 +22,11 @@ import pandas as pd
 import shapely
 
 from geo import settings
-from geo._format import article as _article
-from geo.access.reach import BEYOND_LIMIT, UNREACHABLE
+from geo.access.reach import BEYOND_LIMIT, UNREACHABLE, _listed, _with_article
 from geo.district.model import District
-from geo.findings import Finding
-from geo.rules.rulebook import FacilityType, Rulebook
+from geo.findings import Finding, Phrase, Word, worded
+from geo.i18n import N_
+from geo.rules.rulebook import FacilityType, Rulebook, kind_word
 
 if TYPE_CHECKING:
     from geo.access.coverage import TypeResult
@@ -69,6 +69,9 @@ def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
 def distance_text(value: float, *, limit_m: float, unreachable: bool = False) -> str:
     """Return a distance as a planner reads it: ``"480 m"``, ``"> 1,500 m"`` or ``"unreachable"``.
 
+    The last two are :class:`~geo.findings.Phrase` objects (``str``), so that a
+    finding quoting them reads in the app's language.
+
     Parameters
     ----------
     value : float
@@ -79,9 +82,9 @@ def distance_text(value: float, *, limit_m: float, unreachable: bool = False) ->
         The distance is infinite because no walk leads to a facility.
     """
     if unreachable:
-        return "unreachable (network cut or no facility)"
+        return Phrase(N_("unreachable (network cut or no facility)"))
     if value is None or not math.isfinite(value):
-        return f"> {limit_m:,.0f} m (search limit)"
+        return Phrase(N_("> {limit:,.0f} m (search limit)"), limit=limit_m)
     return f"{value:,.0f} m"
 
 
@@ -324,7 +327,7 @@ def _judge_units(
             continue
         lon, lat = places.get(row["code"], (None, None))
         if row["residents"] > 0 and row["share_covered"] < settings.audit_short_share:
-            out.append(_coverage_shortfall(lv, row, ftype, lon, lat))
+            out.append(_coverage_shortfall(lv, row, results[row["type"]], lon, lat))
         ratio = ftype.m2_per_100_households
         if ratio is None or "m2_per_100hh" not in row or not row["households"] > 0:
             continue
@@ -338,15 +341,42 @@ def _judge_units(
 
 
 def _coverage_shortfall(
-    lv: str, row: dict[str, Any], ftype: FacilityType, lon: float | None, lat: float | None
+    lv: str, row: dict[str, Any], res: TypeResult, lon: float | None, lat: float | None
 ) -> Finding:
     """Warn that few of a unit's residents live within walking reach of the type."""
+    ftype = res.ftype
     short = settings.audit_short_share
-    cut = []
+    cut: list[str] = []
     if row["beyond_search_limit"] > 0:
-        cut.append(f"{row['beyond_search_limit']:,.0f} beyond the search limit")
+        cut.append(Phrase(N_("{n:,.0f} beyond the search limit"), n=row["beyond_search_limit"]))
     if row["unreachable"] > 0:
-        cut.append(f"{row['unreachable']:,.0f} with no walk to any (network cut)")
+        cut.append(Phrase(N_("{n:,.0f} with no walk to any (network cut)"), n=row["unreachable"]))
+    args = {
+        "level": Word(lv),
+        "name": row["name"] or row["code"],
+        "share": row["share_covered"],
+        "residents": row["residents"],
+        "radius": ftype.service_radius_m,
+        "facility": _with_article(ftype.named(lower=True)),
+        "beyond": row["beyond"],
+        # the table's text, as a phrase the app translates
+        "farthest": distance_text(
+            row["farthest_m"], limit_m=res.limit_m, unreachable=row["unreachable"] > 0
+        ),
+    }
+    if cut:
+        args["cut"] = Phrase.joined(cut)
+        template = N_(
+            "{level} {name}: only {share:.0%} of {residents:,.0f} residents live within "
+            "{radius:,.0f} m walk of {facility}; {beyond:,.0f} are beyond reach ({cut}) "
+            "(farthest {farthest}). Consider a facility nearer them."
+        )
+    else:
+        template = N_(
+            "{level} {name}: only {share:.0%} of {residents:,.0f} residents live within "
+            "{radius:,.0f} m walk of {facility}; {beyond:,.0f} are beyond reach "
+            "(farthest {farthest}). Consider a facility nearer them."
+        )
     return Finding(
         rule=f"coverage.{row['type']}",
         level=lv,
@@ -360,14 +390,7 @@ def _coverage_shortfall(
         lat=lat,
         source=ftype.radius_source,
         status=ftype.radius_status,
-        message=(
-            f"{lv} {row['name'] or row['code']}: only {row['share_covered']:.0%} of "
-            f"{row['residents']:,.0f} residents live within "
-            f"{ftype.service_radius_m:,.0f} m walk of "
-            f"{_article(ftype.name.lower())}; {row['beyond']:,.0f} are beyond reach"
-            + (f" ({'; '.join(cut)})" if cut else "")
-            + f" (farthest {row['farthest']}). Consider a facility nearer them."
-        ),
+        **worded(template, **args),
     )
 
 
@@ -383,9 +406,24 @@ def _floor_area_shortfall(
 ) -> Finding:
     """Report a unit whose floor area per 100 households is below the norm ``ratio``."""
     value = row["m2_per_100hh"]
-    kinds = " and ".join(
-        results[s].ftype.name.lower() if s in results else s.replace("_", " ")
-        for s in stock_types(rulebook, row["type"])
+    kinds = _joined_and(
+        [
+            results[s].ftype.named(lower=True) if s in results else s.replace("_", " ")
+            for s in stock_types(rulebook, row["type"])
+        ]
+    )
+    template = (
+        N_(
+            "{level} {name}: {stock:,.0f} m² of {kinds} space in {n} facility for "
+            "{households:,.0f} households is {value:,.1f} m² per 100 households, below the "
+            "norm of {ratio:g} (all such space in the {level} ÷ its households)."
+        )
+        if row["stock_facilities"] == 1
+        else N_(
+            "{level} {name}: {stock:,.0f} m² of {kinds} space in {n} facilities for "
+            "{households:,.0f} households is {value:,.1f} m² per 100 households, below the "
+            "norm of {ratio:g} (all such space in the {level} ÷ its households)."
+        )
     )
     return Finding(
         rule=f"floor_area.{row['type']}",
@@ -402,15 +440,26 @@ def _floor_area_shortfall(
         lat=lat,
         source=ftype.ratio_source,
         status=ftype.ratio_status,
-        message=(
-            f"{lv} {row['name'] or row['code']}: {row['stock_m2']:,.0f} m² of {kinds} space in "
-            f"{int(row['stock_facilities'])} facilit"
-            f"{'y' if row['stock_facilities'] == 1 else 'ies'} for "
-            f"{row['households']:,.0f} households is {value:,.1f} m² per 100 "
-            f"households, below the norm of {ratio:g} (all such space in the "
-            f"{lv} ÷ its households)."
+        **worded(
+            template,
+            level=Word(lv),
+            name=row["name"] or row["code"],
+            stock=row["stock_m2"],
+            kinds=kinds,
+            n=int(row["stock_facilities"]),
+            households=row["households"],
+            value=value,
+            ratio=ratio,
         ),
     )
+
+
+def _joined_and(names: Sequence[str]) -> str:
+    """Return ``a and b and c`` (a phrase the app translates; one name as it is)."""
+    out = names[0]
+    for name in names[1:]:
+        out = Phrase(N_("{first} and {second}"), first=out, second=name)
+    return out
 
 
 _GRID_TO_COMMUNITY_KIND = {"grid": "community", "village_grid": "village"}
@@ -447,13 +496,21 @@ def _not_judged_findings(
                 severity="info",
                 value=float(len(units)),
                 unit=f"{level} units",
-                message=(
-                    f"{ftype.name} ({t}): {len(units)} {level} unit(s) of kind "
-                    f"{', '.join(by_kind)} are not judged against its walking-radius and "
-                    f"floor-area norms, which the rulebook applies to "
-                    f"{', '.join(ftype.kinds)} only (villages are not held to urban norms): "
-                    f"{_names_text([n for n, _ in units])}. Their figures are in the coverage "
-                    f"table. To judge them, add their kind to kinds under [facilities.{t}]."
+                **worded(
+                    N_(
+                        "{facility_type} ({key}): {n} {level} unit(s) of kind {kinds} are not "
+                        "judged against its walking-radius and floor-area norms, which the "
+                        "rulebook applies to {applies} only (villages are not held to urban "
+                        "norms): {units}. Their figures are in the coverage table. To judge "
+                        "them, add their kind to kinds under [facilities.{key}]."
+                    ),
+                    facility_type=ftype.named(),
+                    key=t,
+                    n=len(units),
+                    level=Word(level),
+                    kinds=_kinds_text(by_kind),
+                    applies=_kinds_text(ftype.kinds),
+                    units=_names_text([n for n, _ in units]),
                 ),
             )
         )
@@ -461,8 +518,16 @@ def _not_judged_findings(
 
 
 def _names_text(names: Sequence[str], k: int = 10) -> str:
-    shown = ", ".join(names[:k])
-    return shown + (f" and {len(names) - k} more" if len(names) > k else "")
+    """Return the first ``k`` names, then "and N more" (a phrase the app translates)."""
+    return _listed(names[:k], len(names) - k)
+
+
+def _kinds_text(kinds: Sequence[str]) -> str:
+    """Return unit kinds joined by commas, each a word the app translates."""
+    out: str = kind_word(kinds[0])
+    for kind in kinds[1:]:
+        out = Phrase(N_("{first}, {second}"), first=out, second=kind_word(kind))
+    return out
 
 
 def _summarise(
@@ -499,16 +564,32 @@ def _summarise(
             else f"{f.name or f.code} ({f.value:,.1f})"
             for f in worst
         )
+        args = {
+            "n": len(group),
+            "n_units": n_units,
+            "level": Word(level),
+            "n_facilities": len(results[t].facility_index),
+            "worst": names,
+        }
         if rule.startswith("coverage"):
-            what = (
-                f"fewer than {settings.audit_short_share:.0%} of their residents within "
-                f"{ftype.service_radius_m:,.0f} m "
-                f"walk of {_article(ftype.name.lower())}"
+            args |= {
+                "share": settings.audit_short_share,
+                "radius": ftype.service_radius_m,
+                "facility": _with_article(ftype.named(lower=True)),
+            }
+            template = N_(
+                "{n} of {n_units} {level} units have fewer than {share:.0%} of their residents "
+                "within {radius:,.0f} m walk of {facility}: too few facilities ({n_facilities}) "
+                "for the district rather than a few badly placed ones. Worst: {worst}. See the "
+                "coverage table for every unit."
             )
         else:
-            what = (
-                f"less {ftype.name.lower()} space than "
-                f"{ftype.m2_per_100_households:g} m² per 100 households"
+            args |= {"facility_type": ftype.named(lower=True), "ratio": ftype.m2_per_100_households}
+            template = N_(
+                "{n} of {n_units} {level} units have less {facility_type} space than {ratio:g} "
+                "m² per 100 households: too few facilities ({n_facilities}) for the district "
+                "rather than a few badly placed ones. Worst: {worst}. See the coverage table "
+                "for every unit."
             )
         out.append(
             Finding(
@@ -519,12 +600,7 @@ def _summarise(
                 unit=f"{level} units",
                 source=group[0].source,
                 status=group[0].status,
-                message=(
-                    f"{len(group)} of {n_units} {level} units have {what}: too few "
-                    f"facilities ({len(results[t].facility_index)}) for the district rather "
-                    f"than a few badly placed ones. Worst: {names}. See the coverage table "
-                    "for every unit."
-                ),
+                **worded(template, **args),
             )
         )
     return out

@@ -25,7 +25,8 @@ from geo.district.topology import (
     interior_pairs,
     overlap_pairs,
 )
-from geo.findings import Finding
+from geo.findings import Finding, Word, worded
+from geo.i18n import N_
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,20 @@ def _code_findings(units: gpd.GeoDataFrame, level: str) -> list[Finding]:
                 np.flatnonzero(lacking)[:5], rows["name"][:5], rows["code"][:5], strict=True
             )
         )
-        more = f" and {int(lacking.sum()) - 5} more" if lacking.sum() > 5 else ""
+        n_lacking = int(lacking.sum())
+        template = (
+            N_("{n} of {total} {level} unit(s) have no code: {examples}. They were given "
+               "generated codes so that they can be linked, checked, planned and exported "
+               "(marked code_source = generated); replace them with the official codes "
+               "(统计用区划代码) when you have them, with --column code=COLUMN if the file "
+               "holds them under another name.")
+            if n_lacking <= 5 else
+            N_("{n} of {total} {level} unit(s) have no code: {examples} and {more} more. They "
+               "were given generated codes so that they can be linked, checked, planned and "
+               "exported (marked code_source = generated); replace them with the official "
+               "codes (统计用区划代码) when you have them, with --column code=COLUMN if the "
+               "file holds them under another name.")
+        )
         findings.append(
             Finding(
                 rule="code.missing",
@@ -57,13 +71,8 @@ def _code_findings(units: gpd.GeoDataFrame, level: str) -> list[Finding]:
                 severity="warning",
                 value=float(lacking.sum()),
                 unit="units",
-                message=(
-                    f"{int(lacking.sum())} of {len(units)} {level} unit(s) have no code: "
-                    f"{examples}{more}. They were given generated codes so that they can be "
-                    "linked, checked, planned and exported (marked code_source = generated); "
-                    "replace them with the official codes (统计用区划代码) when you have them, "
-                    "with --column code=COLUMN if the file holds them under another name."
-                ),
+                **worded(template, n=n_lacking, total=len(units), level=Word(level),
+                         examples=examples, more=max(n_lacking - 5, 0)),
             )
         )
     dup = codes[codes.notna() & codes.duplicated(keep=False)]
@@ -81,10 +90,9 @@ def _code_findings(units: gpd.GeoDataFrame, level: str) -> list[Finding]:
                 unit="units",
                 lon=lon,
                 lat=lat,
-                message=(
-                    f"{len(rows)} {level} units share the code {code} ({names}). Codes must be "
-                    "unique within a level: give each its own code."
-                ),
+                **worded(N_("{n} {level} units share the code {code} ({names}). Codes must be "
+                            "unique within a level: give each its own code."),
+                         n=len(rows), level=Word(level), code=str(code), names=names),
             )
         )
     valid = codes.dropna()
@@ -94,13 +102,13 @@ def _code_findings(units: gpd.GeoDataFrame, level: str) -> list[Finding]:
             code = codes.iloc[i]
             problem = None
             if not (_DIGITS.match(code) and len(code) == 12):
-                problem = "is not 12 digits"
+                problem = Word(N_("is not 12 digits"))
             elif level == "street" and code[9:] != "000":
-                problem = "should end in 000 at the street level"
+                problem = Word(N_("should end in 000 at the street level"))
             elif level == "street" and code[6:9] == "000":
-                problem = "has township digits 000"
+                problem = Word(N_("has township digits 000"))
             elif level == "community" and code[9:] == "000":
-                problem = "has village digits 000"
+                problem = Word(N_("has village digits 000"))
             if problem:
                 row = units.iloc[i]
                 lon, lat = _rep_point(row.geometry)
@@ -113,11 +121,11 @@ def _code_findings(units: gpd.GeoDataFrame, level: str) -> list[Finding]:
                         name=row["name"],
                         lon=lon,
                         lat=lat,
-                        message=(
-                            f"{level} {_label(code, row['name'])}: the code {problem}. "
-                            "Statistical division codes have 12 digits: province 2, "
-                            "prefecture 2, county 2, township 3, village 3."
-                        ),
+                        **worded(N_("{level} {unit}: the code {problem}. Statistical division "
+                                    "codes have 12 digits: province 2, prefecture 2, county 2, "
+                                    "township 3, village 3."),
+                                 level=Word(level), unit=_label(code, row["name"]),
+                                 problem=problem),
                     )
                 )
     return findings
@@ -185,7 +193,17 @@ def _code_parent_findings(units: Mapping[str, gpd.GeoDataFrame]) -> list[Finding
                 if grid_bad is not None:
                     folded.update(grid_bad.index[grid_bad["parent_code"] == row["code"]])
             lon, lat = _rep_point(row.geometry)
-            with_grids = f" and its {n_grids} grid(s)" if n_grids else ""
+            template = (
+                N_("community {unit} belongs to street {street}, but its code and its "
+                   "{n_grids} grid(s) still carry another street's digits ({digits}). Renumber "
+                   "them under their street (wangge export --renumber, or Renumber on the "
+                   "Export page) or correct the parent code.")
+                if n_grids else
+                N_("community {unit} belongs to street {street}, but its code still carry "
+                   "another street's digits ({digits}). Renumber them under their street "
+                   "(wangge export --renumber, or Renumber on the Export page) or correct the "
+                   "parent code.")
+            )
             findings.append(
                 Finding(
                     rule="code.parent_mismatch",
@@ -198,14 +216,9 @@ def _code_parent_findings(units: Mapping[str, gpd.GeoDataFrame]) -> list[Finding
                     related=(str(row["parent_code"]),),
                     lon=lon,
                     lat=lat,
-                    message=(
-                        f"community {_label(row['code'], row['name'])} belongs to street "
-                        f"{slabel.get(row['parent_code'], row['parent_code'])}, but its "
-                        f"code{with_grids} still carry another street's digits "
-                        f"({row['code'][:9]}). Renumber them under their street "
-                        "(wangge export --renumber, or Renumber on the Export page) or "
-                        "correct the parent code."
-                    ),
+                    **worded(template, unit=_label(row["code"], row["name"]),
+                             street=str(slabel.get(row["parent_code"], row["parent_code"])),
+                             n_grids=n_grids, digits=row["code"][:9]),
                 )
             )
     if grid_bad is not None and len(grid_bad):
@@ -220,6 +233,16 @@ def _code_parent_findings(units: Mapping[str, gpd.GeoDataFrame]) -> list[Finding
             lon, lat = _rep_point(group.geometry.iloc[0])
             shown = ", ".join(_label(c, n) for c, n in zip(group["code"][:3], group["name"][:3],
                                                           strict=True))
+            template = (
+                N_("{n} grid(s) of community {parent} have codes that do not extend the "
+                   "community's code ({shown}{more}). Grid codes follow their community "
+                   "(CJ/T 213): renumber them (wangge export --renumber) or correct the parent "
+                   "codes.")
+                if grid_parent == "community" else
+                N_("{n} grid(s) of street {parent} have codes that do not start with the "
+                   "street's digits ({digits}: {shown}{more}). Renumber them under their "
+                   "street (wangge export --renumber) or correct the parent codes.")
+            )
             findings.append(
                 Finding(
                     rule="code.parent_mismatch",
@@ -232,19 +255,9 @@ def _code_parent_findings(units: Mapping[str, gpd.GeoDataFrame]) -> list[Finding
                     related=tuple(str(c) for c in group["code"]),
                     lon=lon,
                     lat=lat,
-                    message=(
-                        f"{len(group)} grid(s) of community {clabel.get(parent, parent)} have "
-                        f"codes that do not extend the community's code ({shown}"
-                        f"{' …' if len(group) > 3 else ''}). Grid codes follow their "
-                        "community (CJ/T 213): renumber them (wangge export --renumber) or "
-                        "correct the parent codes."
-                        if grid_parent == "community" else
-                        f"{len(group)} grid(s) of street {clabel.get(parent, parent)} have "
-                        f"codes that do not start with the street's digits "
-                        f"({str(parent)[:9]}: {shown}{' …' if len(group) > 3 else ''}). "
-                        "Renumber them under their street (wangge export --renumber) or "
-                        "correct the parent codes."
-                    ),
+                    **worded(template, n=len(group), parent=str(clabel.get(parent, parent)),
+                             digits=str(parent)[:9], shown=shown,
+                             more=" …" if len(group) > 3 else ""),
                 )
             )
     return findings
@@ -273,11 +286,10 @@ def _overlap_findings(
                 unit="m2",
                 lon=float(pts.iloc[k].x),
                 lat=float(pts.iloc[k].y),
-                message=(
-                    f"{level} units {_label(a['code'], a['name'])} and "
-                    f"{_label(b['code'], b['name'])} overlap by {pair['area_m2']:,.0f} m². "
-                    "Each place belongs to exactly one unit: redraw the shared boundary."
-                ),
+                **worded(N_("{level} units {unit} and {other} overlap by {area:,.0f} m². Each "
+                            "place belongs to exactly one unit: redraw the shared boundary."),
+                         level=Word(level), unit=_label(a["code"], a["name"]),
+                         other=_label(b["code"], b["name"]), area=float(pair["area_m2"])),
             )
         )
     return findings
@@ -304,17 +316,19 @@ def _gap_finding(
     pt = gpd.GeoSeries([gap.representative_point()], crs=crs).to_crs(4326).iloc[0]
     near = _units_around(gap, around) if around is not None else []
     neighbours = [_label(around["code"].iloc[i], around["name"].iloc[i]) for i in near]  # type: ignore[index]
-    bordered = f", bordered by {', '.join(neighbours)}" if neighbours else ""
-    where = (
-        f"inside {parent_level} {_label(parent['code'], parent['name'])}"
-        if parent is not None
-        else "between them"
-    )
-    fix = (
-        f"Extend a neighbouring {level} over it or add a {level} for it."
-        if parent is not None
-        else f"Extend a neighbouring {level} over it."
-    )
+    if parent is not None and neighbours:
+        template = N_("A gap of {area:,.0f} m² inside {parent_level} {parent}, bordered by "
+                      "{neighbours} is covered by no {level}. Extend a neighbouring {level} "
+                      "over it or add a {level} for it.")
+    elif parent is not None:
+        template = N_("A gap of {area:,.0f} m² inside {parent_level} {parent} is covered by no "
+                      "{level}. Extend a neighbouring {level} over it or add a {level} for it.")
+    elif neighbours:
+        template = N_("A gap of {area:,.0f} m² between them, bordered by {neighbours} is "
+                      "covered by no {level}. Extend a neighbouring {level} over it.")
+    else:
+        template = N_("A gap of {area:,.0f} m² between them is covered by no {level}. Extend "
+                      "a neighbouring {level} over it.")
     return Finding(
         rule="hierarchy.gap",
         level=level,
@@ -327,9 +341,10 @@ def _gap_finding(
         lon=float(pt.x),
         lat=float(pt.y),
         related=tuple(str(around["code"].iloc[i]) for i in near),  # type: ignore[index]
-        message=(
-            f"A gap of {gap.area:,.0f} m² {where}{bordered} is covered by no {level}. {fix}"
-        ),
+        **worded(template, area=float(gap.area), level=Word(level),
+                 parent_level=Word(parent_level) if parent_level else "",
+                 parent="" if parent is None else _label(parent["code"], parent["name"]),
+                 neighbours=", ".join(neighbours)),
     )
 
 
@@ -456,50 +471,56 @@ class _Nest:
             self._lonlat[i] = _rep_point(self.children.geometry.iloc[i])
         return self._lonlat[i]
 
-    def _finding(self, i: int, rule: str, **fields: Any) -> Finding:
+    def _about(self, i: int) -> dict[str, Any]:
+        """Return the fields every finding about child ``i`` shares: level, unit, place."""
         lon, lat = self.where(i)
-        return Finding(rule=rule, level=self.child_level, severity="error",
-                       code=self.codes[i], name=self.names[i], lon=lon, lat=lat, **fields)
+        return {"level": self.child_level, "severity": "error", "code": self.codes[i],
+                "name": self.names[i], "lon": lon, "lat": lat}
 
     def label(self, i: int) -> str:
         return _label(self.codes[i], self.names[i])
 
     def outside(self, i: int) -> Finding:
         area = float(self.area[i])
-        return self._finding(
-            i, "hierarchy.outside", area_m2=area, value=area, unit="m2",
-            message=(f"{self.child_level} {self.label(i)} ({area:,.0f} m²) lies in no "
-                     f"{self.parent_level}. Extend a {self.parent_level} over it or remove it."),
+        return Finding(
+            rule="hierarchy.outside", **self._about(i), area_m2=area, value=area, unit="m2",
+            **worded(N_("{level} {unit} ({area:,.0f} m²) lies in no {parent_level}. Extend a "
+                        "{parent_level} over it or remove it."),
+                     level=Word(self.child_level), unit=self.label(i), area=area,
+                     parent_level=Word(self.parent_level)),
         )
 
     def straddle(self, i: int, pairs: list[tuple[int, float]], main_share: float,
                  outside_m2: float, tol: float) -> Finding:
         # a sliver in a neighbour is digitising noise, not a share worth naming
-        pieces = [f"{self.plabels[j]} {share:.1%}" for j, share in pairs]
-        if outside_m2 >= tol:
-            pieces.append(f"outside every {self.parent_level} {outside_m2 / self.area[i]:.1%}")
-        return self._finding(
-            i, "hierarchy.straddle", value=1 - main_share,
+        shares = ", ".join(f"{self.plabels[j]} {share:.1%}" for j, share in pairs)
+        template = (
+            N_("{level} {unit} straddles {n} {parent_level} unit(s): {shares}{sep}outside "
+               "every {parent_level} {outside:.1%}. Move the {parent_level} boundary to follow "
+               "it, split it, or re-run with --link spatial to assign it by largest overlap.")
+            if outside_m2 >= tol else
+            N_("{level} {unit} straddles {n} {parent_level} unit(s): {shares}. Move the "
+               "{parent_level} boundary to follow it, split it, or re-run with --link spatial "
+               "to assign it by largest overlap.")
+        )
+        return Finding(
+            rule="hierarchy.straddle", **self._about(i), value=1 - main_share,
             area_m2=float(self.area[i] * (1 - main_share)), unit="share",
             related=tuple(str(self.pcodes[j]) for j, _ in pairs[1:]),
-            message=(
-                f"{self.child_level} {self.label(i)} straddles {len(pairs)} "
-                f"{self.parent_level} unit(s): " + ", ".join(pieces)
-                + f". Move the {self.parent_level} boundary to follow it, split it, or "
-                "re-run with --link spatial to assign it by largest overlap."
-            ),
+            **worded(template, level=Word(self.child_level), unit=self.label(i), n=len(pairs),
+                     parent_level=Word(self.parent_level), shares=shares,
+                     sep=", " if pairs else "", outside=float(outside_m2 / self.area[i])),
         )
 
     def mismatch(self, i: int, declared: Any, main_parent: Any, share: float) -> Finding:
-        return self._finding(
-            i, "hierarchy.parent_mismatch", related=(str(declared), str(main_parent)),
-            value=share, unit="share",
-            message=(
-                f"{self.child_level} {self.label(i)} is listed under "
-                f"{self.plabel_of.get(declared, declared)} but {share:.0%} of it lies "
-                f"in {self.plabel_of.get(main_parent, main_parent)}. Correct "
-                "its parent code or move the boundary."
-            ),
+        return Finding(
+            rule="hierarchy.parent_mismatch", **self._about(i),
+            related=(str(declared), str(main_parent)), value=share, unit="share",
+            **worded(N_("{level} {unit} is listed under {declared} but {share:.0%} of it lies "
+                        "in {actual}. Correct its parent code or move the boundary."),
+                     level=Word(self.child_level), unit=self.label(i),
+                     declared=str(self.plabel_of.get(declared, declared)), share=share,
+                     actual=str(self.plabel_of.get(main_parent, main_parent))),
         )
 
 
@@ -558,8 +579,10 @@ def _parent_findings(nest: _Nest, tiled: np.ndarray, tol: float) -> list[Finding
             findings.append(Finding(
                 rule="hierarchy.childless", level=nest.parent_level, severity="warning",
                 code=prow["code"], name=prow["name"], lon=lon, lat=lat,
-                message=(f"{nest.parent_level} {nest.plabels[j]} has no {nest.child_level} "
-                         "units. Add them or check their parent codes."),
+                **worded(N_("{level} {unit} has no {child_level} units. Add them or check their "
+                            "parent codes."),
+                         level=Word(nest.parent_level), unit=nest.plabels[j],
+                         child_level=Word(nest.child_level)),
             ))
             continue
         gaps = gap_polygons(nest.geom[rows], within=nest.pm.geometry.iloc[j], min_area_m2=tol)

@@ -30,6 +30,8 @@ import pandas as pd
 import shapely
 
 from geo.errors import ColumnError
+from geo.findings import Phrase
+from geo.i18n import N_
 
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$")
 _WHOLE_AS_DECIMAL = re.compile(r"\d+\.0+")
@@ -114,14 +116,18 @@ def refuse_mangled(values: pd.Series, *, column: str, source: str) -> None:
     bad = mangled_codes(values)
     if not bad:
         return
-    shown = ", ".join(f"row {i + 1}: {values.iloc[i]!r}" for i in bad[:5])
-    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-    raise ColumnError(
-        f"{source}: {len(bad)} value(s) in the code column {column!r} are not whole codes "
-        f"({shown}{more}) — a spreadsheet has turned them into numbers in scientific "
-        "notation or with decimals, and the digits lost cannot be recovered. Format the "
-        "column as text in the spreadsheet, enter the full codes again (e.g. 370202001001), "
-        "and export the file again; or map another column with --column code=COLUMN."
+    shown = Phrase.joined(
+        [Phrase(N_("row {row}: {value}"), row=i + 1, value=repr(values.iloc[i])) for i in bad[:5]],
+        ", ",
+    )
+    more = Phrase(N_(" and {n} more"), n=len(bad) - 5) if len(bad) > 5 else ""
+    raise ColumnError.worded(
+        N_("{source}: {n} value(s) in the code column {column!r} are not whole codes "
+           "({shown}{more}) — a spreadsheet has turned them into numbers in scientific "
+           "notation or with decimals, and the digits lost cannot be recovered. Format the "
+           "column as text in the spreadsheet, enter the full codes again (e.g. 370202001001), "
+           "and export the file again; or map another column with --column code=COLUMN."),
+        source=source, n=len(bad), column=column, shown=shown, more=more,
     )
 
 

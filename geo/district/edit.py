@@ -21,6 +21,7 @@ from geo.district.model import (
     District,
 )
 from geo.errors import InputError
+from geo.i18n import N_
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +106,8 @@ def _free_codes(prefix9: str, taken: set[str], kind: str, n: int) -> list[str]:
             out.append(code)
             if len(out) == n:
                 return out
-    raise InputError(f"No free community code is left under {prefix9}; renumber first.")
+    raise InputError.worded(N_("No free community code is left under {prefix}; renumber first."),
+                            prefix=prefix9)
 
 
 def split_community(
@@ -140,26 +142,29 @@ def split_community(
     from shapely.geometry import shape
 
     if "community" not in district.units:
-        raise InputError("The district has no community level to split.")
+        raise InputError.worded(N_("The district has no community level to split."))
     comm = district.units["community"]
     row = comm[comm["code"] == code]
     if len(row) != 1:
-        raise InputError(f"Community {code} is not in the district (or its code is not unique).")
+        raise InputError.worded(
+            N_("Community {code} is not in the district (or its code is not unique)."), code=code)
     row = row.iloc[0]
     geom_line = shape(line) if isinstance(line, Mapping) else line
     if geom_line.geom_type not in ("LineString", "MultiLineString"):
-        raise InputError("Draw a line (not a shape) across the community to split it.")
+        raise InputError.worded(N_("Draw a line (not a shape) across the community to split it."))
     crs = district.metric_crs
     to_m = gpd.GeoSeries([row.geometry, geom_line], crs=4326).to_crs(crs)
     poly_m, line_m = to_m.iloc[0], to_m.iloc[1]
     parts = [p for p in shapely.get_parts(shapely.ops.split(poly_m, line_m))
              if p.area > settings.sliver_tolerance_m2]
     if len(parts) < 2:
-        raise InputError(f"The line does not cut community {row['name'] or code} in two: draw it "
-                         "across the community from one edge to the other.")
+        raise InputError.worded(N_("The line does not cut community {community} in two: draw "
+                                   "it across the community from one edge to the other."),
+                                community=row["name"] or code)
     if len(parts) > 2:
-        raise InputError(f"The line cuts community {row['name'] or code} into {len(parts)} "
-                         "pieces; draw a line that crosses it once.")
+        raise InputError.worded(N_("The line cuts community {community} into {n} pieces; draw "
+                                   "a line that crosses it once."),
+                                community=row["name"] or code, n=len(parts))
     parts.sort(key=lambda p: (-p.centroid.y, p.centroid.x))  # the northern part first
     label = row["name"] or code
     new_names = names or (f"{label}一区", f"{label}二区")
@@ -186,8 +191,10 @@ def split_community(
             side.append(int(np.argmax(shares)))
         side_arr = np.array(side)
         if (side_arr == 0).all() or (side_arr == 1).all():
-            raise InputError(f"Every grid of {label} lies on one side of the line; draw the line "
-                             "between grids so each new community keeps at least one.")
+            raise InputError.worded(N_("Every grid of {community} lies on one side of the line; "
+                                       "draw the line between grids so each new community keeps "
+                                       "at least one."),
+                                    community=label)
         idx = grids.index[mine]
         for k in (0, 1):
             sel = idx[side_arr == k]

@@ -33,7 +33,8 @@ from geo.district.ingest import (
 from geo.district.links import apply_assignment, fill_codes, link_parents
 from geo.district.model import District
 from geo.errors import InputError, LevelError
-from geo.findings import Finding
+from geo.findings import Finding, Word
+from geo.i18n import N_
 from geo.io import Layer, read_layers
 
 logger = logging.getLogger(__name__)
@@ -83,7 +84,9 @@ def build_district(
     """
     hh = settings.household_size if household_size is None else household_size
     if not hh or hh <= 0:
-        raise InputError(f"household_size must be a positive number, not {hh!r}.")
+        raise InputError.worded(
+            N_("household_size must be a positive number, not {value!r}."), value=hh
+        )
     all_notes = list(notes)
     findings: list[Finding] = []
     units: dict[str, gpd.GeoDataFrame] = {}
@@ -98,7 +101,10 @@ def build_district(
         else:
             frame, source = item, lv
         if frame.crs is None:
-            raise InputError(f"The {lv} layer has no CRS; read it with geo.io.read_layers.")
+            raise InputError.worded(
+                N_("The {level} layer has no CRS; read it with geo.io.read_layers."),
+                level=Word(lv),
+            )
         frame = frame.to_crs(4326) if not frame.crs.equals(4326) else frame
         cols = (level_columns or {}).get(lv, columns)
         unit, found, nts = normalise_units(frame, lv, source=source, columns=cols, repair=repair)
@@ -107,7 +113,7 @@ def build_district(
         findings.extend(found)
         all_notes.extend(nts)
     if not units:
-        raise LevelError("No unit layer was given.")
+        raise LevelError.worded(N_("No unit layer was given."))
     everything = pd.concat([u.geometry for u in units.values()])
     metric_crs = metric_crs_for(
         gpd.GeoSeries(everything, crs=4326), max_area_error=settings.area_max_distortion

@@ -34,7 +34,8 @@ from geo.district.model import (
     kind_from_name,
 )
 from geo.errors import ColumnError, LevelError
-from geo.findings import Finding
+from geo.findings import Finding, Phrase, Word, worded
+from geo.i18n import N_
 from geo.io import Layer, require_polygons
 
 logger = logging.getLogger(__name__)
@@ -233,13 +234,16 @@ def guess_columns(
     lowered = {str(c).strip().lower(): str(c) for c in columns if c != "geometry"}
     for fld, col in overrides.items():
         if fld not in FIELDS:
-            raise ColumnError(
-                f"Unknown field {fld!r} in the column mapping; fields are {', '.join(FIELDS)}."
+            raise ColumnError.worded(
+                N_("Unknown field {field} in the column mapping; fields are {fields}."),
+                field=repr(fld), fields=", ".join(FIELDS),
             )
         if col not in columns:
-            raise ColumnError(
-                f"Column {col!r} (given for {fld}) is not in the layer; its columns are "
-                f"{', '.join(str(c) for c in columns if c != 'geometry')}."
+            raise ColumnError.worded(
+                N_("Column {column} (given for {field}) is not in the layer; its columns are "
+                   "{columns}."),
+                column=repr(col), field=str(fld),
+                columns=", ".join(str(c) for c in columns if c != "geometry"),
             )
         found[fld] = col
     used = set(found.values())
@@ -269,7 +273,8 @@ def guess_level(
         codes = layer.frame[mapping["code"]].map(normalise_code)
         lv, share = _level_from_codes(codes)
         if lv and share >= settings.level_guess_min_share:
-            return lv, f"{share:.0%} of its codes look like {lv} codes"
+            return lv, Phrase(N_("{share:.0%} of its codes look like {level} codes"),
+                              share=share, level=Word(lv))
     # columns: a layer naming units of two levels (社区名称 and 街道名称) holds the finer
     # one, the coarser being its parents'
     lowered = {str(c).strip().lower() for c in layer.frame.columns}
@@ -279,7 +284,8 @@ def guess_level(
         if any(c in lowered for c in (*LEVEL_COLUMNS[lv]["name"], *LEVEL_COLUMNS[lv]["code"]))
     ]
     if len(named) >= 2:
-        return named[-1], f"its columns name {named[-1]} units and their {named[-2]}"
+        return named[-1], Phrase(N_("its columns name {level} units and their {parent}"),
+                                 level=Word(named[-1]), parent=Word(named[-2]))
     # names: read each level's own name column (a community layer's 街道名称 names its
     # street, not itself), and keep the level whose names end most like that level's
     best: tuple[float, str | None] = (0.0, None)
@@ -292,10 +298,11 @@ def guess_level(
             share = float(np.mean([kind_from_name(cand, n) is not None for n in names]))
             best = max(best, (share, cand), key=lambda b: b[0])
     if best[1] and best[0] >= settings.level_guess_min_share:
-        return best[1], f"{best[0]:.0%} of its names end like {best[1]} names"
+        return best[1], Phrase(N_("{share:.0%} of its names end like {level} names"),
+                               share=best[0], level=Word(best[1]))
     lv = _level_from_label(layer.name)
     if lv:
-        return lv, f"its name {layer.name!r}"
+        return lv, Phrase(N_("its name {name!r}"), name=layer.name)
     return None, ""
 
 
@@ -331,13 +338,15 @@ def assign_levels(
     layer_levels = dict(layer_levels or {})
     for lv in [level, *layer_levels.values()]:
         if lv is not None and lv not in LEVELS:
-            raise LevelError(f"Unknown level {lv!r}; choose one of {', '.join(LEVELS)}.")
+            raise LevelError.worded(N_("Unknown level {level}; choose one of {levels}."),
+                                    level=repr(lv), levels=", ".join(LEVELS))
     if level is not None:
         if len(layers) != 1:
             names = ", ".join(lay.name for lay in layers)
-            raise LevelError(
-                f"--level applies to a single layer, but {len(layers)} were found ({names}). "
-                "Map each with --layer NAME=LEVEL instead."
+            raise LevelError.worded(
+                N_("--level applies to a single layer, but {n} were found ({names}). Map each "
+                   "with --layer NAME=LEVEL instead."),
+                n=len(layers), names=names,
             )
         return {level: layers[0]}, [f"{layers[0].source}: level {level} (given)."]
     chosen: dict[str, Layer] = {}
@@ -362,20 +371,23 @@ def assign_levels(
             free = [x for x in LEVELS if x not in chosen] or ["grid"]
             near = min(free, key=lambda x: (abs(LEVELS.index(x) - LEVELS.index(lv)),
                                             -LEVELS.index(x)))
-            raise LevelError(
-                f"Both {chosen[lv].source} and {lay.source} look like {lv} layers. Say which "
-                f"is which with --layer NAME=LEVEL (e.g. --layer {lay.name}={near})."
+            raise LevelError.worded(
+                N_("Both {first} and {second} look like {level} layers. Say which is which with "
+                   "--layer NAME=LEVEL (e.g. --layer {name}={near})."),
+                first=chosen[lv].source, second=lay.source, level=Word(lv), name=lay.name,
+                near=Word(near),
             )
         chosen[lv] = lay
         notes.append(f"{lay.source}: read as the {lv} level ({reason}).")
     if unknown:
-        raise LevelError(
-            f"Could not tell the level of {', '.join(unknown)}: its codes, names and file "
-            "name do not say whether it holds streets, communities or grids. Set it with "
-            "--level street|community|grid (one layer) or --layer NAME=LEVEL."
+        raise LevelError.worded(
+            N_("Could not tell the level of {sources}: its codes, names and file name do not "
+               "say whether it holds streets, communities or grids. Set it with "
+               "--level street|community|grid (one layer) or --layer NAME=LEVEL."),
+            sources=", ".join(unknown),
         )
     if not chosen:
-        raise LevelError("No layer was mapped to a level. Use --layer NAME=LEVEL.")
+        raise LevelError.worded(N_("No layer was mapped to a level. Use --layer NAME=LEVEL."))
     return chosen, notes
 
 
@@ -401,10 +413,10 @@ def _parse_counts(
                 severity="error",
                 code=codes.iloc[i],
                 name=names.iloc[i],
-                message=(
-                    f"{level} {names.iloc[i] or codes.iloc[i]}: {what} {raw.iloc[i]!r} is not a "
-                    f"number, so it was left out. Enter a whole number of {what}."
-                ),
+                **worded(N_("{level} {unit}: {what} {value} is not a number, so it was left out. "
+                            "Enter a whole number of {what}."),
+                         level=Word(level), unit=str(names.iloc[i] or codes.iloc[i]),
+                         what=Word(what), value=repr(raw.iloc[i])),
             )
         )
     negative = nums < 0
@@ -417,10 +429,10 @@ def _parse_counts(
                 code=codes.iloc[i],
                 name=names.iloc[i],
                 value=float(nums.iloc[i]),
-                message=(
-                    f"{level} {names.iloc[i] or codes.iloc[i]}: {what} is negative "
-                    f"({nums.iloc[i]:,.0f}), so it was left out. Correct the figure."
-                ),
+                **worded(N_("{level} {unit}: {what} is negative ({value:,.0f}), so it was left "
+                            "out. Correct the figure."),
+                         level=Word(level), unit=str(names.iloc[i] or codes.iloc[i]),
+                         what=Word(what), value=float(nums.iloc[i])),
             )
         )
     nums = nums.where(~negative)
@@ -460,9 +472,10 @@ def normalise_units(
     missing = [f for f in ("code", "name") if f not in mapping]
     if "code" in missing and "name" in missing:
         cols = ", ".join(str(c) for c in frame.columns if c != "geometry")
-        raise ColumnError(
-            f"{source}: found no code or name column among {cols}. Name them with "
-            "--column code=COLUMN --column name=COLUMN."
+        raise ColumnError.worded(
+            N_("{source}: found no code or name column among {columns}. Name them with "
+               "--column code=COLUMN --column name=COLUMN."),
+            source=str(source), columns=cols,
         )
     if mapping:
         notes.append(
@@ -502,7 +515,7 @@ def normalise_units(
         carried = frame["code_source"].astype(str).to_numpy() == "generated"
         out.loc[carried & out["code"].notna().to_numpy(), "code_source"] = "generated"
     findings: list[Finding] = []
-    for what in ("population", "households"):
+    for what in (N_("population"), N_("households")):  # words of the findings' messages too
         if what in mapping:
             nums, found = _parse_counts(
                 frame[mapping[what]].reset_index(drop=True),
@@ -544,6 +557,35 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
     return shapely.union_all(parts) if len(parts) > 1 else parts[0]
 
 
+INVALID_REASONS = (
+    N_("Topology Validation Error"),
+    N_("Repeated Point"),
+    N_("Hole lies outside shell"),
+    N_("Holes are nested"),
+    N_("Interior is disconnected"),
+    N_("Self-intersection"),
+    N_("Ring Self-intersection"),
+    N_("Nested shells"),
+    N_("Duplicate Rings"),
+    N_("Too few distinct points in geometry component"),
+    N_("Invalid Coordinate"),
+    N_("Ring is not closed"),
+)
+"""GEOS's reasons a polygon is invalid (before the ``[x y]`` of the place), as words."""
+
+
+def _invalid_reason(reason: str) -> tuple[str, str]:
+    """Split GEOS's ``Self-intersection[x y]`` into its reason and its place ``[x y]``.
+
+    A reason GEOS is known to give is a :class:`~geo.findings.Word` (translated with
+    the message); another stays whole, as text, with an empty place.
+    """
+    what, bracket, where = str(reason).partition("[")
+    if what in INVALID_REASONS:
+        return Word(what), bracket + where
+    return str(reason), ""
+
+
 def _geometry_findings(units: gpd.GeoDataFrame, level: str, *, repair: bool) -> list[Finding]:
     findings = []
     geoms = units.geometry.values
@@ -552,11 +594,8 @@ def _geometry_findings(units: gpd.GeoDataFrame, level: str, *, repair: bool) -> 
         reason = shapely.is_valid_reason(geoms[i])
         pt = _reason_point(reason) or _rep_point(geoms[i])
         code, name = units["code"].iloc[i], units["name"].iloc[i]
+        what, where = _invalid_reason(reason)
         if repair:
-            msg = (
-                f"{level} {_label(code, name)} had an invalid polygon ({reason}); it was "
-                "repaired with make_valid as asked (--repair). Check the repaired shape."
-            )
             findings.append(
                 Finding(
                     rule="geometry.repaired",
@@ -564,18 +603,16 @@ def _geometry_findings(units: gpd.GeoDataFrame, level: str, *, repair: bool) -> 
                     severity="warning",
                     code=code,
                     name=name,
-                    message=msg,
                     lon=pt[0],
                     lat=pt[1],
+                    **worded(N_("{level} {unit} had an invalid polygon ({reason}{where}); it was "
+                                "repaired with make_valid as asked (--repair). Check the "
+                                "repaired shape."),
+                             level=Word(level), unit=_label(code, name), reason=what,
+                             where=where),
                 )
             )
         else:
-            msg = (
-                f"{level} {_label(code, name)} has an invalid polygon ({reason}). Its area "
-                "and the nesting checks around it are unreliable, so it is left out of "
-                "them. Fix the boundary in your GIS, or re-run with --repair to repair it "
-                "automatically (make_valid)."
-            )
             findings.append(
                 Finding(
                     rule="geometry.invalid",
@@ -583,9 +620,14 @@ def _geometry_findings(units: gpd.GeoDataFrame, level: str, *, repair: bool) -> 
                     severity="error",
                     code=code,
                     name=name,
-                    message=msg,
                     lon=pt[0],
                     lat=pt[1],
+                    **worded(N_("{level} {unit} has an invalid polygon ({reason}{where}). Its "
+                                "area and the nesting checks around it are unreliable, so it is "
+                                "left out of them. Fix the boundary in your GIS, or re-run with "
+                                "--repair to repair it automatically (make_valid)."),
+                             level=Word(level), unit=_label(code, name), reason=what,
+                             where=where),
                 )
             )
     empty = shapely.is_empty(geoms)
@@ -598,7 +640,8 @@ def _geometry_findings(units: gpd.GeoDataFrame, level: str, *, repair: bool) -> 
                 severity="error",
                 code=code,
                 name=name,
-                message=f"{level} {_label(code, name)} has an empty geometry. Draw its boundary.",
+                **worded(N_("{level} {unit} has an empty geometry. Draw its boundary."),
+                         level=Word(level), unit=_label(code, name)),
             )
         )
     return findings
@@ -691,7 +734,7 @@ def derive_figures(
         frame = out[lv]
         if depth > 0:
             child = out[levels[len(levels) - depth]]
-            for what in ("population", "households"):
+            for what in (N_("population"), N_("households")):  # words of messages too
                 sums = child.groupby("parent_code")[what].sum(min_count=1)
                 complete = child[what].notna().groupby(child["parent_code"]).all()
                 child_sum = frame["code"].map(sums)
@@ -716,12 +759,12 @@ def derive_figures(
                             value=float(row[what]),
                             deviation=float(row[what] - child_sum.iloc[i]),
                             unit=what,
-                            message=(
-                                f"{lv} {_label(row['code'], row['name'])} states {what} "
-                                f"{row[what]:,.0f}, but its units below add up to "
-                                f"{child_sum.iloc[i]:,.0f}. Correct one of them; the stated "
-                                "figure is used."
-                            ),
+                            **worded(N_("{level} {unit} states {what} {stated:,.0f}, but its "
+                                        "units below add up to {children:,.0f}. Correct one of "
+                                        "them; the stated figure is used."),
+                                     level=Word(lv), unit=_label(row["code"], row["name"]),
+                                     what=Word(what), stated=float(row[what]),
+                                     children=float(child_sum.iloc[i])),
                         )
                     )
         pop_missing = frame["population"].isna() & frame["households"].notna()
@@ -742,7 +785,16 @@ def derive_figures(
                     frame.loc[none, "code"][:5], frame.loc[none, "name"][:5], strict=True
                 )
             )
-            more = f" and {int(none.sum()) - 5} more" if none.sum() > 5 else ""
+            n_none = int(none.sum())
+            template = (
+                N_("{n} {level} unit(s) have no population and none can be derived: {units}. "
+                   "Add a population column (--column population=COLUMN) or figures for their "
+                   "units below; population rules skip them.")
+                if n_none <= 5 else
+                N_("{n} {level} unit(s) have no population and none can be derived: {units} "
+                   "and {more} more. Add a population column (--column population=COLUMN) or "
+                   "figures for their units below; population rules skip them.")
+            )
             findings.append(
                 Finding(
                     rule="population.missing",
@@ -750,12 +802,8 @@ def derive_figures(
                     severity="warning",
                     value=float(none.sum()),
                     unit="units",
-                    message=(
-                        f"{int(none.sum())} {lv} unit(s) have no population and none can be "
-                        f"derived: {labels}{more}. Add a population column (--column "
-                        "population=COLUMN) or figures for their units below; population "
-                        "rules skip them."
-                    ),
+                    **worded(template, n=n_none, level=Word(lv), units=labels,
+                             more=max(n_none - 5, 0)),
                 )
             )
         out[lv] = frame

@@ -23,6 +23,8 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.errors import LevelError
+from geo.findings import Phrase
+from geo.i18n import N_
 from geo.io import Layer
 
 ADMIN_LEVELS: dict[int, str] = {8: "street", 9: "community", 10: "community"}
@@ -59,7 +61,7 @@ def _names(frame: gpd.GeoDataFrame, rows: pd.Index, limit: int = 4) -> str:
             if names:
                 more = " …" if len(rows) > limit else ""
                 return ", ".join(names) + more
-    return f"{len(rows)} feature(s)"
+    return Phrase(N_("{n} feature(s)"), n=len(rows))
 
 
 def split_admin_levels(layer: Layer) -> tuple[list[Layer], list[str]]:
@@ -87,12 +89,21 @@ def split_admin_levels(layer: Layer) -> tuple[list[Layer], list[str]]:
     if len(found) == 1 and levels.notna().all():
         if found[0] in ADMIN_LEVELS:
             return [layer], []
-        raise LevelError(
-            f"{layer.source} holds admin_level {found[0]} only "
-            f"({'coarser than street offices' if found[0] < 8 else 'finer than communities'}: "
-            f"{_names(frame, frame.index)}). Load the street-office (admin_level 8) or "
-            "community (10) boundaries, or give the level with --level to check these as "
-            "such anyway."
+        if found[0] < 8:
+            template = N_(
+                "{source} holds {column} {value} only (coarser than street offices: {names}). "
+                "Load the street-office ({column} 8) or community (10) boundaries, or give the "
+                "level with --level to check these as such anyway."
+            )
+        else:
+            template = N_(
+                "{source} holds {column} {value} only (finer than communities: {names}). Load "
+                "the street-office ({column} 8) or community (10) boundaries, or give the level "
+                "with --level to check these as such anyway."
+            )
+        raise LevelError.worded(
+            template, source=layer.source, column="admin_level", value=found[0],
+            names=_names(frame, frame.index),
         )
     notes: list[str] = []
     admin = frame["boundary"] if "boundary" in frame.columns else None
@@ -106,10 +117,11 @@ def split_admin_levels(layer: Layer) -> tuple[list[Layer], list[str]]:
             "checked as street offices or communities."
         )
     if {9, 10} <= set(found):
-        raise LevelError(
-            f"{layer.source} holds admin_level values {', '.join(map(str, found))}; both 9 and "
-            "10 are present, so which one holds the communities is unclear. Split the file "
-            "by admin_level and give each part its level with --layer NAME=LEVEL."
+        raise LevelError.worded(
+            N_("{source} holds {column} values {values}; both 9 and 10 are present, so which "
+               "one holds the communities is unclear. Split the file by {column} and give each "
+               "part its level with --layer NAME=LEVEL."),
+            source=layer.source, column="admin_level", values=", ".join(map(str, found)),
         )
     out: list[Layer] = []
     for value in found:
@@ -134,10 +146,11 @@ def split_admin_levels(layer: Layer) -> tuple[list[Layer], list[str]]:
             "level."
         )
     if not out:
-        raise LevelError(
-            f"{layer.source} holds admin_level values {', '.join(map(str, found))} but none "
-            "is a street office (8) or community (9/10) level. Load the street-office "
-            "boundaries, or give the level with --level."
+        raise LevelError.worded(
+            N_("{source} holds {column} values {values} but none is a street office (8) or "
+               "community (9/10) level. Load the street-office boundaries, or give the level "
+               "with --level."),
+            source=layer.source, column="admin_level", values=", ".join(map(str, found)),
         )
     return out, notes
 

@@ -30,7 +30,8 @@ from geo.district.model import (
 )
 from geo.district.topology import containment_shares
 from geo.errors import ColumnError, InputError
-from geo.findings import Finding
+from geo.findings import Finding, Word, worded
+from geo.i18n import N_
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,8 @@ def link_parents(
     (children with parent_code, findings, notes)
     """
     if link not in ("auto", "column", "code", "spatial"):
-        raise InputError(f"link must be auto, column, code or spatial, not {link!r}.")
+        raise InputError.worded(N_("link must be auto, column, code or spatial, not {link}."),
+                                link=repr(link))
     out = children.copy()
     findings: list[Finding] = []
     notes: list[str] = []
@@ -150,12 +152,11 @@ def link_parents(
                 related=(str(row["parent_code"]),),
                 lon=lon,
                 lat=lat,
-                message=(
-                    f"{child_level} {_label(row['code'], row['name'])} names parent "
-                    f"{row['parent_code']}, which is not a {parent_level} in the data. Correct "
-                    f"the parent code, add the missing {parent_level}, or re-run with "
-                    "--link spatial to link by location."
-                ),
+                **worded(N_("{level} {unit} names parent {parent}, which is not a {parent_level} "
+                            "in the data. Correct the parent code, add the missing "
+                            "{parent_level}, or re-run with --link spatial to link by location."),
+                         level=Word(child_level), unit=_label(row["code"], row["name"]),
+                         parent=str(row["parent_code"]), parent_level=Word(parent_level)),
             )
         )
     missing = out["parent_code"].isna()
@@ -164,7 +165,17 @@ def link_parents(
             _label(c, n)
             for c, n in zip(out.loc[missing, "code"][:5], out.loc[missing, "name"][:5], strict=True)
         )
-        more = f" and {int(missing.sum()) - 5} more" if missing.sum() > 5 else ""
+        n_missing = int(missing.sum())
+        template = (
+            N_("{n} {level} unit(s) have no parent {parent_level} code and none follows from "
+               "their codes: {units}. Add a parent code column (--column parent_code=COLUMN) or "
+               "re-run with --link spatial to link each to the parent it overlaps most.")
+            if n_missing <= 5 else
+            N_("{n} {level} unit(s) have no parent {parent_level} code and none follows from "
+               "their codes: {units} and {more} more. Add a parent code column (--column "
+               "parent_code=COLUMN) or re-run with --link spatial to link each to the parent it "
+               "overlaps most.")
+        )
         findings.append(
             Finding(
                 rule="hierarchy.unlinked",
@@ -172,12 +183,9 @@ def link_parents(
                 severity="warning",
                 value=float(missing.sum()),
                 unit="units",
-                message=(
-                    f"{int(missing.sum())} {child_level} unit(s) have no parent {parent_level} "
-                    f"code and none follows from their codes: {labels}{more}. Add a parent "
-                    "code column (--column parent_code=COLUMN) or re-run with --link spatial "
-                    "to link each to the parent it overlaps most."
-                ),
+                **worded(template, n=n_missing, level=Word(child_level),
+                         parent_level=Word(parent_level), units=labels,
+                         more=max(n_missing - 5, 0)),
             )
         )
     return out, findings, notes
@@ -258,9 +266,10 @@ def apply_assignment(
     """
     missing = {"code", "parent_code"} - set(table.columns)
     if missing:
-        raise ColumnError(
-            f"The assignment table lacks {', '.join(sorted(missing))}. It needs the columns "
-            "code and parent_code (and level), as written by `wangge export --format csv`."
+        raise ColumnError.worded(
+            N_("The assignment table lacks {missing}. It needs the columns code and parent_code "
+               "(and level), as written by `wangge export --format csv`."),
+            missing=", ".join(sorted(missing)),
         )
     table = table.copy()
     table["code"] = table["code"].map(normalise_code)
@@ -293,12 +302,11 @@ def apply_assignment(
                     value=float(len(bad)),
                     unit="rows",
                     related=tuple(bad["parent_code"].astype(str).unique()[:20]),
-                    message=(
-                        f"{len(bad)} row(s) of the assignment table give a {levels[depth - 1]} "
-                        f"that is not in the district ({shown}"
-                        f"{' …' if len(bad) > 5 else ''}); those rows were not applied. Correct "
-                        "the parent codes in the table."
-                    ),
+                    **worded(N_("{n} row(s) of the assignment table give a {parent_level} that "
+                                "is not in the district ({shown}{more}); those rows were not "
+                                "applied. Correct the parent codes in the table."),
+                             n=len(bad), parent_level=Word(levels[depth - 1]), shown=shown,
+                             more=" …" if len(bad) > 5 else ""),
                 )
             )
         part = part[~part.index.isin(bad.index)]
@@ -313,11 +321,11 @@ def apply_assignment(
             )
     unknown = table[~table["code"].isin(matched)]
     if len(table) and len(unknown) == len(table):
-        raise ColumnError(
-            f"None of the {len(table)} codes in the assignment table is a unit of this district "
-            f"(e.g. {', '.join(table['code'].astype(str)[:3])}). Check that the table belongs to "
-            "this district: its code column must hold the units' codes as `wangge export "
-            "--format csv` writes them."
+        raise ColumnError.worded(
+            N_("None of the {n} codes in the assignment table is a unit of this district (e.g. "
+               "{examples}). Check that the table belongs to this district: its code column must "
+               "hold the units' codes as `wangge export --format csv` writes them."),
+            n=len(table), examples=", ".join(table["code"].astype(str)[:3]),
         )
     if len(unknown):
         findings.append(
@@ -327,12 +335,11 @@ def apply_assignment(
                 severity="warning",
                 value=float(len(unknown)),
                 unit="rows",
-                message=(
-                    f"{len(unknown)} row(s) of the assignment table name codes that are not in "
-                    f"the district ({', '.join(unknown['code'].astype(str)[:5])}"
-                    f"{' …' if len(unknown) > 5 else ''}); they were ignored. Remove them or "
-                    "correct the codes."
-                ),
+                **worded(N_("{n} row(s) of the assignment table name codes that are not in the "
+                            "district ({codes}{more}); they were ignored. Remove them or correct "
+                            "the codes."),
+                         n=len(unknown), codes=", ".join(unknown["code"].astype(str)[:5]),
+                         more=" …" if len(unknown) > 5 else ""),
             )
         )
     return out, notes, findings

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from geo.errors import WanggeError
+from geo.i18n import N_
 
 logger = logging.getLogger(__name__)
 
@@ -241,18 +242,20 @@ def _download(url: str, pkg: Package) -> bytes:
             data: bytes = r.read()
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise WanggeError(
-            f"map assets: could not fetch {pkg.name}@{pkg.version} from the npm registry "
-            f"({url}: {reason}). Connect to the npm registry, or set npm_config_registry to a "
-            "mirror you can reach, or copy a filled vendor folder from another machine and set "
-            "WANGGE_VENDOR_DIR to it. Without the assets maps stay blank offline."
+        raise WanggeError.worded(
+            N_("map assets: could not fetch {package} from the npm registry ({url}: {reason}). "
+               "Connect to the npm registry, or set npm_config_registry to a mirror you can "
+               "reach, or copy a filled vendor folder from another machine and set "
+               "WANGGE_VENDOR_DIR to it. Without the assets maps stay blank offline."),
+            package=f"{pkg.name}@{pkg.version}", url=url, reason=str(reason),
         ) from None
     digest = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
     if digest != pkg.integrity:
-        raise WanggeError(
-            f"map assets: {pkg.name}@{pkg.version} from {url} does not match its pinned "
-            f"integrity (got {digest}); the registry or a proxy altered it. Try another registry "
-            "(npm_config_registry)."
+        raise WanggeError.worded(
+            N_("map assets: {package} from {url} does not match its pinned integrity (got "
+               "{digest}); the registry or a proxy altered it. Try another registry "
+               "(npm_config_registry)."),
+            package=f"{pkg.name}@{pkg.version}", url=url, digest=digest,
         )
     return data
 
@@ -279,7 +282,8 @@ def _unpack(data: bytes, pkg: Package, target: Path) -> None:
             kept += wanted
     missing = [k for k in pkg.keep if not (target / k).exists()]
     if missing or not kept:
-        raise WanggeError(f"map assets: {pkg.name}@{pkg.version} has no {', '.join(missing)}")
+        raise WanggeError.worded(N_("map assets: {package} has no {files}"),
+                                 package=f"{pkg.name}@{pkg.version}", files=", ".join(missing))
 
 
 def _rotate_css() -> str:
@@ -343,7 +347,8 @@ def fetch_assets(folder: Path, *, force: bool = False, registry: str | None = No
     _replace_text(rotate, _rotate_css())
     missing = [url for url, rel in ASSETS.items() if not (folder / rel).is_file()]
     if missing:
-        raise WanggeError(f"map assets: no local file for {', '.join(missing)}")
+        raise WanggeError.worded(N_("map assets: no local file for {urls}"),
+                                 urls=", ".join(missing))
     manifest = {
         "generated_by": "geo.maps.assets",
         "spec_sha256": spec_hash(),

@@ -40,6 +40,7 @@ from branca.element import Element
 
 from geo.crs import gcj02_to_wgs84, wgs84_to_gcj02
 from geo.errors import InputError
+from geo.i18n import N_
 from geo.maps.view import _walk as walk_elements
 
 logger = logging.getLogger(__name__)
@@ -139,7 +140,8 @@ def make_basemap(preset: str | None = "none", *, key: str | None = None, url: st
     """
     preset = (preset or "none").strip().lower()
     if preset not in PRESETS:
-        raise InputError(f"Unknown basemap {preset!r}: choose one of {', '.join(PRESETS)}.")
+        raise InputError.worded(N_("Unknown basemap {preset}: choose one of {presets}."),
+                                preset=repr(preset), presets=", ".join(PRESETS))
     if preset == "none":
         return NONE
     if preset == "osm":
@@ -147,10 +149,9 @@ def make_basemap(preset: str | None = "none", *, key: str | None = None, url: st
     if preset == "tianditu":
         tk = (key or "").strip()
         if not _KEY.match(tk):
-            raise InputError(
-                "天地图 (Tianditu) needs its key (tk): letters and digits, as shown under "
-                "'应用管理' at console.tianditu.gov.cn. Enter it, or choose another basemap."
-            )
+            raise InputError.worded(
+                N_("天地图 (Tianditu) needs its key (tk): letters and digits, as shown under "
+                   "'应用管理' at console.tianditu.gov.cn. Enter it, or choose another basemap."))
         layers = tuple((TIANDITU_URL.format(s="{s}", layer=layer, z="{z}", x="{x}", y="{y}",
                                             key=quote(tk)), name, overlay)
                        for layer, name, overlay in (("vec", "天地图", False),
@@ -162,18 +163,19 @@ def make_basemap(preset: str | None = "none", *, key: str | None = None, url: st
     if parts.scheme not in ("http", "https") or not parts.hostname or not all(
             p in template for p in _PLACEHOLDERS) or not ("{y}" in template
                                                           or "{-y}" in template):
-        raise InputError(
-            "A custom basemap needs the tile server's URL template, starting with http:// or "
-            "https:// and holding {z}, {x} and {y}, e.g. "
-            "http://tiles.intranet/{z}/{x}/{y}.png. Ask the GIS office for it."
+        raise InputError.worded(  # the placeholders stand for themselves
+            N_("A custom basemap needs the tile server's URL template, starting with http:// or "
+               "https:// and holding {z}, {x} and {y}, e.g. "
+               "http://tiles.intranet/{z}/{x}/{y}.png. Ask the GIS office for it."),
+            z="{z}", x="{x}", y="{y}",
         )
     if re.search(r"[\s\"'<>`]", template):
-        raise InputError("The basemap URL holds spaces, quotes or angle brackets; copy the "
-                         "template exactly as the GIS office gives it.")
+        raise InputError.worded(N_("The basemap URL holds spaces, quotes or angle brackets; copy "
+                                   "the template exactly as the GIS office gives it."))
     chosen = (crs or "wgs84").strip().lower().replace("-", "")
     if chosen not in TILE_CRS:
-        raise InputError(f"Tile coordinates {crs!r} are not known: choose wgs84 (WGS-84 or "
-                         "CGCS2000) or gcj02 (Amap, Tencent).")
+        raise InputError.worded(N_("Tile coordinates {crs} are not known: choose wgs84 (WGS-84 "
+                                   "or CGCS2000) or gcj02 (Amap, Tencent)."), crs=repr(crs))
     text = (attribution or "").strip() or parts.hostname
     return Basemap("custom", ((template, "basemap", False),), html.escape(text), chosen,
                    "abc")

@@ -191,7 +191,8 @@ def nice_length_m(span_m: float, *, share: float = 0.22) -> float:
         The largest of 1, 2, 2.5, 5 × 10ⁿ metres not above ``share × span_m``.
     """
     if not span_m > 0:
-        raise InputError(f"The map must have a positive width, not {span_m} m.")
+        raise InputError.worded(N_("The map must have a positive width, not {width} m."),
+                                width=span_m)
     target = share * span_m
     power = 10 ** np.floor(np.log10(target))
     for step in (5.0, 2.5, 2.0, 1.0):
@@ -326,8 +327,11 @@ def plan_map_figure(
 
     width_px, height_px = (int(v) for v in size_px)
     if width_px < 200 or height_px < 150 or dpi <= 0:
-        raise InputError(f"A printed map needs at least 200 × 150 pixels and a positive dpi, "
-                         f"not {width_px} × {height_px} at {dpi} dpi.")
+        raise InputError.worded(
+            N_("A printed map needs at least 200 × 150 pixels and a positive dpi, not {width} × "
+               "{height} at {dpi} dpi."),
+            width=width_px, height=height_px, dpi=dpi,
+        )
     if rulebook is None:
         from geo.rules.rulebook import load_rulebook
 
@@ -417,8 +421,10 @@ def plan_map_figure(
 def _format_of(path: Path, fmt: str | None) -> str:
     chosen = (fmt or path.suffix.lstrip(".")).lower()
     if chosen not in FORMATS:
-        raise InputError(f"A map is written as PNG or PDF: name the file .png or .pdf (not "
-                         f"{path.name!r}).")
+        raise InputError.worded(
+            N_("A map is written as PNG or PDF: name the file .png or .pdf (not {name})."),
+            name=repr(path.name),
+        )
     return chosen
 
 
@@ -468,7 +474,8 @@ def plan_map_bytes(plan: Plan, rulebook: Rulebook | None = None, *, fmt: str = "
     """
     fmt = fmt.lower()
     if fmt not in FORMATS:
-        raise InputError(f"A map is written as png or pdf, not {fmt!r}.")
+        raise InputError.worded(N_("A map is written as png or pdf, not {fmt}."),
+                                fmt=repr(fmt))
     fig = plan_map_figure(plan, rulebook, **options)
     buf = io.BytesIO()
     _save(fig, buf, fmt, _title_of(fig))

@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 
 from geo.errors import EmptyInputError
+from geo.i18n import N_
 from geo.maps.view import add_legend, add_outlines, base_map
 
 logger = logging.getLogger(__name__)
@@ -80,8 +81,8 @@ def preview_map(
         polys = polys[["geometry"]].set_geometry(polys.geometry.simplify(SIMPLIFY_DEG))
         drawn.append((label, polys, level if level in LEVEL_STYLE else None))
     if not drawn:
-        raise EmptyInputError("None of the layers holds a polygon to show; check that the files "
-                              "hold the boundaries (not points or lines).")
+        raise EmptyInputError.worded(N_("None of the layers holds a polygon to show; check that "
+                                        "the files hold the boundaries (not points or lines)."))
     bounds = np.array([f.total_bounds for _, f, _ in drawn])
     m = base_map((bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(),
                   bounds[:, 3].max()), height=height)

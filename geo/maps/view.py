@@ -47,6 +47,8 @@ from folium.template import Template
 
 from geo._atomic import write_text_atomic
 from geo.errors import ColumnError, CRSError, EmptyInputError, WanggeError
+from geo.findings import Phrase
+from geo.i18n import N_
 from geo.maps import assets as map_assets
 
 logger = logging.getLogger(__name__)
@@ -115,22 +117,26 @@ def _load_manifest(vendor_dir: Path | None) -> tuple[Path, dict[str, str]]:
     try:
         raw = json.loads(manifest.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise WanggeError(
-            f"map assets missing: no {manifest}. Fill the folder with `python -m geo.maps.assets "
-            f"{folder}` (`make assets` in a checkout); without them maps stay blank offline"
+        raise WanggeError.worded(
+            N_("map assets missing: no {manifest}. Fill the folder with `python -m "
+               "geo.maps.assets {folder}` (`make assets` in a checkout); without them maps stay "
+               "blank offline"),
+            manifest=str(manifest), folder=str(folder),
         ) from None
     except (OSError, ValueError) as exc:
-        raise WanggeError(
-            f"map assets manifest {manifest} is unreadable ({exc}): run "
-            f"`python -m geo.maps.assets {folder} --force` (`make assets-force` in a checkout)"
+        raise WanggeError.worded(
+            N_("map assets manifest {manifest} is unreadable ({error}): run `python -m "
+               "geo.maps.assets {folder} --force` (`make assets-force` in a checkout)"),
+            manifest=str(manifest), error=str(exc), folder=str(folder),
         ) from exc
     assets = raw.get("assets") if isinstance(raw, dict) else None
     if not isinstance(assets, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in assets.items()
     ):
-        raise WanggeError(
-            f"map assets manifest {manifest} has no valid 'assets' table: run "
-            f"`python -m geo.maps.assets {folder} --force` (`make assets-force` in a checkout)"
+        raise WanggeError.worded(
+            N_("map assets manifest {manifest} has no valid 'assets' table: run `python -m "
+               "geo.maps.assets {folder} --force` (`make assets-force` in a checkout)"),
+            manifest=str(manifest), folder=str(folder),
         )
     return folder, assets
 
@@ -214,9 +220,9 @@ def _rewrite(root: Element, resolve: Callable[[str], str | None]) -> None:
     for el in _walk(root):
         if isinstance(el, branca.colormap.ColorMap):
             missing.setdefault(
-                "d3.min.js (fetched from a CDN at render time)",
-                f"{type(el).__name__} (branca colour-map legends load d3 from a CDN; "
-                "use unit_map's legend instead)",
+                Phrase(N_("d3.min.js (fetched from a CDN at render time)")),
+                Phrase(N_("{element} (branca colour-map legends load d3 from a CDN; use "
+                          "unit_map's legend instead)"), element=type(el).__name__),
             )
         for attr, pairs in _link_lists(el):
             new_pairs = []
@@ -229,10 +235,12 @@ def _rewrite(root: Element, resolve: Callable[[str], str | None]) -> None:
                 new_pairs.append((name, new))
             plan.append((el, attr, new_pairs))
     if missing:
-        listing = "; ".join(f"{url} (needed by {who})" for url, who in missing.items())
-        raise WanggeError(
-            f"map assets: no local copy of {listing}. Add the package to geo/maps/assets.py "
-            "(PACKAGES and ASSETS) and run `make assets`, or do not use that map element"
+        listing = Phrase.joined([Phrase(N_("{url} (needed by {element})"), url=url, element=who)
+                                 for url, who in missing.items()], "; ")
+        raise WanggeError.worded(
+            N_("map assets: no local copy of {missing}. Add the package to geo/maps/assets.py "
+               "(PACKAGES and ASSETS) and run `make assets`, or do not use that map element"),
+            missing=listing,
         )
     for el, attr, new_pairs in plan:
         # Assign a new list on the instance: folium's link lists are class
@@ -414,10 +422,11 @@ def standalone_html(
 
     tiles = _remote_tiles(m)
     if tiles and not allow_remote_tiles:
-        raise WanggeError(
-            "the map has a tile layer served from the network "
-            f"({', '.join(sorted(set(tiles)))}), so the HTML file would not work offline; "
-            "build the map without tiles or pass allow_remote_tiles=True"
+        raise WanggeError.worded(
+            N_("the map has a tile layer served from the network ({tiles}), so the HTML file "
+               "would not work offline; build the map without tiles or pass "
+               "allow_remote_tiles=True"),
+            tiles=", ".join(sorted(set(tiles))),
         )
 
     token = f"wangge-inline-{uuid.uuid4().hex}"
@@ -447,8 +456,9 @@ def standalone_html(
     def read(rel: str) -> tuple[Path, str]:
         file = (folder / rel).resolve()
         if not file.is_relative_to(folder.resolve()) or not file.is_file():
-            raise WanggeError(
-                f"map assets missing: {folder / rel} does not exist; run `make assets`"
+            raise WanggeError.worded(
+                N_("map assets missing: {file} does not exist; run `make assets`"),
+                file=str(folder / rel),
             )
         return file, file.read_text(encoding="utf-8")
 
@@ -473,17 +483,17 @@ def standalone_html(
     page = re.sub(rf'<script\b[^>]*\bsrc="{tok}/([^"]+)"[^>]*>\s*</script>', script, page)
     page = re.sub(rf'<link\b[^>]*\bhref="{tok}/([^"]+)"[^>]*>', style, page)
     if token in page:
-        raise WanggeError(
-            "could not inline every map asset (unexpected link markup from "
-            "folium); please report this"
-        )
+        raise WanggeError.worded(
+            N_("could not inline every map asset (unexpected link markup from folium); please "
+               "report this"))
 
     collector = _AttrCollector()
     collector.feed(page)
     leftover = sorted(set(collector.external) | {u for u in collector.urls if _is_remote(u)})
     if leftover:
-        raise WanggeError(
-            f"the map HTML still loads {', '.join(leftover)}, so it is not self-contained"
+        raise WanggeError.worded(
+            N_("the map HTML still loads {urls}, so it is not self-contained"),
+            urls=", ".join(leftover),
         )
 
     write_text_atomic(out, page)
@@ -911,16 +921,17 @@ def _check_unit_map(gdf: gpd.GeoDataFrame, style: UnitStyle, setup: MapSetup,
     named = [c for c in [style.color_column, id_column, *tooltip_columns, *popup_columns] if c]
     absent = [c for c in dict.fromkeys(named) if c not in gdf.columns]
     if absent:
-        raise ColumnError(
-            f"column(s) {', '.join(map(repr, absent))} not found; the layer has "
-            f"{', '.join(map(repr, map(str, gdf.columns)))}"
+        raise ColumnError.worded(
+            N_("column(s) {columns} not found; the layer has {present}"),
+            columns=", ".join(map(repr, absent)),
+            present=", ".join(map(repr, map(str, gdf.columns))),
         )
     if tooltip_aliases is not None and len(tooltip_aliases) != len(tooltip_columns):
         raise ValueError("tooltip_aliases must have one label per tooltip column")
     if setup.tile_url and not setup.attribution:
         raise ValueError("a basemap (tile_url) needs its attribution text")
     if gdf.crs is None:
-        raise CRSError("the layer has no CRS; set it (gdf.set_crs(...)) before mapping")
+        raise CRSError.worded(N_("the layer has no CRS; set it (gdf.set_crs(...)) before mapping"))
 
 
 def _drawable_units(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -930,7 +941,7 @@ def _drawable_units(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         logger.info("leaving out %d unit(s) without geometry", int((~keep).sum()))
     units = gdf.loc[keep]
     if units.empty:
-        raise EmptyInputError("there is no unit with a geometry to map")
+        raise EmptyInputError.worded(N_("there is no unit with a geometry to map"))
     return units if units.crs.equals("EPSG:4326") else units.to_crs(4326)
 
 

@@ -36,6 +36,8 @@ from scipy.sparse import csr_matrix
 from geo.district.model import District
 from geo.district.topology import adjacency_pairs
 from geo.errors import InputError, PlanError
+from geo.findings import Word
+from geo.i18n import N_
 from geo.propose.barriers import Barriers, cut_pairs
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,20 @@ NOUNS: dict[str, tuple[str, str]] = {
     "community": ("community", "communities"),
     "grid": ("grid", "grids"),
 }
+
+_CAPITALISED = {"community": N_("Community"), "communities": N_("Communities"),
+                "grid": N_("Grid"), "grids": N_("Grids")}
+
+
+def capital_word(noun: str) -> Word:
+    """Return the noun of a level (``communities``) capitalised, as a word of the interface.
+
+    Examples
+    --------
+    >>> capital_word("grids"), capital_word("blocks")
+    ('Grids', 'Blocks')
+    """
+    return Word(_CAPITALISED.get(noun, noun.capitalize()))
 
 MIN_SHARED_M = 1.0
 """Blocks sharing less boundary than this (m) do not count as neighbours for contiguity."""
@@ -184,12 +200,17 @@ class PlanBase:
                 pos = -1
             out[k] = pos
         if unknown:
-            shown = ", ".join(unknown[:5]) + (
-                f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
-            )
-            raise PlanError(
-                f"Unknown {self.noun} code(s) {shown}: not in this plan's district. Pick "
-                f"{self.nouns} from the map or the table, or check the codes."
+            if len(unknown) <= 5:
+                raise PlanError.worded(
+                    N_("Unknown {noun} code(s) {codes}: not in this plan's district. Pick "
+                       "{nouns} from the map or the table, or check the codes."),
+                    noun=Word(self.noun), codes=", ".join(unknown), nouns=Word(self.nouns),
+                )
+            raise PlanError.worded(
+                N_("Unknown {noun} code(s) {codes} and {more} more: not in this plan's "
+                   "district. Pick {nouns} from the map or the table, or check the codes."),
+                noun=Word(self.noun), codes=", ".join(unknown[:5]), more=len(unknown) - 5,
+                nouns=Word(self.nouns),
             )
         return out
 
@@ -267,48 +288,50 @@ def _build_base(
 ) -> PlanBase:
     started = time.perf_counter()
     if "street" not in district.units:
-        raise InputError(
-            "The district has no street level, so a plan has no streets to move "
-            "communities between. Load a street layer too, or give the communities a "
-            "street code column (parent_code) so the streets are built from them."
-        )
+        raise InputError.worded(
+            N_("The district has no street level, so a plan has no streets to move "
+               "communities between. Load a street layer too, or give the communities a "
+               "street code column (parent_code) so the streets are built from them."))
     level = "community" if "community" in district.units else district.building_block
     if level == "street":
-        raise InputError(
-            "The district has only streets. Load its communities (or grids) as well: a plan "
-            "moves whole communities between streets."
-        )
+        raise InputError.worded(
+            N_("The district has only streets. Load its communities (or grids) as well: a plan "
+               "moves whole communities between streets."))
     noun, nouns = NOUNS.get(level, (level, level + "s"))
     frame = district.units[level]
     codes = [_text(c) for c in frame["code"]]
     if any(c is None for c in codes):
-        raise InputError(
-            f"{sum(c is None for c in codes)} {nouns} have no code. Give every {noun} a "
-            "code (the column mapped to code) before planning."
+        raise InputError.worded(
+            N_("{n} {nouns} have no code. Give every {noun} a code (the column mapped to code) "
+               "before planning."),
+            n=sum(c is None for c in codes), nouns=Word(nouns), noun=Word(noun),
         )
     code_list = [str(c) for c in codes]
     dupes = pd.Series(code_list)[pd.Series(code_list).duplicated()].unique().tolist()
     if dupes:
-        raise InputError(
-            f"{noun.capitalize()} code(s) {', '.join(map(str, dupes[:5]))} are used more than "
-            f"once. Make {noun} codes unique before planning."
+        raise InputError.worded(
+            N_("{Noun} code(s) {codes} are used more than once. Make {noun} codes unique before "
+               "planning."),
+            Noun=capital_word(noun), codes=", ".join(map(str, dupes[:5])), noun=Word(noun),
         )
     streets_frame = district.units["street"]
     streets = []
     for _, row in streets_frame.iterrows():
         code = _text(row["code"])
         if code is None:
-            raise InputError("A street has no code. Give every street a code before planning.")
+            raise InputError.worded(
+                N_("A street has no code. Give every street a code before planning."))
         kind = _text(row.get("kind")) or "street"
         streets.append(Street(code=code, name=_text(row.get("name")) or code, kind=kind))
     street_pos = {s.code: k for k, s in enumerate(streets)}
     parents = [_text(p) for p in frame["parent_code"]]
     orphans = [c for c, p in zip(code_list, parents, strict=True) if p not in street_pos]
     if orphans:
-        raise InputError(
-            f"{len(orphans)} {nouns} belong to no street (e.g. {', '.join(orphans[:5])}). Link "
-            "them first: build the district with link='spatial' (CLI: --link spatial) to take "
-            "each one's street from the largest overlap, or apply an assignment table."
+        raise InputError.worded(
+            N_("{n} {nouns} belong to no street (e.g. {codes}). Link them first: build the "
+               "district with link='spatial' (CLI: --link spatial) to take each one's street "
+               "from the largest overlap, or apply an assignment table."),
+            n=len(orphans), nouns=Word(nouns), codes=", ".join(orphans[:5]),
         )
     initial = np.array([street_pos[str(p)] for p in parents], dtype=np.int64)
 

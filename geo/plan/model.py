@@ -52,6 +52,8 @@ import pandas as pd
 
 from geo.district.model import District
 from geo.errors import PlanError
+from geo.findings import Word
+from geo.i18n import N_
 from geo.plan.base import IntArray, PlanBase, Street
 from geo.plan.tables import PlanTables
 from geo.propose.barriers import Barriers
@@ -68,6 +70,9 @@ STREET_KIND_NUMBERS: dict[str, tuple[int, int]] = {
     "township": (200, 399),
 }
 """Township digits (7th-9th of a 12-digit code) used by each kind of street-level unit."""
+
+KIND_WORDS = {"street": N_("street"), "town": N_("town"), "township": N_("township")}
+"""Each kind of street-level unit as a word of the interface (for messages)."""
 
 
 _TWELVE = re.compile(r"^\d{12}$")
@@ -136,9 +141,10 @@ class Edit:
             If the record is not an edit wangge wrote.
         """
         if not isinstance(data, dict) or data.get("op") not in EDIT_OPS or not data.get("street"):
-            raise PlanError(
-                f"Not a plan edit: {data!r}. The edit log holds records written by "
-                "PlanStore.record; do not edit it by hand."
+            raise PlanError.worded(
+                N_("Not a plan edit: {data}. The edit log holds records written by "
+                   "PlanStore.record; do not edit it by hand."),
+                data=repr(data),
             )
         names = {f.name for f in dataclasses.fields(cls)} - {"noop"}
         kwargs = {k: v for k, v in data.items() if k in names}
@@ -152,9 +158,10 @@ class Edit:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise PlanError(
-                f"An edit record is not valid JSON ({exc}). The plan's edit log is damaged; "
-                "delete the plan or restore the project file from a backup."
+            raise PlanError.worded(
+                N_("An edit record is not valid JSON ({error}). The plan's edit log is damaged; "
+                   "delete the plan or restore the project file from a backup."),
+                error=str(exc),
             ) from exc
         return cls.from_dict(data)
 
@@ -208,15 +215,17 @@ class Plan(PlanTables):
         self._streets: list[Street] = list(base.streets if streets is None else streets)
         self._pos = {s.code: k for k, s in enumerate(self._streets)}
         if len(self._pos) != len(self._streets):
-            raise PlanError("Two streets of the plan share a code; street codes must be unique.")
+            raise PlanError.worded(
+                N_("Two streets of the plan share a code; street codes must be unique."))
         raw = base.initial if assignment is None else assignment
         a = np.array(raw, dtype=np.int64)
         if a.shape != (base.n_blocks,) or (
             len(a) and (a.min() < 0 or a.max() >= len(self._streets))
         ):
-            raise PlanError(
-                f"The assignment must give one street position (0 to {len(self._streets) - 1}) "
-                f"for each of the {base.n_blocks} {base.nouns}."
+            raise PlanError.worded(
+                N_("The assignment must give one street position (0 to {last}) for each of the "
+                   "{n} {nouns}."),
+                last=len(self._streets) - 1, n=base.n_blocks, nouns=Word(base.nouns),
             )
         self._assignment = a
         self._undo: list[Edit] = list(done)
@@ -377,10 +386,16 @@ class Plan(PlanTables):
         pos = self._pos.get(str(code))
         if pos is None:
             known = ", ".join(s.code for s in self._streets[:12])
-            more = "" if len(self._streets) <= 12 else f" and {len(self._streets) - 12} more"
-            raise PlanError(
-                f"Unknown street {code!r}: the plan's streets are {known}{more}. Pick one of "
-                "them, or create a street with new_street first."
+            if len(self._streets) <= 12:
+                raise PlanError.worded(
+                    N_("Unknown street {street}: the plan's streets are {known}. Pick one of "
+                       "them, or create a street with new_street first."),
+                    street=repr(code), known=known,
+                )
+            raise PlanError.worded(
+                N_("Unknown street {street}: the plan's streets are {known} and {more} more. "
+                   "Pick one of them, or create a street with new_street first."),
+                street=repr(code), known=known, more=len(self._streets) - 12,
             )
         return pos
 
@@ -491,16 +506,18 @@ class Plan(PlanTables):
             return Edit(op="move", street=target.code, noop=True)
         nouns = self._base.nouns
         if target.locked:
-            raise PlanError(
-                f"Street {target.label} is locked: no {nouns} can move into it. Unlock it "
-                "first, or choose another street."
+            raise PlanError.worded(
+                N_("Street {street} is locked: no {nouns} can move into it. Unlock it first, or "
+                   "choose another street."),
+                street=target.label, nouns=Word(nouns),
             )
         sources = self._assignment[moving]
         for k in dict.fromkeys(int(x) for x in sources):
             if self._streets[k].locked:
-                raise PlanError(
-                    f"Street {self._streets[k].label} is locked: its {nouns} cannot move out. "
-                    "Unlock it first, or leave its communities out of the selection."
+                raise PlanError.worded(
+                    N_("Street {street} is locked: its {nouns} cannot move out. Unlock it first, "
+                       "or leave its communities out of the selection."),
+                    street=self._streets[k].label, nouns=Word(nouns),
                 )
         edit = Edit(
             op="move",
@@ -536,21 +553,24 @@ class Plan(PlanTables):
             If the code is taken, the kind unknown, or no code can be derived.
         """
         if kind not in STREET_KIND_NUMBERS:
-            raise PlanError(
-                f"Unknown street kind {kind!r}; use one of {', '.join(STREET_KIND_NUMBERS)}."
+            raise PlanError.worded(
+                N_("Unknown street kind {kind}; use one of {kinds}."),
+                kind=repr(kind), kinds=", ".join(STREET_KIND_NUMBERS),
             )
         name = str(name).strip()
         if not name:
-            raise PlanError("A new street needs a name, e.g. name='新街道'.")
+            raise PlanError.worded(N_("A new street needs a name, e.g. name='新街道'."))
         if code is None:
             code = self._next_code(kind)
         code = str(code).strip()
         if not code:
-            raise PlanError("A street code cannot be empty; leave code out to derive one.")
+            raise PlanError.worded(
+                N_("A street code cannot be empty; leave code out to derive one."))
         if code in self._pos:
-            raise PlanError(
-                f"Street code {code} is already used by {self._streets[self._pos[code]].label}. "
-                "Choose another code, or leave code out to derive a free one."
+            raise PlanError.worded(
+                N_("Street code {code} is already used by {street}. Choose another code, or "
+                   "leave code out to derive a free one."),
+                code=code, street=self._streets[self._pos[code]].label,
             )
         edit = Edit(op="new_street", street=code, name=name, kind=kind)
         self._do(edit)
@@ -559,10 +579,9 @@ class Plan(PlanTables):
     def _next_code(self, kind: str) -> str:
         twelve = [s.code for s in self._streets if _TWELVE.match(s.code)]
         if not twelve:
-            raise PlanError(
-                "The streets have no 12-digit statistical codes to derive a new code from. "
-                "Give the new street a code, e.g. new_street(name=..., code='S11')."
-            )
+            raise PlanError.worded(
+                N_("The streets have no 12-digit statistical codes to derive a new code from. "
+                   "Give the new street a code, e.g. new_street(name=..., code='S11')."))
         prefix = pd.Series([c[:6] for c in twelve]).mode().iloc[0]
         lo, hi = STREET_KIND_NUMBERS[kind]
         used = {int(c[6:9]) for c in twelve if c[:6] == prefix}
@@ -571,9 +590,10 @@ class Plan(PlanTables):
         for number in [*range(start, hi + 1), *range(lo, start)]:
             if number not in used and f"{prefix}{number:03d}000" not in self._pos:
                 return f"{prefix}{number:03d}000"
-        raise PlanError(
-            f"No free {kind} number is left in county {prefix} ({lo:03d}-{hi:03d}). Give the "
-            "new street a code."
+        raise PlanError.worded(
+            N_("No free {kind} number is left in county {prefix} ({lo:03d}-{hi:03d}). Give the "
+               "new street a code."),
+            kind=Word(KIND_WORDS.get(kind, kind)), prefix=prefix, lo=lo, hi=hi,
         )
 
     def set_locked(self, street: str, locked: bool) -> Edit:
@@ -591,7 +611,7 @@ class Plan(PlanTables):
         k = self._street_pos(street)
         name = str(name).strip()
         if not name:
-            raise PlanError("A street name cannot be empty.")
+            raise PlanError.worded(N_("A street name cannot be empty."))
         st = self._streets[k]
         if st.name == name:
             return Edit(op="rename", street=st.code, name=name, old_name=name, noop=True)
@@ -663,9 +683,10 @@ class Plan(PlanTables):
             else:
                 k = self._street_pos(edit.street)
                 if k != len(self._streets) - 1 or self._count[k]:
-                    raise PlanError(  # pragma: no cover - the stack order rules this out
-                        f"Cannot take back new street {edit.street}: it is not the last, empty "
-                        "street."
+                    raise PlanError.worded(  # pragma: no cover - the stack order rules this out
+                        N_("Cannot take back new street {street}: it is not the last, empty "
+                           "street."),
+                        street=edit.street,
                     )
                 self._streets.pop()
                 del self._pos[edit.street]

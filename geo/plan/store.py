@@ -32,8 +32,10 @@ import pyproj
 
 from geo.district.model import District
 from geo.errors import PlanError
+from geo.findings import Phrase, Word
+from geo.i18n import N_
 from geo.io import atomic_path
-from geo.plan.base import PlanBase, Street
+from geo.plan.base import PlanBase, Street, capital_word
 from geo.plan.model import Edit, Plan
 
 logger = logging.getLogger(__name__)
@@ -129,7 +131,6 @@ def _replay(plan: Plan, edit: Edit) -> Edit | None:
         When the other steps clash with it: a block moved to a third street,
         or a street that is gone. The message names what changed.
     """
-    elsewhere = "in another tab or window meanwhile"
     if edit.op == "new_street":
         free = not plan.has_street(edit.street)
         plan.new_street(
@@ -139,9 +140,11 @@ def _replay(plan: Plan, edit: Edit) -> Edit | None:
         )
         return plan.last_edit
     if not plan.has_street(edit.street):
-        raise PlanError(
-            f"Street {edit.street} was taken back {elsewhere}, so your change was not made. "
-            "The plan now shows the other changes; create the street again if you need it."
+        raise PlanError.worded(
+            N_("Street {street} was taken back in another tab or window meanwhile, so your "
+               "change was not made. The plan now shows the other changes; create the street "
+               "again if you need it."),
+            street=edit.street,
         )
     if edit.op == "lock":
         return plan.set_locked(edit.street, bool(edit.locked))
@@ -155,12 +158,15 @@ def _replay(plan: Plan, edit: Edit) -> Edit | None:
         elif now != edit.street:  # the same move made elsewhere is no clash
             b = int(plan.base.positions([block])[0])
             name = plan.base.names[b] or block
-            clashes.append(f"{name} ({block}) to {plan.street(now).label}")
+            clashes.append(Phrase(N_("{unit} ({code}) to {street}"), unit=name, code=block,
+                                  street=plan.street(now).label))
     if clashes:
-        raise PlanError(
-            f"{plan.base.nouns.capitalize()} were moved {elsewhere}: "
-            f"{'; '.join(clashes)}. Your move to {plan.street(edit.street).label} was not made; "
-            "the plan now shows the other changes. Move them again if you still want to."
+        raise PlanError.worded(
+            N_("{nouns} were moved in another tab or window meanwhile: {moves}. Your move to "
+               "{street} was not made; the plan now shows the other changes. Move them again if "
+               "you still want to."),
+            nouns=capital_word(plan.base.nouns), moves=Phrase.joined(clashes, "; "),
+            street=plan.street(edit.street).label,
         )
     if not moving:
         return None
@@ -213,16 +219,18 @@ class PlanStore:
             with contextlib.suppress(FileExistsError):  # another process created it first
                 self._create_geopackage()
         if self.path.stat().st_size == 0:
-            raise PlanError(
-                f"{self.path} is an empty file, so plans cannot be kept in it. Delete it (a "
-                "new project file is then created) or give another file name."
+            raise PlanError.worded(
+                N_("{file} is an empty file, so plans cannot be kept in it. Delete it (a new "
+                   "project file is then created) or give another file name."),
+                file=str(self.path),
             )
         with open(self.path, "rb") as fh:
             header = fh.read(16)
         if header != _SQLITE_HEADER:
-            raise PlanError(
-                f"{self.path} is not a GeoPackage (SQLite) file, so plans cannot be kept in "
-                "it. Give the project's .gpkg file, or a new file name to create one."
+            raise PlanError.worded(
+                N_("{file} is not a GeoPackage (SQLite) file, so plans cannot be kept in it. "
+                   "Give the project's .gpkg file, or a new file name to create one."),
+                file=str(self.path),
             )
         self._key = str(self.path.resolve())
         with self._connect() as con:
@@ -377,9 +385,10 @@ class PlanStore:
             "SELECT district_key, created, note FROM wangge_plans WHERE name = ?", (plan.name,)
         ).fetchone()
         if row is not None and row[0] != plan.base.district_key:
-            raise PlanError(
-                f"The project already holds a plan named {plan.name!r} made on another "
-                "district. Save under another name, or delete that plan first."
+            raise PlanError.worded(
+                N_("The project already holds a plan named {plan} made on another district. "
+                   "Save under another name, or delete that plan first."),
+                plan=repr(plan.name),
             )
         created = row[1] if row else now
         keep_note = row[2] if row and note is None else (note or "")
@@ -464,9 +473,10 @@ class PlanStore:
                 self._snapshot(con, plan, note=None)
                 return False
             if row[0] != plan.base.district_key:
-                raise PlanError(
-                    f"The stored plan {plan.name!r} belongs to another district. Save this plan "
-                    "under another name."
+                raise PlanError.worded(
+                    N_("The stored plan {plan} belongs to another district. Save this plan "
+                       "under another name."),
+                    plan=repr(plan.name),
                 )
             if self._known(plan) != int(row[1]):
                 was_undo = plan.can_redo and plan.redo_stack[-1] is edit
@@ -476,10 +486,11 @@ class PlanStore:
                 refreshed = True
                 logger.info("plan %s: changed elsewhere; replaying %s", plan.name, edit.op)
                 if was_undo:
-                    raise PlanError(
-                        f"Plan {plan.name!r} was changed in another tab or window meanwhile and "
-                        "has been updated; nothing was undone. Undo again to take back the "
-                        "latest step."
+                    raise PlanError.worded(
+                        N_("Plan {plan} was changed in another tab or window meanwhile and has "
+                           "been updated; nothing was undone. Undo again to take back the "
+                           "latest step."),
+                        plan=repr(plan.name),
                     )
                 replayed = _replay(plan, edit)
                 if replayed is None:
@@ -618,16 +629,23 @@ class PlanStore:
         ).fetchone()
         if row is None:
             known = [r[0] for r in con.execute("SELECT name FROM wangge_plans ORDER BY name")]
-            raise PlanError(
-                f"No plan named {name!r} in {self.path.name}"
-                + (f"; the stored plans are {', '.join(known)}." if known else "; it holds none.")
-                + " Check the name, or start a new plan from the district."
+            if known:
+                raise PlanError.worded(
+                    N_("No plan named {plan} in {file}; the stored plans are {known}. Check the "
+                       "name, or start a new plan from the district."),
+                    plan=repr(name), file=self.path.name, known=", ".join(known),
+                )
+            raise PlanError.worded(
+                N_("No plan named {plan} in {file}; it holds none. Check the name, or start a "
+                   "new plan from the district."),
+                plan=repr(name), file=self.path.name,
             )
         if row[0] != base.district_key:
-            raise PlanError(
-                f"Plan {name!r} was made on another district (key {row[0]}, this district "
-                f"{base.district_key}): its {base.nouns} differ. Open it with the district it "
-                "was drawn on, or start a new plan for this one."
+            raise PlanError.worded(
+                N_("Plan {plan} was made on another district (key {key}, this district "
+                   "{this_key}): its {nouns} differ. Open it with the district it was drawn on, "
+                   "or start a new plan for this one."),
+                plan=repr(name), key=row[0], this_key=base.district_key, nouns=Word(base.nouns),
             )
         streets = [
             Street(code=c, name=n, kind=k, locked=bool(lk))
@@ -649,21 +667,24 @@ class PlanStore:
             b = base.index.get(block)
             k = pos.get(street)
             if b is None or k is None:
-                raise PlanError(
-                    f"Plan {name!r} is damaged: it assigns {block} to {street}, which it does "
-                    "not know. Delete the plan or restore the project file from a backup."
+                raise PlanError.worded(
+                    N_("Plan {plan} is damaged: it assigns {block} to {street}, which it does "
+                       "not know. Delete the plan or restore the project file from a backup."),
+                    plan=repr(name), block=block, street=street,
                 )
             assignment[b] = k
         if (assignment < 0).any():
-            raise PlanError(
-                f"Plan {name!r} is damaged: {int((assignment < 0).sum())} {base.nouns} have no "
-                "street. Delete the plan or restore the project file from a backup."
+            raise PlanError.worded(
+                N_("Plan {plan} is damaged: {n} {nouns} have no street. Delete the plan or "
+                   "restore the project file from a backup."),
+                plan=repr(name), n=int((assignment < 0).sum()), nouns=Word(base.nouns),
             )
         flags = [int(u) for _, u in log]
         if flags != sorted(flags):
-            raise PlanError(
-                f"Plan {name!r} has a damaged edit log (an undone edit before a done one). "
-                "Save the plan again to rewrite it."
+            raise PlanError.worded(
+                N_("Plan {plan} has a damaged edit log (an undone edit before a done one). Save "
+                   "the plan again to rewrite it."),
+                plan=repr(name),
             )
         edits = [Edit.from_json(text) for text, _ in log]
         n_done = flags.count(0)
@@ -727,14 +748,16 @@ class PlanStore:
         """
         new = str(new).strip()
         if not new:
-            raise PlanError("A plan name cannot be empty.")
+            raise PlanError.worded(N_("A plan name cannot be empty."))
         with self._write() as con:
             self._require(con, old)
             if old == new:
                 return
             if con.execute("SELECT 1 FROM wangge_plans WHERE name = ?", (new,)).fetchone():
-                raise PlanError(
-                    f"A plan named {new!r} already exists. Choose another name or delete it first."
+                raise PlanError.worded(
+                    N_("A plan named {plan} already exists. Choose another name or delete it "
+                       "first."),
+                    plan=repr(new),
                 )
             for table in ("wangge_streets", "wangge_assignments", "wangge_edits"):
                 con.execute(f"UPDATE {table} SET plan = ? WHERE plan = ?", (new, old))  # noqa: S608
@@ -746,9 +769,11 @@ class PlanStore:
     def _require(con: sqlite3.Connection, name: str) -> None:
         if con.execute("SELECT 1 FROM wangge_plans WHERE name = ?", (name,)).fetchone() is None:
             known = [r[0] for r in con.execute("SELECT name FROM wangge_plans ORDER BY name")]
-            raise PlanError(
-                f"No plan named {name!r}; the stored plans are {', '.join(known) or 'none'}."
-            )
+            if known:
+                raise PlanError.worded(N_("No plan named {plan}; the stored plans are {known}."),
+                                       plan=repr(name), known=", ".join(known))
+            raise PlanError.worded(N_("No plan named {plan}; the stored plans are none."),
+                                   plan=repr(name))
 
 
 __all__ = ["PlanStore"]

@@ -25,7 +25,8 @@ from scipy.sparse.csgraph import connected_components
 
 from geo._format import bound as _bound
 from geo.errors import PlanError
-from geo.findings import Finding
+from geo.findings import Finding, Word, worded
+from geo.i18n import N_
 from geo.plan.base import IntArray, PlanBase, Street
 from geo.rules.bands import Band, breach_message
 from geo.rules.rulebook import MEASURES, Rule, Rulebook, load_rulebook
@@ -318,12 +319,11 @@ class PlanTables:
     def _missing_finding(self, st: Street, k: int, members: IntArray, anchor: int) -> Finding:
         base = self._base
         lacking = members[base.population_missing[members] | base.households_missing[members]]
-        what = [
-            w
-            for w, n in (("residents", self._pop_missing[k]), ("households", self._hh_missing[k]))
-            if n
-        ]
-        shown = ", ".join(self._labels(lacking[:5])) + (" …" if len(lacking) > 5 else "")
+        pop, hh = self._pop_missing[k], self._hh_missing[k]
+        if pop and hh:
+            what = Word(N_("residents and households"))
+        else:
+            what = Word(N_("residents") if pop else N_("households"))
         return Finding(
             rule="plan.missing_figures",
             level="street",
@@ -335,11 +335,18 @@ class PlanTables:
             lon=float(base.lon[anchor]),
             lat=float(base.lat[anchor]),
             related=tuple(str(c) for c in base.codes[lacking]),
-            message=(
-                f"street {st.label}: {' and '.join(what)} unknown for {len(lacking)} "
-                f"{base.noun if len(lacking) == 1 else base.nouns} ({shown}), so its "
-                f"{' and '.join(what)} total is not known and its bands on them are not "
-                "checked (shown as —). Add the figures to the input."
+            **worded(
+                N_(
+                    "street {street}: {what} unknown for {n} {noun} ({units}{more}), so its "
+                    "{what} total is not known and its bands on them are not checked (shown as "
+                    "—). Add the figures to the input."
+                ),
+                street=st.label,
+                what=what,
+                n=len(lacking),
+                noun=Word(base.noun if len(lacking) == 1 else base.nouns),
+                units=", ".join(self._labels(lacking[:5])),
+                more=" …" if len(lacking) > 5 else "",
             ),
         )
 
@@ -451,9 +458,10 @@ class PlanTables:
             If the plans are on different districts.
         """
         if other.base.district_key != self._base.district_key:
-            raise PlanError(
-                f"Plans {self.name!r} and {other.name!r} are on different districts and cannot "
-                "be compared. Compare plans made from the same district."
+            raise PlanError.worded(
+                N_("Plans {first} and {second} are on different districts and cannot be "
+                   "compared. Compare plans made from the same district."),
+                first=repr(self.name), second=repr(other.name),
             )
         mine = self.assignment_frame()
         theirs = other.assignment_frame().set_index("code")
@@ -512,7 +520,8 @@ class PlanTables:
         """
         district = self._base.district
         if district is None:  # pragma: no cover - bases always come from a district
-            raise PlanError("This plan's base has no district to export; build it from one.")
+            raise PlanError.worded(
+                N_("This plan's base has no district to export; build it from one."))
         units = {lv: frame.copy() for lv, frame in district.units.items()}
         codes = np.array([s.code for s in self._streets], dtype=object)
         blocks = units[self._base.level]

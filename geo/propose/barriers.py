@@ -26,6 +26,7 @@ import shapely
 
 from geo import settings
 from geo.errors import InputError
+from geo.i18n import N_
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +65,10 @@ def barriers_from_osm(path: str | os.PathLike[str]) -> Barriers:
         )
         walk = osm.get_network(network_type="walking")
     except Exception as exc:  # pyrosm raises several types for damaged files
-        raise InputError(
-            f"{path} could not be read as an OpenStreetMap extract ({exc}). Give a .osm.pbf "
-            "file covering the district."
+        raise InputError.worded(
+            N_("{file} could not be read as an OpenStreetMap extract ({error}). Give a .osm.pbf "
+               "file covering the district."),
+            file=str(path), error=str(exc),
         ) from exc
     geoms = (
         gpd.GeoSeries([], crs=4326)

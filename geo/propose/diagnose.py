@@ -17,7 +17,8 @@ import pandas as pd
 from scipy.sparse.csgraph import connected_components
 
 from geo._format import approx as _approx
-from geo.findings import Finding
+from geo.findings import Finding, Phrase, Word, worded
+from geo.i18n import N_
 from geo.plan.base import PlanBase
 from geo.plan.model import Plan
 from geo.propose.state import (
@@ -88,6 +89,17 @@ def _analyse(
     noun, nouns = base.noun, base.nouns
     # (2) communities larger than a whole street may be
     names = {0: ("area", "km²"), 1: ("residents", "residents"), 2: ("households", "households")}
+    oversized = {
+        0: N_("{noun} {name} ({code}) alone has {value} km² of area, more than a whole street "
+              "may have ({high}). Whatever street holds it breaks that band; split the {noun} "
+              "first (it is never split here), or accept the exception."),
+        1: N_("{noun} {name} ({code}) alone has {value} residents, more than a whole street "
+              "may have ({high}). Whatever street holds it breaks that band; split the {noun} "
+              "first (it is never split here), or accept the exception."),
+        2: N_("{noun} {name} ({code}) alone has {value} households, more than a whole street "
+              "may have ({high}). Whatever street holds it breaks that band; split the {noun} "
+              "first (it is never split here), or accept the exception."),
+    }
     values = (np.asarray(base.area_m2) / 1e6, base.population, base.households)
     for b in np.flatnonzero(movable_block):
         for m, _lo, hi, _ in bands:
@@ -96,7 +108,7 @@ def _analyse(
             v = float(values[m][b])
             if v > hi:
                 hi = hi - tolerance(_MEASURE_NAMES[m])  # the rulebook's figure, for the message
-                what, unit = names[m]
+                unit = names[m][1]
                 out.append(
                     Finding(
                         rule="propose.oversized_community",
@@ -112,28 +124,32 @@ def _analyse(
                         lon=float(base.lon[b]),
                         lat=float(base.lat[b]),
                         area_m2=float(base.area_m2[b]),
-                        message=(
-                            f"{noun} {base.names[b] or base.codes[b]} ({base.codes[b]}) alone has "
-                            f"{_approx(v)} {unit} of {what}, more than a whole street may have "
-                            f"({_approx(hi)}). Whatever street holds it breaks that band; "
-                            f"split the {noun} first (it is never split here), "
-                            "or accept the exception."
-                        ),
+                        **worded(oversized[m], noun=Word(noun),
+                                 name=str(base.names[b] or base.codes[b]),
+                                 code=str(base.codes[b]), value=_approx(v), high=_approx(hi)),
                     )
                 )
                 break
     multi = len(comps) > 1
+    fits = {0: N_("{total} km² of area fits {low}–{high} streets"),
+            1: N_("{total} residents fit {low}–{high} streets"),
+            2: N_("{total} households fit {low}–{high} streets")}
+    fits_any = {0: N_("{total} km² of area fits any number of streets"),
+                1: N_("{total} residents fit any number of streets"),
+                2: N_("{total} households fit any number of streets")}
     for comp in comps:
         area, pop, hh = comp.totals
         lo, hi = _count_bounds(bands, comp.totals)
         blocks = comp.blocks
         spot = _anchor(base, blocks)
         where = (
-            f"the {len(blocks)} {nouns} around {base.names[spot] or base.codes[spot]} "
-            f"({base.codes[spot]}), cut off from the other movable {nouns} by locked streets, "
-            "streets without rules or a gap,"
+            Phrase(N_("The {n} {nouns} around {name} ({code}), cut off from the other movable "
+                      "{nouns} by locked streets, streets without rules or a gap,"),
+                   n=len(blocks), nouns=Word(nouns), name=str(base.names[spot] or base.codes[spot]),
+                   code=str(base.codes[spot]))
             if multi
-            else f"the district's {len(blocks)} movable {nouns} together"
+            else Phrase(N_("The district's {n} movable {nouns} together"), n=len(blocks),
+                        nouns=Word(nouns))
         )
         density = pop / area if area > 0 else 0.0
         if (
@@ -162,15 +178,18 @@ def _analyse(
                     related=tuple(str(c) for c in base.codes[blocks]),
                     source=f"{envelope.area_rule.source} (arithmetic on the two bands)",
                     status=envelope.area_rule.status,
-                    message=(
-                        f"{where[0].upper()}{where[1:]} have {_approx(density)} residents/km² "
-                        f"({_approx(area)} km², {_approx(pop)} residents): too {side} for every "
-                        f"street there to meet both {envelope.area_rule.band_text()} and "
-                        f"{envelope.population_rule.band_text()} (possible only at "
-                        f"{_approx(envelope.min_density)}–{_approx(envelope.max_density)} "
-                        "residents/km²). At least one street there must break a band; the "
-                        "proposal keeps the breaches as few and as small as it can."
-                    ),
+                    **worded(
+                        N_("{where} have {density} residents/km² ({area} km², "
+                           "{pop} residents): too {side} for every street there to meet both "
+                           "{area_band} and {pop_band} (possible only at {low}–{high} "
+                           "residents/km²). At least one street there must break a band; the "
+                           "proposal keeps the breaches as few and as small as it can."),
+                        where=where, density=_approx(density), area=_approx(area),
+                        pop=_approx(pop),
+                        side=Word(N_("sparse") if side == "sparse" else N_("dense")),
+                        area_band=envelope.area_rule.band_text(),
+                        pop_band=envelope.population_rule.band_text(),
+                        low=_approx(envelope.min_density), high=_approx(envelope.max_density)),
                 )
             )
             continue
@@ -180,20 +199,14 @@ def _analyse(
                 if m not in _ADDITIVE:
                     continue
                 t = comp.totals[m]
-                what, unit = names[m]
-                parts.append(
-                    f"{_approx(t)} {unit} of {what} fits "
-                    + (
-                        f"{math.ceil(t / b_hi - 1e-9)}–{math.floor(t / b_lo + 1e-9)}"
-                        if math.isfinite(b_hi) and math.isfinite(b_lo)
-                        else "any number of"
-                    )
-                    + " streets"
-                )
-            if hi < 1:
-                size = "too small to form even one street"
-            else:
-                size = f"too large for {hi} street{'s' if hi > 1 else ''} and too small for {lo}"
+                if not (math.isfinite(b_hi) and math.isfinite(b_lo)):
+                    parts.append(Phrase(fits_any[m], total=_approx(t)))
+                    continue
+                parts.append(Phrase(fits[m], total=_approx(t), low=math.ceil(t / b_hi - 1e-9),
+                                    high=math.floor(t / b_lo + 1e-9)))
+            size = (Phrase(N_("too small to form even one street")) if hi < 1 else
+                    Phrase(N_("too large for {hi} street(s) and too small for {lo}"), hi=hi,
+                           lo=lo))
             out.append(
                 Finding(
                     rule="propose.island" if multi else "propose.totals",
@@ -207,11 +220,11 @@ def _analyse(
                     lat=float(base.lat[spot]),
                     area_m2=area * 1e6,
                     related=tuple(str(c) for c in base.codes[blocks]),
-                    message=(
-                        f"{where[0].upper()}{where[1:]} are {size}: {'; '.join(parts)}, and no "
-                        "count fits all bands. At least one street there must break a band; "
-                        "unlock a neighbouring street or adjust the bands."
-                    ),
+                    **worded(
+                        N_("{where} are {size}: {parts}, and no count fits all "
+                           "bands. At least one street there must break a band; unlock a "
+                           "neighbouring street or adjust the bands."),
+                        where=where, size=size, parts=Phrase.joined(parts)),
                 )
             )
     return out
@@ -227,6 +240,7 @@ def _street_findings_after(
     base = plan.base
     out: list[Finding] = []
     envelopes = {e.kind: e for e in density_envelopes(rulebook) if e.level == "street"}
+    rules = {r.id: r for r in rulebook.rules}
     a = plan.assignment
     explained_blocks: set[str] = set()
     for f in analysis:
@@ -249,11 +263,13 @@ def _street_findings_after(
                     name=str(row["name"]),
                     lon=float(base.lon[spot]),
                     lat=float(base.lat[spot]),
-                    message=(
-                        f"street {row['name']} ({row['code']}) is locked and breaks "
-                        f"{row['broken'].replace(';', ', ')}; a locked street is left exactly "
-                        "as it is. Unlock it to let the proposal change it."
-                    ),
+                    **worded(
+                        N_("street {name} ({code}) is locked and breaks {broken}; a locked "
+                           "street is left exactly as it is. Unlock it to let the proposal "
+                           "change it."),
+                        name=str(row["name"]), code=str(row["code"]),
+                        broken=Phrase.joined([rules[b].band_text() if b in rules else Word(b)
+                                              for b in str(row["broken"]).split(";")], ", ")),
                 )
             )
             continue
@@ -280,16 +296,17 @@ def _street_findings_after(
                     lon=float(base.lon[spot]),
                     lat=float(base.lat[spot]),
                     related=tuple(str(c) for c in base.codes[beyond]),
-                    message=(
-                        f"street {row['name']} ({row['code']}) has {_approx(d)} residents/km², too "
-                        f"{side} to meet both {env.area_rule.band_text()} and "
-                        f"{env.population_rule.band_text()}: {len(beyond)} of its "
-                        f"{len(members)} {base.nouns} lie beyond "
-                        f"{_approx(env.min_density if side == 'sparse' else env.max_density)} "
-                        "residents/km²; the search found no way to mix in enough "
-                        f"{'denser' if side == 'sparse' else 'sparser'} {base.nouns} without "
-                        "breaking other streets' bands."
-                    ),
+                    **worded(
+                        N_("street {name} ({code}) has {density} residents/km², too {side} to "
+                           "meet both {area_band} and {pop_band}: {n} of its {total} {nouns} lie "
+                           "beyond {bound} residents/km²; the search found no way to mix in "
+                           "enough {other} {nouns} without breaking other streets' bands."),
+                        name=str(row["name"]), code=str(row["code"]), density=_approx(d),
+                        side=Word(N_("sparse") if side == "sparse" else N_("dense")),
+                        area_band=env.area_rule.band_text(),
+                        pop_band=env.population_rule.band_text(), n=len(beyond),
+                        total=len(members), nouns=Word(base.nouns), bound=_approx(bound),
+                        other=Word(N_("denser") if side == "sparse" else N_("sparser"))),
                 )
             )
             continue
@@ -302,11 +319,11 @@ def _street_findings_after(
                 rule="propose.not_found",
                 level="district",
                 severity="warning",
-                message=(
-                    f"The search stopped without putting {codes} in band, though nothing "
-                    "found here rules it out. Give it more time (--time-limit), another seed, "
-                    "or try the other mode."
-                ),
+                **worded(
+                    N_("The search stopped without putting {streets} in band, though nothing "
+                       "found here rules it out. Give it more time, another seed, or try the "
+                       "other mode."),
+                    streets=codes),
             )
         )
     return out
@@ -370,12 +387,14 @@ def _count_findings(
                 minimum=float(lo + n_fixed),
                 maximum=float(hi + n_fixed),
                 unit="streets",
-                message=(
-                    f"{rng_n[0]}–{rng_n[1]} streets were asked for, but the movable "
-                    f"{base.nouns} ({_approx(totals[0])} km², {_approx(totals[1])} residents) make "
-                    f"{lo + n_fixed}–{hi + n_fixed} streets in band (locked ones included). "
-                    "With the count asked for, the average street breaks a band."
-                ),
+                **worded(
+                    N_("{asked_low}–{asked_high} streets were asked for, but the movable {nouns} "
+                       "({area} km², {pop} residents) make {low}–{high} streets in band (locked "
+                       "ones included). With the count asked for, the average street breaks a "
+                       "band."),
+                    asked_low=rng_n[0], asked_high=rng_n[1], nouns=Word(base.nouns),
+                    area=_approx(totals[0]), pop=_approx(totals[1]), low=lo + n_fixed,
+                    high=hi + n_fixed),
             )
         ]
     return []

@@ -115,7 +115,8 @@ import pandas as pd
 
 from geo import settings
 from geo.errors import InputError, PlanError, RulebookError
-from geo.findings import Finding
+from geo.findings import Finding, Phrase, Word
+from geo.i18n import N_
 from geo.plan.base import Street
 from geo.plan.model import Plan
 from geo.propose.bound import explain_moves, residents_moved_lower_bound
@@ -207,29 +208,32 @@ def _refuse_missing_figures(
     streets = plan.streets
     in_play = np.asarray(movable, dtype=bool)[plan.assignment]
     needs = {m for s in streets for (m, *_rest) in kind_bands.get(s.kind, ())}
-    problems = []
+    problems: list[str] = []
     # residents are always needed: a proposal is judged by the residents it moves
     for what, idxs, missing in (
-        ("residents (population)", {0, 1, 2, 3}, base.population_missing),
-        ("households", {2}, base.households_missing),
+        (Word(N_("residents (population)")), {0, 1, 2, 3}, base.population_missing),
+        (Word(N_("households")), {2}, base.households_missing),
     ):
         if not needs & idxs:
             continue
         lacking = np.flatnonzero(missing & in_play)
         if len(lacking):
-            names = [str(base.names[b] or base.codes[b]) for b in lacking[:8]]
-            more = f" and {len(lacking) - 8} more" if len(lacking) > 8 else ""
+            names = ", ".join(str(base.names[b] or base.codes[b]) for b in lacking[:8])
+            nouns = Word(base.nouns)
             problems.append(
-                f"{what} of {len(lacking)} {base.nouns}: {', '.join(names)}{more}"
+                Phrase(N_("{what} of {n} {nouns}: {names}"), what=what, n=len(lacking),
+                       nouns=nouns, names=names) if len(lacking) <= 8 else
+                Phrase(N_("{what} of {n} {nouns}: {names} and {more} more"), what=what,
+                       n=len(lacking), nouns=nouns, names=names, more=len(lacking) - 8)
             )
     if problems:
-        raise InputError(
-            "Cannot propose a plan: figures it needs are missing — "
-            + "; ".join(problems)
-            + ". A missing figure is not zero: a plan built on it would move units for "
-            "nothing and could not say how many residents it moves. Add the population "
-            "column (CLI: --column population=COLUMN) or the figures for those units, or "
-            "lock the streets that hold them."
+        raise InputError.worded(
+            N_("Cannot propose a plan: figures it needs are missing — {problems}. A missing "
+               "figure is not zero: a plan built on it would move units for nothing and could "
+               "not say how many residents it moves. Add the population column (CLI: --column "
+               "population=COLUMN) or the figures for those units, or lock the streets that "
+               "hold them."),
+            problems=Phrase.joined(problems, "; "),
         )
 
 
@@ -351,16 +355,19 @@ class _Request:
                 compactness_weight: float, margin: float | None, **rest: Any) -> _Request:
         mode = mode.replace("-", "_")
         if mode not in MODES:
-            raise PlanError(f"Unknown mode {mode!r}; use least_change, scratch or compact.")
+            raise PlanError.worded(
+                N_("Unknown mode {mode}; use least_change, scratch or compact."), mode=repr(mode))
         if time_limit_s <= 0:
-            raise PlanError("time_limit_s must be positive, e.g. 60.")
+            raise PlanError.worded(N_("time_limit_s must be positive, e.g. 60."))
         edge = settings.propose_margin if margin is None else float(margin)
         if not math.isfinite(edge) or not 0 <= edge < 0.5:
-            raise PlanError(
-                f"margin must be between 0 and 0.5 (a share of the bound), not {margin!r}.")
+            raise PlanError.worded(
+                N_("margin must be between 0 and 0.5 (a share of the bound), not {margin}."),
+                margin=repr(margin))
         kappa = float(compactness_weight)
         if not math.isfinite(kappa) or kappa < 0:
-            raise PlanError(f"compactness_weight must be 0 or more, not {compactness_weight!r}.")
+            raise PlanError.worded(N_("compactness_weight must be 0 or more, not {weight}."),
+                                   weight=repr(compactness_weight))
         return cls(mode=mode, seed=DEFAULT_SEED if seed is None else int(seed),
                    time_limit_s=float(time_limit_s), kappa=kappa, edge=edge, **rest)
 
@@ -391,10 +398,11 @@ class _Task:
     def of(cls, plan: Plan, rulebook: Rulebook, req: _Request) -> _Task:
         street_bands = _bands(rulebook, "street")
         if not street_bands:
-            raise RulebookError(
-                f"The rulebook {rulebook.name!r} has no band for street offices, so there is "
-                'nothing to propose against. Add a [[rules]] table with level = "street", '
-                'kinds = ["street"] and measure = "area_km2" or "population".'
+            raise RulebookError.worded(
+                N_('The rulebook {rulebook} has no band for street offices, so there is nothing '
+                   'to propose against. Add a [[rules]] table with level = "street", kinds = '
+                   '["street"] and measure = "area_km2" or "population".'),
+                rulebook=repr(rulebook.name),
             )
         base, streets = plan.base, plan.streets
         m0 = len(streets)
@@ -404,10 +412,9 @@ class _Task:
         movable = [ruled[k] and not s.locked and (req.mode == "least_change" or s.kind == "street")
                    for k, s in enumerate(streets)]
         if not any(movable[k] and counts[k] > 0 for k in range(m0)):
-            raise PlanError(
-                "nothing can move: unlock at least one street. Every street is locked or has "
-                "no rule in the rulebook (towns and townships have none by default)."
-            )
+            raise PlanError.worded(
+                N_("nothing can move: unlock at least one street. Every street is locked or has "
+                   "no rule in the rulebook (towns and townships have none by default)."))
         _refuse_missing_figures(plan, kind_bands, movable)
         n_fixed = sum(1 for k in range(m0) if ruled[k] and not movable[k] and counts[k] > 0)
         count_range = _count_range(plan, rulebook, req, n_fixed)
@@ -438,15 +445,16 @@ def _count_range(plan: Plan, rulebook: Rulebook, req: _Request, n_fixed: int) ->
         lo_n = d_lo if req.min_streets is None else int(req.min_streets)
         hi_n = d_hi if req.max_streets is None else int(req.max_streets)
     if lo_n > hi_n:
-        raise PlanError(
-            f"min_streets ({lo_n}) is greater than max_streets ({hi_n}). Swap them, or give "
-            "n_streets."
+        raise PlanError.worded(
+            N_("min_streets ({low}) is greater than max_streets ({high}). Swap them, or give "
+               "n_streets."),
+            low=lo_n, high=hi_n,
         )
     if hi_n <= n_fixed:
-        raise PlanError(
-            f"{n_fixed} streets with rules are locked, so at most {hi_n} streets leaves none "
-            f"for the other {plan.base.nouns}. Ask for at least {n_fixed + 1} streets, or "
-            "unlock some."
+        raise PlanError.worded(
+            N_("{n} streets with rules are locked, so at most {high} streets leaves none for "
+               "the other {nouns}. Ask for at least {least} streets, or unlock some."),
+            n=n_fixed, high=hi_n, nouns=Word(plan.base.nouns), least=n_fixed + 1,
         )
     return max(lo_n, n_fixed + 1), hi_n
 

@@ -21,6 +21,7 @@ import pyproj
 from geo import settings
 from geo._progress import Progress, report
 from geo.errors import RulebookError
+from geo.i18n import N_
 from geo.plan.base import PlanBase
 from geo.rules.bands import Band
 from geo.rules.rulebook import Rulebook
@@ -58,9 +59,10 @@ def _bands(rulebook: Rulebook, kind: str) -> tuple[_Band, ...]:
         if idx is None:  # pragma: no cover - the loader refuses other measures
             continue
         if rule.min is not None and rule.max is not None and rule.min > rule.max:
-            raise RulebookError(
-                f"Rule {rule.id}: min ({rule.min:g}) is greater than max ({rule.max:g}). "
-                "Swap them in the rulebook."
+            raise RulebookError.worded(
+                N_("Rule {rule}: min ({min:g}) is greater than max ({max:g}). Swap them in the "
+                   "rulebook."),
+                rule=rule.id, min=rule.min, max=rule.max,
             )
         band = Band.of(rule)
         out.append((idx, band.low, band.high, band.scale))

@@ -23,6 +23,8 @@ import numpy as np
 
 from geo import settings
 from geo._format import bound as _bound
+from geo.findings import Phrase
+from geo.i18n import N_
 
 STATES = ("ok", "below", "above", "no data")
 """What :func:`band_state` returns."""
@@ -34,6 +36,31 @@ MEASURE_UNITS: dict[str, str] = {
     "density_per_km2": "residents/km²",
 }
 """Measures a band can apply to, with the unit a planner reads."""
+
+_BAND_TEMPLATES: dict[str, tuple[str, str, str]] = {
+    "area_km2": (N_("{low}–{high} km²"), N_("≥ {low} km²"), N_("≤ {high} km²")),
+    "population": (N_("{low}–{high} residents"), N_("≥ {low} residents"),
+                   N_("≤ {high} residents")),
+    "households": (N_("{low}–{high} households"), N_("≥ {low} households"),
+                   N_("≤ {high} households")),
+    "density_per_km2": (N_("{low}–{high} residents/km²"), N_("≥ {low} residents/km²"),
+                        N_("≤ {high} residents/km²")),
+}
+
+
+def band_text(measure: str, low: float | None, high: float | None) -> str:
+    """Return a band as a planner reads it (``6–8 km²``), translatable in a finding.
+
+    A :class:`~geo.findings.Phrase` (a ``str``): placed in a finding's
+    :func:`~geo.findings.worded` message, the app shows it in the chosen language.
+    """
+    both, at_least, at_most = _BAND_TEMPLATES.get(
+        measure, ("{low}–{high} " + measure, "≥ {low} " + measure, "≤ {high} " + measure))
+    if low is not None and high is not None:
+        return Phrase(both, low=_bound(low), high=_bound(high))
+    if low is not None:
+        return Phrase(at_least, low=_bound(low))
+    return Phrase(at_most, high=_bound(high or 0.0))
 
 
 def precision(measure: str) -> int:

@@ -30,8 +30,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -44,8 +45,9 @@ from geo import LEVELS, settings
 from geo._format import bound as _bound
 from geo.district.model import District
 from geo.errors import RulebookError
-from geo.findings import SEVERITIES, Finding
-from geo.rules.bands import Band, Envelope, breach_message, envelope
+from geo.findings import SEVERITIES, Finding, Named, Phrase, Word, worded
+from geo.i18n import N_
+from geo.rules.bands import Band, Envelope, band_text, breach_message, envelope
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,22 @@ KINDS: dict[str, tuple[str, ...]] = {
     "grid": ("grid", "village_grid"),
 }
 """Kinds of unit at each level; the first is the urban kind a rule targets by default."""
+
+_KIND_WORDS = {
+    "street": N_("street"),
+    "town": N_("town"),
+    "township": N_("township"),
+    "community": N_("community"),
+    "village": N_("village"),
+    "grid": N_("grid"),
+    "village_grid": N_("village_grid"),
+}
+"""The kinds as words of the interface, marked for translation."""
+
+
+def kind_word(kind: str) -> str:
+    """Return a unit kind as a :class:`~geo.findings.Word` the app translates (unknown: as is)."""
+    return Word(kind) if kind in _KIND_WORDS else kind
 
 STATUSES = ("confirmed", "partial", "unconfirmed")
 """How sure we are of a figure: checked in a published source, partly, or not at all."""
@@ -135,12 +153,7 @@ class Rule:
 
     def band_text(self) -> str:
         """Return the band as text, e.g. ``6–8 km²``."""
-        unit = MEASURES[self.measure]
-        if self.min is not None and self.max is not None:
-            return f"{_bound(self.min)}–{_bound(self.max)} {unit}"
-        if self.min is not None:
-            return f"≥ {_bound(self.min)} {unit}"
-        return f"≤ {_bound(self.max or 0.0)} {unit}"
+        return band_text(self.measure, self.min, self.max)
 
 
 @dataclass(frozen=True)
@@ -214,6 +227,10 @@ class FacilityType:
         """Return ``name (name_zh)``."""
         return f"{self.name} ({self.name_zh})" if self.name_zh else self.name
 
+    def named(self, *, lower: bool = False) -> Named:
+        """Return the name (lower case if asked) for a message, with its Chinese form."""
+        return Named(self.name.lower() if lower else self.name, zh=self.name_zh)
+
     def severity(self, figure: str) -> str:
         """Severity of a shortfall on ``figure`` (``radius``, ``floor_area`` or ``ratio``).
 
@@ -267,15 +284,26 @@ class Rulebook:
         try:
             return self.facilities[key]
         except KeyError:
-            known = ", ".join(sorted(self.facilities)) or "none"
-            raise RulebookError(
-                f"Facility type {key!r} is not in the rulebook {self.name!r} (known types: "
-                f"{known}). Add a [facilities.{key}] table to the rulebook or correct the type."
+            known = ", ".join(sorted(self.facilities)) or Word(N_("none"))
+            raise RulebookError.worded(
+                N_(
+                    "Facility type {type} is not in the rulebook {rulebook} (known types: "
+                    "{known}). Add a {table} table to the rulebook or correct the type."
+                ),
+                type=repr(key),
+                rulebook=_quoted_name(self.name, self.name_zh),
+                known=known,
+                table=f"[facilities.{key}]",
             ) from None
 
     def for_level(self, level: str, kind: str | None = None) -> list[Rule]:
         """Return the rules for a level (and kind, when given)."""
         return [r for r in self.rules if r.level == level and (kind is None or kind in r.kinds)]
+
+
+def _quoted_name(name: str, name_zh: str) -> str:
+    """Return a rulebook's name quoted as ``repr`` does, with its Chinese name in Chinese quotes."""
+    return Named(repr(name), zh=f"“{name_zh}”") if name_zh else repr(name)
 
 
 def osm_type_of(tags: Mapping[str, Any], rulebook: Rulebook) -> str | None:
@@ -340,9 +368,14 @@ def preset_text(name: str) -> str:
     files = _preset_files()
     key = PRESET_ALIASES.get(name, name)
     if key not in files:
-        raise RulebookError(
-            f"There is no preset rulebook named {name!r}. Presets: {', '.join(sorted(files))} "
-            "(see `wangge rules list`); or give the path of a .toml file."
+        raise RulebookError.worded(
+            N_(
+                "There is no preset rulebook named {name}. Presets: {presets} (see {command}); "
+                "or give the path of a .toml file."
+            ),
+            name=repr(name),
+            presets=", ".join(sorted(files)),
+            command="`wangge rules list`",
         )
     return str(files[key].read_text(encoding="utf-8"))
 
@@ -363,14 +396,97 @@ def list_presets() -> list[Preset]:
     return out
 
 
+def _one_of(value: Any, options: Iterable[str], where: str, key: str) -> Any:
+    """Return ``value`` when it is one of ``options``; else say which key of which rule."""
+    if value not in options:
+        raise RulebookError.worded(
+            N_("{where}: {key} must be one of {options}, not {value}."),
+            where=where, key=key, options=", ".join(options), value=repr(value))
+    return value
+
+
 def _parse_toml(text: str, label: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RulebookError(
-            f"Rulebook {label} is not valid TOML: {exc}. Fix the place named, "
-            "or start again from a copy of a preset (`wangge rules show NAME --toml`)."
+        raise RulebookError.worded(
+            N_(
+                "Rulebook {file} is not valid TOML: {reason}. Fix the place named, or start "
+                "again from a copy of a preset ({command})."
+            ),
+            file=label,
+            reason=_toml_reason(str(exc)),
+            command="`wangge rules show NAME --toml`",
         ) from exc
+
+
+_TOML_PROBLEMS = (
+    N_("Invalid statement"),
+    N_("Invalid value"),
+    N_("Cannot overwrite a value"),
+    N_("Unclosed array"),
+    N_("Unclosed inline table"),
+    N_("Unterminated string"),
+    N_("Invalid date or datetime"),
+    N_("Invalid hex value"),
+    N_("Invalid initial character for a key part"),
+    N_("Unescaped '\\' in a string"),
+    N_("Escaped character is not a Unicode scalar value"),
+    N_("Expected '=' after a key in a key/value pair"),
+    N_("Expected newline or end of document after a statement"),
+    N_("Expected ']' at the end of a table declaration"),
+    N_("Expected ']]' at the end of an array declaration"),
+)
+"""What the TOML parser says is wrong, word for word, for the app to translate."""
+
+_TOML_PATTERNS = (
+    (re.compile(r"Expected (?P<text>'.*'|\".*\")", re.S), N_("Expected {text}")),
+    (
+        re.compile(r"Found invalid character (?P<char>.+)", re.S),
+        N_("Found invalid character {char}"),
+    ),
+    (re.compile(r"Illegal character (?P<char>.+)", re.S), N_("Illegal character {char}")),
+    (re.compile(r"Cannot declare (?P<key>.+) twice", re.S), N_("Cannot declare {key} twice")),
+    (
+        re.compile(r"Duplicate inline table key (?P<key>.+)", re.S),
+        N_("Duplicate inline table key {key}"),
+    ),
+    (
+        re.compile(r"Cannot mutate immutable namespace (?P<key>.+)", re.S),
+        N_("Cannot mutate immutable namespace {key}"),
+    ),
+    (
+        re.compile(r"Cannot redefine namespace (?P<key>.+)", re.S),
+        N_("Cannot redefine namespace {key}"),
+    ),
+)
+"""What the TOML parser says is wrong with a key or character in it: its pattern, a template."""
+
+_TOML_PLACE = re.compile(
+    r"(?P<problem>.*) \(at "
+    r"(?:line (?P<line>\d+), column (?P<column>\d+)|(?P<end>end of document))\)",
+    re.S,
+)
+
+
+def _toml_reason(message: str) -> str:
+    """Return the TOML parser's message as a phrase the app translates (unknown: as it is)."""
+    place = _TOML_PLACE.fullmatch(message)
+    problem = place["problem"] if place else message
+    said: str = Word(problem) if problem in _TOML_PROBLEMS else problem
+    for pattern, template in _TOML_PATTERNS:
+        if said is problem and (m := pattern.fullmatch(problem)):
+            said = Phrase(template, **m.groupdict())
+    if place is None:
+        return said
+    if place["end"]:
+        return Phrase(N_("{problem} (at end of document)"), problem=said)
+    return Phrase(
+        N_("{problem} (at line {line}, column {column})"),
+        problem=said,
+        line=int(place["line"]),
+        column=int(place["column"]),
+    )
 
 
 def _is_preset_name(text: str) -> bool:
@@ -408,9 +524,12 @@ def load_rulebook(rules: str | os.PathLike[str] | None = None) -> Rulebook:
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
-            raise RulebookError(
-                f"Rulebook {path.name} is not UTF-8 text. Save it as UTF-8 (TOML files are "
-                "always UTF-8) or start again from a copy of a preset."
+            raise RulebookError.worded(
+                N_(
+                    "Rulebook {file} is not UTF-8 text. Save it as UTF-8 (TOML files are always "
+                    "UTF-8) or start again from a copy of a preset."
+                ),
+                file=path.name,
             ) from exc
         data = _parse_toml(text, path.name)
         return rulebook_from_dict(data, path=str(path))
@@ -420,10 +539,17 @@ def load_rulebook(rules: str | os.PathLike[str] | None = None) -> Rulebook:
         data = _parse_toml(preset_text(key), f"{key}.toml")
         return rulebook_from_dict(data, path=f"{key}.toml", preset=key)
     if path.is_dir():
-        raise RulebookError(f"Rulebook {path} is a folder; give a .toml file or a preset name.")
-    raise RulebookError(
-        f"Rulebook {path} does not exist. Check the path, give a preset name "
-        f"({', '.join(preset_names())}), or leave --rules out to use the default rulebook."
+        raise RulebookError.worded(
+            N_("Rulebook {path} is a folder; give a .toml file or a preset name."), path=str(path)
+        )
+    raise RulebookError.worded(
+        N_(
+            "Rulebook {path} does not exist. Check the path, give a preset name ({presets}), "
+            "or leave {option} out to use the default rulebook."
+        ),
+        path=str(path),
+        presets=", ".join(preset_names()),
+        option="--rules",
     )
 
 
@@ -434,11 +560,18 @@ def _with_base(data: dict[str, Any], label: str, depth: int = 0) -> dict[str, An
     if not base:
         return data
     if not isinstance(base, str):
-        raise RulebookError(
-            f'{label}: rulebook.base must be a preset name, e.g. base = "qingdao-2017".'
+        raise RulebookError.worded(
+            N_("{file}: {key} must be a preset name, e.g. {example}."),
+            file=label,
+            key="rulebook.base",
+            example='base = "qingdao-2017"',
         )
     if depth > 4:
-        raise RulebookError(f"{label}: rulebook.base chains more than 4 deep; is there a loop?")
+        raise RulebookError.worded(
+            N_("{file}: {key} chains more than 4 deep; is there a loop?"),
+            file=label,
+            key="rulebook.base",
+        )
     parent = _with_base(_parse_toml(preset_text(base), f"{base}.toml"), f"{base}.toml", depth + 1)
     merged: dict[str, Any] = dict(parent)
     for key, value in data.items():
@@ -451,14 +584,30 @@ def _with_base(data: dict[str, Any], label: str, depth: int = 0) -> dict[str, An
 
 
 def _where(label: str, what: str) -> str:
-    return f"{label}, {what}"
+    """Return where in a rulebook a message is about: ``label, what`` (a table, a rule ...)."""
+    return Phrase(N_("{file}, {part}"), file=label, part=what)
+
+
+def _in_table(label: str, table: str) -> str:
+    """Return a top-level table of a rulebook, as ``label: table``, for messages."""
+    return Phrase(N_("{file}: {part}"), file=label, part=table)
+
+
+def _table_hint(table: str, key: str) -> str:
+    """Return how a table starts, as ``[table] with key = ...``, for messages."""
+    return Phrase(N_("{table} with {key} = ..."), table=table, key=key)
 
 
 def _table(value: Any, where: str, hint: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise RulebookError(f"{where} must be a table ({hint}), not {value!r}.")
+        raise RulebookError.worded(
+            N_("{where} must be a table ({hint}), not {value}."),
+            where=where,
+            hint=hint,
+            value=repr(value),
+        )
     return value
 
 
@@ -466,25 +615,46 @@ def _num(value: Any, where: str, key: str, *, positive: bool = False) -> float |
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RulebookError(f"{where}: {key} must be a number (e.g. {key} = 6), not {value!r}.")
+        raise RulebookError.worded(
+            N_("{where}: {key} must be a number (e.g. {key} = 6), not {value}."),
+            where=where,
+            key=key,
+            value=repr(value),
+        )
     if not math.isfinite(value):
-        raise RulebookError(
-            f"{where}: {key} must be a finite number, not {value!r}; leave {key} out for "
-            "no bound on that side."
+        raise RulebookError.worded(
+            N_(
+                "{where}: {key} must be a finite number, not {value}; leave {key} out for no "
+                "bound on that side."
+            ),
+            where=where,
+            key=key,
+            value=repr(value),
         )
     if value < 0 or (positive and value == 0):
-        raise RulebookError(
-            f"{where}: {key} cannot be {'zero or ' if positive else ''}negative ({value!r}); "
-            "areas, residents, households, densities, radii and floor areas are positive."
+        template = (
+            N_(
+                "{where}: {key} cannot be zero or negative ({value}); areas, residents, "
+                "households, densities, radii and floor areas are positive."
+            )
+            if positive
+            else N_(
+                "{where}: {key} cannot be negative ({value}); areas, residents, households, "
+                "densities, radii and floor areas are positive."
+            )
         )
+        raise RulebookError.worded(template, where=where, key=key, value=repr(value))
     return float(value)
 
 
 def _text(item: Mapping[str, Any], key: str, where: str, default: str = "") -> str:
     value = item.get(key, default)
     if not isinstance(value, str):
-        raise RulebookError(
-            f'{where}: {key} must be text in quotes (e.g. {key} = "..."), not {value!r}.'
+        raise RulebookError.worded(
+            N_('{where}: {key} must be text in quotes (e.g. {key} = "..."), not {value}.'),
+            where=where,
+            key=key,
+            value=repr(value),
         )
     return value
 
@@ -494,34 +664,50 @@ def _choice(
 ) -> str:
     value = item.get(key, default)
     if value not in options:
-        raise RulebookError(
-            f"{where}: {key} must be one of {', '.join(options)}, not {value!r}."
+        raise RulebookError.worded(
+            N_("{where}: {key} must be one of {options}, not {value}."),
+            where=where,
+            key=key,
+            options=", ".join(options),
+            value=repr(value),
         )
     return str(value)
 
 
 def rulebook_from_dict(data: dict[str, Any], *, path: str = "", preset: str = "") -> Rulebook:
     """Validate a parsed rulebook (see :func:`load_rulebook`)."""
-    label = Path(path).name if path else "rulebook"
+    label = Path(path).name if path else Word(N_("rulebook"))
     if not isinstance(data, dict):
-        raise RulebookError(f"{label}: a rulebook must be a TOML document of tables.")
+        raise RulebookError.worded(
+            N_("{file}: a rulebook must be a TOML document of tables."), file=label
+        )
     data = _with_base(data, label)
-    meta = _table(data.get("rulebook"), f"{label}: [rulebook]", "[rulebook] with name = ...")
-    defaults = _table(
-        data.get("defaults"), f"{label}: [defaults]", "[defaults] with household_size = ..."
+    meta = _table(
+        data.get("rulebook"), _in_table(label, "[rulebook]"), _table_hint("[rulebook]", "name")
     )
-    severity_raw = _table(data.get("severity"), f"{label}: [severity]", 'advisory = "warning"')
+    defaults = _table(
+        data.get("defaults"),
+        _in_table(label, "[defaults]"),
+        _table_hint("[defaults]", "household_size"),
+    )
+    severity_raw = _table(
+        data.get("severity"), _in_table(label, "[severity]"), 'advisory = "warning"'
+    )
     severity = dict(DEFAULT_SEVERITY)
     for force, sev in severity_raw.items():
         if force not in FORCES or sev not in SEVERITIES:
-            raise RulebookError(
-                f"{label}, [severity]: write {' / '.join(FORCES)} = one of "
-                f"{', '.join(SEVERITIES)}, not {force} = {sev!r}."
+            raise RulebookError.worded(
+                N_("{where}: write {forces} = one of {severities}, not {force} = {value}."),
+                where=_where(label, "[severity]"),
+                forces=" / ".join(FORCES),
+                severities=", ".join(SEVERITIES),
+                force=force,
+                value=repr(sev),
             )
         severity[force] = sev
     hh = _num(
         defaults.get("household_size", settings.household_size),
-        f"{label}, [defaults]",
+        _where(label, "[defaults]"),
         "household_size",
         positive=True,
     )
@@ -531,16 +717,18 @@ def rulebook_from_dict(data: dict[str, Any], *, path: str = "", preset: str = ""
     return Rulebook(
         facilities=facilities,
         categories=categories,
-        name=_text(meta, "name", f"{label}, [rulebook]", label),
-        name_zh=_text(meta, "name_zh", f"{label}, [rulebook]"),
+        name=_text(meta, "name", _where(label, "[rulebook]"), str(label)),
+        name_zh=_text(meta, "name_zh", _where(label, "[rulebook]")),
         version=str(meta.get("version", "")),
-        description=_text(meta, "description", f"{label}, [rulebook]"),
+        description=_text(meta, "description", _where(label, "[rulebook]")),
         rules=tuple(rules),
         disabled=tuple(disabled),
         household_size=hh or settings.household_size,
-        household_size_source=_text(defaults, "household_size_source", f"{label}, [defaults]"),
+        household_size_source=_text(
+            defaults, "household_size_source", _where(label, "[defaults]")
+        ),
         household_size_status=_choice(
-            defaults, "household_size_status", f"{label}, [defaults]", STATUSES, "unconfirmed"
+            defaults, "household_size_status", _where(label, "[defaults]"), STATUSES, "unconfirmed"
         ),
         severity_table=tuple(sorted(severity.items())),
         path=path,
@@ -553,54 +741,93 @@ def _parse_rules(
     raw_rules: Any, label: str, severity: Mapping[str, str]
 ) -> tuple[list[Rule], list[Rule]]:
     if not isinstance(raw_rules, list):
-        raise RulebookError(
-            f"{label}: rules must be an array of tables, each starting [[rules]], "
-            f"not {raw_rules!r}."
+        raise RulebookError.worded(
+            N_("{file}: {key} must be an array of tables, each starting {header}, not {value}."),
+            file=label,
+            key="rules",
+            header="[[rules]]",
+            value=repr(raw_rules),
         )
     rules: list[Rule] = []
     disabled: list[Rule] = []
     seen: set[str] = set()
     for n, item in enumerate(raw_rules, start=1):
         if not isinstance(item, dict):
-            raise RulebookError(
-                f"{label}, rule #{n}: each rule must be a table starting [[rules]] with id, level, "
-                f"measure, min/max and source, not {item!r}."
+            raise RulebookError.worded(
+                N_(
+                    "{file}, rule #{n}: each rule must be a table starting {header} with {keys} "
+                    "and {key}, not {value}."
+                ),
+                file=label,
+                n=n,
+                header="[[rules]]",
+                keys="id, level, measure, min/max",
+                key="source",
+                value=repr(item),
             )
         rid = item.get("id") or f"rule #{n}"
         if not isinstance(rid, str):
-            raise RulebookError(
-                f'{label}, rule #{n}: id must be text, e.g. id = "street.area_km2".'
+            raise RulebookError.worded(
+                N_("{file}, rule #{n}: {key} must be text, e.g. {example}."),
+                file=label,
+                n=n,
+                key="id",
+                example='id = "street.area_km2"',
             )
-        where = f"{label}, rule {rid}"
-        level = item.get("level")
-        if level not in LEVELS:
-            raise RulebookError(
-                f"{where}: level must be one of {', '.join(LEVELS)}, not {level!r}."
-            )
-        measure = item.get("measure")
-        if measure not in MEASURES:
-            raise RulebookError(
-                f"{where}: measure must be one of {', '.join(MEASURES)}, not {measure!r}."
-            )
+        where = _where(
+            label,
+            Phrase(N_("rule {rule}"), rule=rid)
+            if item.get("id")
+            else Phrase(N_("rule rule #{n}"), n=n),
+        )
+        level = _one_of(item.get("level"), LEVELS, where, "level")
+        measure = _one_of(item.get("measure"), MEASURES, where, "measure")
         kinds = _kinds(item.get("kinds"), where, level)
         lo, hi = _num(item.get("min"), where, "min"), _num(item.get("max"), where, "max")
         if lo is None and hi is None:
-            raise RulebookError(f"{where}: give min, max or both.")
+            raise RulebookError.worded(
+                N_("{where}: give {key_min}, {key_max} or both."),
+                where=where,
+                key_min="min",
+                key_max="max",
+            )
         if lo is not None and hi is not None and lo > hi:
-            raise RulebookError(
-                f"{where}: min ({_bound(lo)}) is greater than max ({_bound(hi)}). Check the band: "
-                "min must not exceed max."
+            raise RulebookError.worded(
+                N_(
+                    "{where}: {key_min} ({low}) is greater than {key_max} ({high}). Check the "
+                    "band: {key_min} must not exceed {key_max}."
+                ),
+                where=where,
+                key_min="min",
+                key_max="max",
+                low=_bound(lo),
+                high=_bound(hi),
             )
         source = item.get("source")
         if not source or not isinstance(source, str):
-            raise RulebookError(f'{where}: every rule must name its source (source = "...").')
+            raise RulebookError.worded(
+                N_("{where}: every rule must name its source ({example})."),
+                where=where,
+                example='source = "..."',
+            )
         status = _choice(item, "status", where, STATUSES, "unconfirmed")
         force = _choice(item, "force", where, FORCES, "mandatory")
         enabled = item.get("enabled", True)
         if not isinstance(enabled, bool):
-            raise RulebookError(f"{where}: enabled must be true or false, not {enabled!r}.")
+            raise RulebookError.worded(
+                N_("{where}: {key} must be {yes} or {no}, not {value}."),
+                where=where,
+                key="enabled",
+                yes="true",
+                no="false",
+                value=repr(enabled),
+            )
         if rid in seen:
-            raise RulebookError(f"{where}: the id {rid} is used twice; ids must be unique.")
+            raise RulebookError.worded(
+                N_("{where}: the id {rule} is used twice; ids must be unique."),
+                where=where,
+                rule=rid,
+            )
         seen.add(rid)
         rule = Rule(
             id=rid,
@@ -627,26 +854,39 @@ def _kinds(raw: Any, where: str, level: str) -> tuple[str, ...]:
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, list) or not raw or not all(isinstance(k, str) for k in raw):
-        raise RulebookError(
-            f'{where}: kinds must be a list of kind names, e.g. kinds = ["{KINDS[level][0]}"], '
-            f"not {raw!r}. Kinds at the {level} level: {', '.join(KINDS[level])}."
+        raise RulebookError.worded(
+            N_(
+                "{where}: {key} must be a list of kind names, e.g. {example}, not {value}. "
+                "Kinds at the {level} level: {kinds}."
+            ),
+            where=where,
+            key="kinds",
+            example=f'kinds = ["{KINDS[level][0]}"]',
+            value=repr(raw),
+            level=Word(level),
+            kinds=", ".join(KINDS[level]),
         )
     bad = [k for k in raw if k not in KINDS[level]]
     if bad:
-        raise RulebookError(
-            f"{where}: kind(s) {', '.join(bad)} do not exist at the {level} level; use "
-            f"{', '.join(KINDS[level])}."
+        raise RulebookError.worded(
+            N_("{where}: kind(s) {bad} do not exist at the {level} level; use {kinds}."),
+            where=where,
+            bad=", ".join(bad),
+            level=Word(level),
+            kinds=", ".join(KINDS[level]),
         )
     return tuple(raw)
 
 
 def _parse_categories(raw: Any, label: str) -> dict[str, Category]:
-    raw = _table(raw, f"{label}: categories", "[categories.KEY] with name = ...")
+    raw = _table(raw, _in_table(label, "categories"), _table_hint("[categories.KEY]", "name"))
     out = {}
     for key, item in raw.items():
-        where = f"{label}, category {key}"
+        where = _where(label, Phrase(N_("category {key}"), key=key))
         if not isinstance(item, dict) or not item.get("name"):
-            raise RulebookError(f'{where}: give it a name (name = "...").')
+            raise RulebookError.worded(
+                N_("{where}: give it a name ({example})."), where=where, example='name = "..."'
+            )
         out[key] = Category(
             key=key,
             name=_text(item, "name", where),
@@ -667,35 +907,64 @@ def _parse_osm(raw: Any, where: str) -> tuple[tuple[OsmCondition, ...], ...]:
     A legacy table ``{ amenity = ["clinic"], healthcare = ["centre"] }`` is
     read as one alternative per tag.
     """
-    hint = (
-        'a list of tag tables, e.g. osm = [{ amenity = "police", name = ["~警务室"] }] '
-        "(all tags in one table must match; any table may)"
+    hint = Phrase(
+        N_(
+            "a list of tag tables, e.g. {example} (all tags in one table must match; any table "
+            "may)"
+        ),
+        example='osm = [{ amenity = "police", name = ["~警务室"] }]',
     )
     if raw is None:
         return ()
     if isinstance(raw, dict):
         raw = [{k: v} for k, v in raw.items()]
     if not isinstance(raw, list):
-        raise RulebookError(f"{where}: osm must be {hint}, not {raw!r}.")
+        raise RulebookError.worded(
+            N_("{where}: {key} must be {hint}, not {value}."),
+            where=where,
+            key="osm",
+            hint=hint,
+            value=repr(raw),
+        )
     out = []
     for alt in raw:
         if not isinstance(alt, dict) or not alt:
-            raise RulebookError(f"{where}: osm must be {hint}; {alt!r} is not a tag table.")
+            raise RulebookError.worded(
+                N_("{where}: {key} must be {hint}; {value} is not a tag table."),
+                where=where,
+                key="osm",
+                hint=hint,
+                value=repr(alt),
+            )
         conds = []
         for key, vals in alt.items():
             vals = [vals] if isinstance(vals, str) else vals
             if not isinstance(vals, list) or not vals or not all(isinstance(v, str) for v in vals):
-                raise RulebookError(
-                    f"{where}: osm tag {key} must list text values, e.g. {key} = [\"...\"], "
-                    f"not {vals!r}."
+                raise RulebookError.worded(
+                    N_(
+                        "{where}: {key} tag {tag} must list text values, e.g. {example}, not "
+                        "{value}."
+                    ),
+                    where=where,
+                    key="osm",
+                    tag=key,
+                    example=f'{key} = ["..."]',
+                    value=repr(vals),
                 )
             conds.append((str(key), tuple(vals)))
         first_key, first_vals = conds[0]
         if any(v == "*" or v.startswith("~") for v in first_vals):
-            raise RulebookError(
-                f"{where}: the first tag of each osm table ({first_key}) must list exact values "
-                "(it picks features out of an extract); put patterns such as \"~text\" or \"*\" "
-                "on a later tag."
+            raise RulebookError.worded(
+                N_(
+                    "{where}: the first tag of each {key} table ({tag}) must list exact values "
+                    "(it picks features out of an extract); put patterns such as {pattern} or "
+                    "{wildcard} on a later tag."
+                ),
+                where=where,
+                key="osm",
+                tag=first_key,
+                pattern='"~text"',
+                wildcard='"*"',
             )
         out.append(tuple(conds))
     return tuple(out)
@@ -721,18 +990,37 @@ _FIGURES = (
 def _parse_facilities(
     raw: Any, label: str, categories: dict[str, Category], severity: Mapping[str, str]
 ) -> dict[str, FacilityType]:
-    raw = _table(raw, f"{label}: facilities", "[facilities.TYPE] with service_radius_m = ...")
+    raw = _table(
+        raw,
+        _in_table(label, "facilities"),
+        _table_hint("[facilities.TYPE]", "service_radius_m"),
+    )
     out = {}
     for key, item in raw.items():
-        where = f"{label}, facility type {key}"
+        where = _where(label, Phrase(N_("facility type {key}"), key=key))
         if not isinstance(item, dict):
-            raise RulebookError(f"{where}: must be a table ([facilities.{key}]), not {item!r}.")
+            raise RulebookError.worded(
+                N_("{where}: must be a table ({table}), not {value}."),
+                where=where,
+                table=f"[facilities.{key}]",
+                value=repr(item),
+            )
         radius = _num(item.get("service_radius_m"), where, "service_radius_m", positive=True)
         if radius is None:
-            raise RulebookError(f"{where}: service_radius_m must be a positive number of metres.")
+            raise RulebookError.worded(
+                N_("{where}: {key} must be a positive number of metres."),
+                where=where,
+                key="service_radius_m",
+            )
         cat = item.get("category", "")
         if categories and cat not in categories:
-            raise RulebookError(f"{where}: category {cat!r} is not one of {', '.join(categories)}.")
+            raise RulebookError.worded(
+                N_("{where}: {key} {value} is not one of {options}."),
+                where=where,
+                key="category",
+                value=repr(cat),
+                options=", ".join(categories),
+            )
         figures = {
             fig: _num(item.get(col), where, col) for fig, col in _FIGURES if fig != "radius"
         }
@@ -765,9 +1053,12 @@ def _parse_facilities(
     for key, ftype in out.items():
         unknown = [k for k in ftype.ratio_includes if k not in out]
         if unknown:
-            raise RulebookError(
-                f"{label}, facility type {key}: ratio_includes names {', '.join(unknown)}, "
-                f"which is not a facility type here ({', '.join(out)})."
+            raise RulebookError.worded(
+                N_("{where}: {key} names {unknown}, which is not a facility type here ({known})."),
+                where=_where(label, Phrase(N_("facility type {key}"), key=key)),
+                key="ratio_includes",
+                unknown=", ".join(unknown),
+                known=", ".join(out),
             )
     return out
 
@@ -776,8 +1067,12 @@ def _names(raw: Any, where: str, key: str) -> tuple[str, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list) or not all(isinstance(k, str) for k in raw):
-        raise RulebookError(
-            f'{where}: {key} must be a list of names, e.g. {key} = ["..."], not {raw!r}.'
+        raise RulebookError.worded(
+            N_("{where}: {key} must be a list of names, e.g. {example}, not {value}."),
+            where=where,
+            key=key,
+            example=f'{key} = ["..."]',
+            value=repr(raw),
         )
     return tuple(raw)
 
@@ -1039,7 +1334,7 @@ def _envelope_findings(units: pd.DataFrame, env: Envelope) -> list[Finding]:
         return findings
     density = measure_values(sub, "density_per_km2")
     density_band = Band("density_per_km2", env.min_density, env.max_density)
-    band = f"{_bound(env.min_density)}–{_bound(env.max_density)} residents/km²"
+    band = band_text("density_per_km2", env.min_density, env.max_density)
     area_band, pop_band = env.area_rule.band_text(), env.population_rule.band_text()
     for idx in sub.index:
         d = density.loc[idx]
@@ -1050,7 +1345,23 @@ def _envelope_findings(units: pd.DataFrame, env: Envelope) -> list[Finding]:
             continue
         row = sub.loc[idx]
         lon, lat = _rep(row.geometry)
-        side = "sparse" if dev[0] < 0 else "dense"
+        template = (
+            N_(
+                "{level} {unit} has {density} residents/km²: too sparse for a {kind} over this "
+                "area to meet both {area_band} and {pop_band} (possible only at {band}). Trading "
+                "communities with its own kind of neighbours will not fix it: it must take in "
+                "denser communities from its neighbours (wangge propose searches for such a "
+                "plan)."
+            )
+            if dev[0] < 0
+            else N_(
+                "{level} {unit} has {density} residents/km²: too dense for a {kind} over this "
+                "area to meet both {area_band} and {pop_band} (possible only at {band}). Trading "
+                "communities with its own kind of neighbours will not fix it: it must take in "
+                "sparser communities from its neighbours (wangge propose searches for such a "
+                "plan)."
+            )
+        )
         findings.append(
             Finding(
                 rule=f"{env.level}.density_envelope",
@@ -1068,13 +1379,15 @@ def _envelope_findings(units: pd.DataFrame, env: Envelope) -> list[Finding]:
                 lat=lat,
                 source=f"{env.area_rule.source} (arithmetic on the two bands)",
                 status=env.area_rule.status,
-                message=(
-                    f"{env.level} {_unit_label(row)} has {_bound(round(float(d)))} residents/km²: "
-                    f"too {side} for a {env.kind} over this area to meet both "
-                    f"{area_band} and {pop_band} (possible only at {band}). Trading "
-                    f"communities with its own kind of neighbours will not fix it: it must "
-                    f"take in {'denser' if side == 'sparse' else 'sparser'} communities from "
-                    "its neighbours (wangge propose searches for such a plan)."
+                **worded(
+                    template,
+                    level=Word(env.level),
+                    unit=_unit_label(row),
+                    density=_bound(round(float(d))),
+                    kind=kind_word(env.kind),
+                    area_band=area_band,
+                    pop_band=pop_band,
+                    band=band,
                 ),
             )
         )
@@ -1084,7 +1397,21 @@ def _envelope_findings(units: pd.DataFrame, env: Envelope) -> list[Finding]:
         d = total_pop / total_area
         dev = density_band.deviation(d)
         if dev is not None:
-            side = "sparse" if dev[0] < 0 else "dense"
+            template = (
+                N_(
+                    "Taken together, the {n} {kind} units have {density} residents/km², too "
+                    "sparse for every {kind} to meet both {area_band} and {pop_band} (possible "
+                    "only at {band}). No plan can make them all fit; decide which band matters "
+                    "more here."
+                )
+                if dev[0] < 0
+                else N_(
+                    "Taken together, the {n} {kind} units have {density} residents/km², too "
+                    "dense for every {kind} to meet both {area_band} and {pop_band} (possible "
+                    "only at {band}). No plan can make them all fit; decide which band matters "
+                    "more here."
+                )
+            )
             findings.append(
                 Finding(
                     rule=f"{env.level}.density_envelope",
@@ -1098,11 +1425,14 @@ def _envelope_findings(units: pd.DataFrame, env: Envelope) -> list[Finding]:
                     unit="residents/km²",
                     source=f"{env.area_rule.source} (arithmetic on the two bands)",
                     status=env.area_rule.status,
-                    message=(
-                        f"Taken together, the {len(sub)} {env.kind} units have "
-                        f"{_bound(round(d))} residents/km², too {side} for every {env.kind} to "
-                        f"meet both {area_band} and {pop_band} (possible only at {band}). "
-                        "No plan can make them all fit; decide which band matters more here."
+                    **worded(
+                        template,
+                        n=len(sub),
+                        kind=kind_word(env.kind),
+                        density=_bound(round(d)),
+                        area_band=area_band,
+                        pop_band=pop_band,
+                        band=band,
                     ),
                 )
             )

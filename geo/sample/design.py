@@ -15,6 +15,7 @@ import numpy as np
 
 from geo import settings
 from geo.errors import InputError
+from geo.i18n import N_
 
 DISTRICT_NAME: str = "示例区（虚构）/ Sample District (fictional)"
 """Name of the fictional sample district."""
@@ -139,7 +140,8 @@ def _resolve_seed(seed: int | None) -> int:
     """
     value = settings.sample_seed if seed is None else seed
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-        raise InputError(f"sample seed must be a non-negative integer, got {value!r}")
+        raise InputError.worded(N_("sample seed must be a non-negative integer, got {value}"),
+                                value=repr(value))
     return int(value)
 
 

@@ -25,14 +25,14 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from geo._format import article as _article
 from geo._format import plain as _plain
 from geo._progress import Progress
 from geo.access.coverage import normalise_facilities
-from geo.access.reach import DEFAULT_DETOUR
+from geo.access.reach import DEFAULT_DETOUR, _with_article
 from geo.district.model import District
 from geo.errors import InputError, RulebookError
-from geo.findings import Finding
+from geo.findings import Finding, Phrase, worded
+from geo.i18n import N_
 from geo.rules.rulebook import FacilityType, Rulebook
 from geo.siting.candidates import (
     _Candidates,
@@ -105,20 +105,27 @@ class SitingResult:
 def check_goal(k: int | None, target_share: float | None) -> None:
     """Raise :class:`InputError` unless exactly one of ``k`` and ``target_share`` is usable."""
     if k is not None and target_share is not None:
-        raise InputError(
-            "Give either a number of new sites (-k N) or a target share (--target-share S), "
-            "not both."
+        raise InputError.worded(
+            N_(
+                "Give either a number of new sites (-k N) or a target share (--target-share S), "
+                "not both."
+            )
         )
     if k is None and target_share is None:
-        raise InputError(
-            "Say what to aim for: a number of new sites (-k N, e.g. -k 3) or a target share "
-            "of residents covered (--target-share S, e.g. 0.9)."
+        raise InputError.worded(
+            N_(
+                "Say what to aim for: a number of new sites (-k N, e.g. -k 3) or a target share "
+                "of residents covered (--target-share S, e.g. 0.9)."
+            )
         )
     if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1):
-        raise InputError(f"-k must be a whole number of new sites, at least 1; got {k!r}.")
+        raise InputError.worded(
+            N_("-k must be a whole number of new sites, at least 1; got {k}."), k=repr(k)
+        )
     if target_share is not None and not 0 < float(target_share) <= 1:
-        raise InputError(
-            f"--target-share must be above 0 and at most 1 (0.9 means 90%); got {target_share!r}."
+        raise InputError.worded(
+            N_("--target-share must be above 0 and at most 1 (0.9 means 90%); got {share}."),
+            share=repr(target_share),
         )
 
 
@@ -126,10 +133,13 @@ def _facility_type(rulebook: Rulebook, key: str, *, capacity: bool) -> FacilityT
     """Return the facility type, checking it has a floor-area ratio when capacity is asked for."""
     ftype = rulebook.facility(key)
     if capacity and not ftype.m2_per_100_households:
-        raise RulebookError(
-            f"{ftype.name} has no m2_per_100_households in the rulebook, so a site's "
-            "capacity cannot be worked out. Add the ratio to the rulebook or leave out "
-            "--capacity."
+        raise RulebookError.worded(
+            N_(
+                "{facility_type} has no {key} in the rulebook, so a site's capacity cannot be "
+                "worked out. Add the ratio to the rulebook or leave out --capacity."
+            ),
+            facility_type=ftype.named(),
+            key="m2_per_100_households",
         )
     return ftype
 
@@ -170,17 +180,30 @@ def _choose_sites(
     unc = reach.uncovered
     w_unc = res.pop[unc]
     if len(unc) and not any(len(s) for s in reach.sets):
-        raise InputError(
-            f"None of the {len(cand.frame):,} candidates ({cand.how}) lies within {r:,.0f} m "
-            f"walk of any of the {float(w_unc.sum()):,.0f} residents not yet covered by "
-            f"{_article(ftype.name.lower())}, so no site can add coverage. Try other candidates "
-            "(--candidates grid, buildings or a layer nearer those residents) or check the "
-            "walking network (is it connected and does it reach the candidates?)."
+        raise InputError.worded(
+            N_(
+                "None of the {n:,} candidates ({how}) lies within {radius:,.0f} m walk of any of "
+                "the {residents:,.0f} residents not yet covered by {facility}, so no site can "
+                "add coverage. Try other candidates (--candidates grid, buildings or a layer "
+                "nearer those residents) or check the walking network (is it connected and does "
+                "it reach the candidates?)."
+            ),
+            n=len(cand.frame),
+            how=cand.how,
+            radius=r,
+            residents=float(w_unc.sum()),
+            facility=_with_article(ftype.named(lower=True)),
         )
     if len(unc) == 0:
         notes.append(
-            f"Every resident already lives within {r:,.0f} m of {_article(ftype.name.lower())}; "
-            "no new site adds coverage."
+            Phrase(
+                N_(
+                    "Every resident already lives within {radius:,.0f} m of {facility}; no new "
+                    "site adds coverage."
+                ),
+                radius=r,
+                facility=_with_article(ftype.named(lower=True)),
+            )
         )
         return _no_new_sites(
             _aggregate(_coverage_matrix(reach.sets, 0), np.zeros(0), None), 0, solve_time_s=0.0
@@ -271,23 +294,31 @@ def _siting_findings(
                 rule="siting.approximate",
                 level="district",
                 severity="warning",
-                message=(
-                    f"No walking network: reach is straight-line distance × {detour:g}, an "
-                    "approximation. Give a network for walking distances."
+                **worded(
+                    N_(
+                        "No walking network: reach is straight-line distance × {detour:g}, an "
+                        "approximation. Give a network for walking distances."
+                    ),
+                    detour=detour,
                 ),
             )
         )
     for row in sites.itertuples(index=False):
         name = row.name if isinstance(row.name, str) and row.name else None
         label = f"{name} ({row.candidate_id})" if name else str(row.candidate_id)
-        area_text = (
-            f"; floor area {row.floor_area_m2:,.0f} m²"
-            + (" (assumed: the type's minimum)" if row.floor_area_assumed else "")
-            if np.isfinite(row.floor_area_m2)
-            else ""
-        )
+        area_text = ""
+        if np.isfinite(row.floor_area_m2) and row.floor_area_assumed:
+            area_text = Phrase(
+                N_("; floor area {area:,.0f} m² (assumed: the type's minimum)"),
+                area=row.floor_area_m2,
+            )
+        elif np.isfinite(row.floor_area_m2):
+            area_text = Phrase(N_("; floor area {area:,.0f} m²"), area=row.floor_area_m2)
         cap_text = (
-            f", serving up to {row.capacity_households:,.0f} households"
+            Phrase(
+                N_(", serving up to {households:,.0f} households"),
+                households=row.capacity_households,
+            )
             if np.isfinite(row.capacity_households)
             else ""
         )
@@ -304,10 +335,18 @@ def _siting_findings(
                 lat=float(row.lat),
                 source=ftype.radius_source,
                 status=ftype.radius_status,
-                message=(
-                    f"New {ftype.name.lower()} #{row.rank} at {label}: brings "
-                    f"{row.newly_covered:,.0f} more residents within {r:,.0f} m walk"
-                    f"{cap_text}{area_text}."
+                **worded(
+                    N_(
+                        "New {facility_type} #{rank} at {site}: brings {residents:,.0f} more "
+                        "residents within {radius:,.0f} m walk{capacity}{floor_area}."
+                    ),
+                    facility_type=ftype.named(lower=True),
+                    rank=row.rank,
+                    site=label,
+                    residents=row.newly_covered,
+                    radius=r,
+                    capacity=cap_text,
+                    floor_area=area_text,
                 ),
             )
         )
@@ -319,15 +358,23 @@ def _siting_findings(
                 severity="warning",
                 value=beyond,
                 unit="residents",
-                message=(
-                    f"{beyond:,.0f} residents not yet covered live more than {r:,.0f} m from "
-                    "every candidate, so no choice among these candidates reaches them. Add "
-                    "candidates nearer them or check the network there."
+                **worded(
+                    N_(
+                        "{residents:,.0f} residents not yet covered live more than "
+                        "{radius:,.0f} m from every candidate, so no choice among these "
+                        "candidates reaches them. Add candidates nearer them or check the "
+                        "network there."
+                    ),
+                    residents=beyond,
+                    radius=r,
                 ),
             )
         )
+    # a note written as a Phrase reads in the app's language; a plain one as it is
     findings.extend(
-        Finding(rule="siting.note", level="district", severity="info", message=note)
+        Finding(
+            rule="siting.note", level="district", severity="info", **worded(N_("{note}"), note=note)
+        )
         for note in notes
     )
     return findings
@@ -584,9 +631,12 @@ def run_siting(
     else:
         path = Path(candidates)  # type: ignore[arg-type]
         if not path.exists():
-            raise InputError(
-                f"Candidates file {path} does not exist. Give --candidates grid, "
-                "--candidates buildings or a layer of candidate sites (points or polygons)."
+            raise InputError.worded(
+                N_(
+                    "Candidates file {path} does not exist. Give --candidates grid, --candidates "
+                    "buildings or a layer of candidate sites (points or polygons)."
+                ),
+                path=str(path),
             )
         cand, sources["candidates"] = read_point_layer(path), path.name
 

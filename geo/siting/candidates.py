@@ -36,6 +36,9 @@ from geo.access.reach import (
 )
 from geo.district.model import District
 from geo.errors import EmptyInputError, GeometryTypeError, InputError, RulebookError
+from geo.findings import Phrase, Word
+from geo.i18n import N_
+from geo.io import GEOMETRY_TYPES
 from geo.rules.rulebook import FacilityType
 
 if TYPE_CHECKING:
@@ -44,6 +47,13 @@ if TYPE_CHECKING:
 
 CANDIDATE_ID_COLUMNS = ("id", "candidate_id", "code", "osm_id", "osmid", "编号", "代码")
 """Columns read as a candidate's identifier in a candidates layer."""
+
+_GEOMETRY_TYPES: dict[str, str] = {
+    **GEOMETRY_TYPES,
+    "Polygon": Word(N_("Polygon")),
+    "MultiPolygon": Word(N_("MultiPolygon")),
+}
+"""Geometry kinds named when candidates are neither points nor polygons, as interface words."""
 
 
 def _column(frame: pd.DataFrame, candidates: Sequence[str]) -> str | None:
@@ -133,9 +143,11 @@ def candidates_from_buildings(
         When no building is large enough.
     """
     if buildings is None or len(buildings) == 0:
-        raise EmptyInputError(
-            "Candidates from buildings need a buildings layer, and none was given. Pass "
-            "--buildings FILE or --osm FILE.osm.pbf, or use --candidates grid."
+        raise EmptyInputError.worded(
+            N_(
+                "Candidates from buildings need a buildings layer, and none was given. Pass "
+                "--buildings FILE or --osm FILE.osm.pbf, or use --candidates grid."
+            )
         )
     bm = buildings.to_crs(metric_crs).reset_index(drop=True)
     polys = bm.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
@@ -152,10 +164,14 @@ def candidates_from_buildings(
         keep &= floor_area >= min_floor_area_m2
     if not keep.any():
         largest = np.nanmax(floor_area) if np.isfinite(floor_area).any() else math.nan
-        raise EmptyInputError(
-            f"No building has the {min_floor_area_m2 or 0:,.0f} m² of floor area a facility "
-            f"needs (footprint × floors; the largest has {largest:,.0f} m²), so there are no "
-            "candidates. Give a candidates layer (--candidates FILE) or use --candidates grid."
+        raise EmptyInputError.worded(
+            N_(
+                "No building has the {needed:,.0f} m² of floor area a facility needs (footprint "
+                "× floors; the largest has {largest:,.0f} m²), so there are no candidates. Give "
+                "a candidates layer (--candidates FILE) or use --candidates grid."
+            ),
+            needed=min_floor_area_m2 or 0,
+            largest=largest,
         )
     id_col = _column(bm, CANDIDATE_ID_COLUMNS)
     name_col = _column(bm, FACILITY_COLUMNS["name"])
@@ -179,19 +195,24 @@ def candidates_from_layer(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     EmptyInputError, GeometryTypeError
     """
     if frame is None or len(frame) == 0:
-        raise EmptyInputError(
-            "The candidates layer has no features, so there is nowhere to propose a site. "
-            "Give a layer of candidate sites or use --candidates grid."
+        raise EmptyInputError.worded(
+            N_(
+                "The candidates layer has no features, so there is nowhere to propose a site. "
+                "Give a layer of candidate sites or use --candidates grid."
+            )
         )
     gtypes = set(frame.geom_type.dropna())
     if not gtypes <= {"Point", "Polygon", "MultiPolygon", "MultiPoint"}:
-        raise GeometryTypeError(
-            f"Candidate sites must be points or polygons, not {', '.join(sorted(gtypes))}."
+        raise GeometryTypeError.worded(
+            N_("Candidate sites must be points or polygons, not {types}."),
+            types=Phrase.joined([_GEOMETRY_TYPES.get(t, t) for t in sorted(gtypes)], ", "),
         )
     frame = frame.reset_index(drop=True)
     usable = frame.geometry.notna().to_numpy() & ~frame.geometry.is_empty.to_numpy()
     if not usable.any():
-        raise EmptyInputError("No candidate site in the layer has a location; check its geometry.")
+        raise EmptyInputError.worded(
+            N_("No candidate site in the layer has a location; check its geometry.")
+        )
     frame = frame[usable].reset_index(drop=True)
     id_col = _column(frame, CANDIDATE_ID_COLUMNS)
     name_col = _column(frame, FACILITY_COLUMNS["name"])
@@ -284,9 +305,11 @@ def _place_residents(
     pop = pd.to_numeric(dem["population"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
     pop = np.where(pop > 0, pop, 0.0)
     if not float(pop.sum()) > 0:
-        raise InputError(
-            "The residents add up to zero, so there is no one to site a facility for. Add "
-            "population figures to the units."
+        raise InputError.worded(
+            N_(
+                "The residents add up to zero, so there is no one to site a facility for. Add "
+                "population figures to the units."
+            )
         )
     return _Residents(
         frame=dem,
@@ -315,53 +338,75 @@ def _read_candidates(
         if candidates == "grid":
             cand = candidates_from_grid(district)
             move_to_node = has_network
-            how = f"{district.building_block} centroids" + (
-                " moved to the nearest walkable node" if move_to_node else ""
+            how: str = Phrase(
+                N_("{level} centroids moved to the nearest walkable node")
+                if move_to_node
+                else N_("{level} centroids"),
+                level=Word(district.building_block),
             )
         elif candidates == "buildings":
             cand = candidates_from_buildings(
                 buildings, min_floor_area_m2=ftype.min_floor_area_m2, metric_crs=metric
             )
-            how = (
-                "buildings with footprint × floors of at least "
-                f"{ftype.min_floor_area_m2 or 0:,.0f} m²"
+            how = Phrase(
+                N_("buildings with footprint × floors of at least {area:,.0f} m²"),
+                area=ftype.min_floor_area_m2 or 0,
             )
         else:
-            raise InputError(
-                f"candidates must be 'grid', 'buildings' or a layer of sites, not {candidates!r}."
+            raise InputError.worded(
+                N_("candidates must be {grid}, {buildings} or a layer of sites, not {value}."),
+                grid=repr("grid"),
+                buildings=repr("buildings"),
+                value=repr(candidates),
             )
     else:
         cand = candidates_from_layer(candidates)
-        how = "the candidates layer"
+        how = Word(N_("the candidates layer"))
     if cand.crs is None:
-        raise InputError("The candidates layer has no CRS; give one (e.g. EPSG:4326).")
+        raise InputError.worded(
+            N_("The candidates layer has no CRS; give one (e.g. {example})."),
+            example="EPSG:4326",
+        )
     cand = cand.to_crs(metric)
     n_cand = len(cand)
     if n_cand == 0:
-        raise EmptyInputError(
-            "There are no candidate sites, so no site can be proposed. Give a candidates "
-            "layer or use --candidates grid."
+        raise EmptyInputError.worded(
+            N_(
+                "There are no candidate sites, so no site can be proposed. Give a candidates "
+                "layer or use --candidates grid."
+            )
         )
     if k is not None and k > n_cand:
-        raise InputError(
-            f"{k} new sites were asked for but there are only {n_cand:,} candidates ({how}); "
-            "ask for fewer, or give more candidates."
+        raise InputError.worded(
+            N_(
+                "{k} new sites were asked for but there are only {n:,} candidates ({how}); ask "
+                "for fewer, or give more candidates."
+            ),
+            k=k,
+            n=n_cand,
+            how=how,
         )
     area = cand["floor_area_m2"].to_numpy(dtype=float)
     assumed = ~np.isfinite(area)
     if capacity and assumed.any():
         if ftype.min_floor_area_m2 is None:
-            raise RulebookError(
-                f"{int(assumed.sum()):,} candidates have no floor area and {ftype.name} has no "
-                "min_floor_area_m2 in the rulebook to assume. Give floor_area_m2 in the "
-                "candidates layer, or add the minimum to the rulebook."
+            raise RulebookError.worded(
+                N_(
+                    "{n:,} candidates have no floor area and {facility_type} has no {key} in the "
+                    "rulebook to assume. Give {column} in the candidates layer, or add the "
+                    "minimum to the rulebook."
+                ),
+                n=int(assumed.sum()),
+                facility_type=ftype.named(),
+                key="min_floor_area_m2",
+                column="floor_area_m2",
             )
         area = np.where(assumed, ftype.min_floor_area_m2, area)
-        notes.append(
-            f"{int(assumed.sum()):,} of {n_cand:,} candidates have no floor area and are "
-            f"assumed to have the type's minimum of {ftype.min_floor_area_m2:,.0f} m² "
-            f"({ftype.floor_area_source or 'rulebook'})."
-        )
+        notes.append(Phrase(
+            N_("{n:,} of {total:,} candidates have no floor area and are assumed to have the "
+               "type's minimum of {minimum:,.0f} m² ({source})."),
+            n=int(assumed.sum()), total=n_cand, minimum=ftype.min_floor_area_m2,
+            source=ftype.floor_area_source or Word(N_("rulebook"))))
     ratio = ftype.m2_per_100_households
     return _Candidates(
         frame=cand,
@@ -406,10 +451,10 @@ def _walking_reach(
         cand.node, cand.offset = c_node, c_off
         far = int((c_off > MAX_SNAP_M).sum())
         if far:
-            notes.append(
-                f"{far:,} candidates lie more than {MAX_SNAP_M:,.0f} m from the walking "
-                "network; the gap is counted as walking, so they reach few residents."
-            )
+            notes.append(Phrase(
+                N_("{far:,} candidates lie more than {limit:,.0f} m from the walking network; "
+                   "the gap is counted as walking, so they reach few residents."),
+                far=far, limit=MAX_SNAP_M))
     dist = np.full(len(res.frame), np.inf)
     if n_existing:
         assert existing is not None

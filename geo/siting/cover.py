@@ -45,6 +45,8 @@ import numpy as np
 from scipy import sparse
 
 from geo.errors import InputError
+from geo.findings import Phrase, Word
+from geo.i18n import N_
 from geo.siting.solvers import (
     MAX_EXACT_NONZEROS,
     TIME_LIMIT_S,
@@ -133,12 +135,14 @@ class SitingSolution:
         """Return the method in words, e.g. ``greedy, within 1.2% of the LP bound``."""
         if self.method == "exact":
             if self.optimal:
-                return "exact (HiGHS), optimal"
-            gap = f", within {self.gap:.2%} of the bound" if self.gap is not None else ""
-            return f"exact (HiGHS), stopped at the time limit{gap}"
+                return Phrase(N_("exact (HiGHS), optimal"))
+            if self.gap is not None:
+                return Phrase(N_("exact (HiGHS), stopped at the time limit, within {gap:.2%} "
+                                 "of the bound"), gap=self.gap)
+            return Phrase(N_("exact (HiGHS), stopped at the time limit"))
         if self.gap is None:
-            return "greedy, no bound computed"
-        return f"greedy, within {self.gap:.2%} of the LP bound"
+            return Phrase(N_("greedy, no bound computed"))
+        return Phrase(N_("greedy, within {gap:.2%} of the LP bound"), gap=self.gap)
 
 
 def _prepare(
@@ -147,29 +151,40 @@ def _prepare(
     capacity: Any,
     hh: Any,
 ) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray | None, np.ndarray | None]:
-    w = _check_weights(weights, "weights")
+    w = _check_weights(weights, Word(N_("weights")))
     cover = _coverage_matrix(coverage_sets, len(w))
     if cover.shape[0] == 0:
-        raise InputError(
-            "There are no candidate sites to choose from. Give a candidates layer or "
-            "generate candidates (grid centroids or large buildings)."
+        raise InputError.worded(
+            N_(
+                "There are no candidate sites to choose from. Give a candidates layer or "
+                "generate candidates (grid centroids or large buildings)."
+            )
         )
     cap = None
     hh_arr = None
     if capacity is not None:
         cap = np.asarray(capacity, dtype=float).ravel()
         if len(cap) != cover.shape[0]:
-            raise InputError(
-                f"capacity has {len(cap):,} values but there are {cover.shape[0]:,} candidates."
+            raise InputError.worded(
+                N_("{name} has {count:,} values but there are {n:,} candidates."),
+                name="capacity",
+                count=len(cap),
+                n=cover.shape[0],
             )
         if np.isnan(cap).any() or (cap < 0).any():
-            raise InputError(
-                "capacity must be given for every candidate and not be negative (use inf for "
-                "no limit)."
+            raise InputError.worded(
+                N_(
+                    "{name} must be given for every candidate and not be negative (use {inf} "
+                    "for no limit)."
+                ),
+                name="capacity",
+                inf="inf",
             )
         if hh is None:
-            raise InputError(
-                "capacity is in households, so hh (households of each demand point) is needed."
+            raise InputError.worded(
+                N_("{name} is in households, so {hh} (households of each demand point) is needed."),
+                name="capacity",
+                hh="hh",
             )
         hh_arr = _check_weights(hh, "hh", len(w))
     elif hh is not None:
@@ -278,22 +293,32 @@ def maximal_cover(
     cover, w, cap, hh_arr = _prepare(coverage_sets, weights, capacity, hh)
     n = cover.shape[0]
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InputError(f"k must be a whole number of new sites, at least 1; got {k!r}.")
+        raise InputError.worded(
+            N_("{name} must be a whole number of new sites, at least 1; got {k}."),
+            name="k",
+            k=repr(k),
+        )
     if k > n:
-        raise InputError(
-            f"{k} new sites were asked for but there are only {n:,} candidate sites; ask "
-            "for fewer or give more candidates."
+        raise InputError.worded(
+            N_(
+                "{k} new sites were asked for but there are only {n:,} candidate sites; ask for "
+                "fewer or give more candidates."
+            ),
+            k=k,
+            n=n,
         )
     g = _aggregate(cover, w, hh_arr, by_ratio=cap is not None)
     if g.reach.shape[0] == 0:
         if w.sum() > 0:
-            raise InputError(
-                "No candidate site reaches any demand point with a weight; choose other "
-                "candidates or check the distances."
+            raise InputError.worded(
+                N_(
+                    "No candidate site reaches any demand point with a weight; choose other "
+                    "candidates or check the distances."
+                )
             )
         return _no_new_sites(
             g, len(w), solve_time_s=time.perf_counter() - started,
-            notes=["There is no demand weight left to cover."],
+            notes=[Phrase(N_("There is no demand weight left to cover."))],
         )
     out = _max_cover(
         g, int(k), cap, time_limit_s=time_limit_s, exact=exact, max_nonzeros=max_nonzeros
@@ -306,9 +331,9 @@ def maximal_cover(
     elif out.bound is not None:
         gap = (out.bound - objective) / out.bound if out.bound > 0 else 0.0
     if len(sites) < k:
-        out.notes.append(
-            f"Only {len(sites)} of the {k} sites add coverage; more sites would reach no one else."
-        )
+        out.notes.append(Phrase(
+            N_("Only {n} of the {k} sites add coverage; more sites would reach no one else."),
+            n=len(sites), k=k))
     return _finish(
         g,
         len(w),
@@ -385,31 +410,44 @@ def min_sites_for_share(
     cover, w, cap, hh_arr = _prepare(coverage_sets, weights, capacity, hh)
     n = cover.shape[0]
     if not (isinstance(share, (int, float, np.floating)) and 0 < float(share) <= 1):
-        raise InputError(
-            f"The target share must be above 0 and at most 1 (e.g. 0.9); got {share!r}."
+        raise InputError.worded(
+            N_("The target share must be above 0 and at most 1 (e.g. 0.9); got {share}."),
+            share=repr(share),
         )
     total = float(total_weight) if total_weight is not None else covered_weight + float(w.sum())
     if not total > 0:
-        raise InputError("There are no residents, so no share can be reached; check the demand.")
+        raise InputError.worded(
+            N_("There are no residents, so no share can be reached; check the demand.")
+        )
     target = float(share) * total - float(covered_weight)
     g = _aggregate(cover, w, hh_arr, by_ratio=cap is not None)
     tol = 1e-9 * total
     if target <= tol:
         return _no_new_sites(
             g, len(w), solve_time_s=time.perf_counter() - started, best_possible=None,
-            notes=[
-                f"Existing facilities already cover {covered_weight / total:.1%}, at or above "
-                f"the target of {share:.1%}; no new site is needed."
-            ],
+            notes=[Phrase(
+                N_("Existing facilities already cover {covered:.1%}, at or above the target of "
+                   "{target:.1%}; no new site is needed."),
+                covered=covered_weight / total, target=float(share))],
         )
     best = _best_possible(g, cap, time_limit_s) if g.reach.shape[0] else 0.0
     if best < target - tol:
         best_share = (covered_weight + best) / total
-        raise InputError(
-            f"A share of {share:.1%} cannot be reached even with all {n:,} candidate sites: "
-            f"the best possible is {best_share:.1%} ({covered_weight / total:.1%} covered "
-            "now). Lower the target, or give candidates nearer the residents left out"
-            + (" or with more floor area." if cap is not None else ".")
+        template = (
+            N_(
+                "A share of {share:.1%} cannot be reached even with all {n:,} candidate sites: "
+                "the best possible is {best:.1%} ({now:.1%} covered now). Lower the target, or "
+                "give candidates nearer the residents left out or with more floor area."
+            )
+            if cap is not None
+            else N_(
+                "A share of {share:.1%} cannot be reached even with all {n:,} candidate sites: "
+                "the best possible is {best:.1%} ({now:.1%} covered now). Lower the target, or "
+                "give candidates nearer the residents left out."
+            )
+        )
+        raise InputError.worded(
+            template, share=share, n=n, best=best_share, now=covered_weight / total
         )
     out = _min_sites(
         g,

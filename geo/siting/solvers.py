@@ -32,6 +32,8 @@ from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, mi
 
 from geo import settings
 from geo.errors import InputError
+from geo.findings import Phrase
+from geo.i18n import N_
 
 if TYPE_CHECKING:
     pass
@@ -73,9 +75,13 @@ def _coverage_matrix(coverage_sets: CoverageSets, n_demand: int) -> sparse.csr_m
     if sparse.issparse(coverage_sets):
         mat = sparse.csr_matrix(coverage_sets, dtype=np.float64)
         if mat.shape[1] != n_demand:
-            raise InputError(
-                f"The coverage matrix has {mat.shape[1]:,} columns but there are {n_demand:,} "
-                "demand weights; it must be candidates × demand points."
+            raise InputError.worded(
+                N_(
+                    "The coverage matrix has {columns:,} columns but there are {n:,} demand "
+                    "weights; it must be candidates × demand points."
+                ),
+                columns=mat.shape[1],
+                n=n_demand,
             )
         mat.eliminate_zeros()  # an explicit zero is no reach
         mat.sum_duplicates()
@@ -85,9 +91,13 @@ def _coverage_matrix(coverage_sets: CoverageSets, n_demand: int) -> sparse.csr_m
     lengths = np.array([len(s) for s in sets], dtype=np.int64)
     indices = np.concatenate(sets) if sets else np.zeros(0, dtype=np.int64)
     if len(indices) and (indices.min() < 0 or indices.max() >= n_demand):
-        raise InputError(
-            f"A coverage set names a demand point outside 0..{n_demand - 1} (there are "
-            f"{n_demand:,} demand weights); coverage sets hold demand indices."
+        raise InputError.worded(
+            N_(
+                "A coverage set names a demand point outside 0..{last} (there are {n:,} demand "
+                "weights); coverage sets hold demand indices."
+            ),
+            last=n_demand - 1,
+            n=n_demand,
         )
     indptr = np.concatenate([[0], np.cumsum(lengths)])
     data = np.ones(len(indices))
@@ -97,11 +107,20 @@ def _coverage_matrix(coverage_sets: CoverageSets, n_demand: int) -> sparse.csr_m
 def _check_weights(weights: Any, name: str, n: int | None = None) -> np.ndarray:
     w = np.asarray(weights, dtype=float).ravel()
     if n is not None and len(w) != n:
-        raise InputError(f"{name} has {len(w):,} values but there are {n:,} demand points.")
+        raise InputError.worded(
+            N_("{name} has {count:,} values but there are {n:,} demand points."),
+            name=name,
+            count=len(w),
+            n=n,
+        )
     if not np.isfinite(w).all() or (w < 0).any():
-        raise InputError(
-            f"{name} must be finite and non-negative; "
-            f"{int((~np.isfinite(w) | (w < 0)).sum()):,} values are not. Fill or drop them."
+        raise InputError.worded(
+            N_(
+                "{name} must be finite and non-negative; {count:,} values are not. Fill or drop "
+                "them."
+            ),
+            name=name,
+            count=int((~np.isfinite(w) | (w < 0)).sum()),
         )
     return w
 
@@ -191,7 +210,9 @@ def _cover_model(
         n_other = n_groups
     else:
         if g.hh is None:
-            raise InputError("Capacity needs the households of each demand point (hh).")
+            raise InputError.worded(
+                N_("Capacity needs the households of each demand point ({hh})."), hh="hh"
+            )
         coo = reach.tocoo()
         gp, jp = coo.row.astype(np.int64), coo.col.astype(np.int64)
         n_pairs = len(gp)
@@ -579,15 +600,13 @@ def _max_cover(
             bound = -dual if bound is None else min(bound, -dual)  # HiGHS minimises -weight
         if picked is not None and optimal:
             return _Outcome(picked, "exact", True, float(picked[1].sum()), model.nonzeros, notes)
-        notes.append(
-            f"HiGHS stopped at the time limit ({time_limit_s:g} s) before proving the optimum; "
-            "greedy was run as well and the better answer kept."
-        )
+        notes.append(Phrase(
+            N_("HiGHS stopped at the time limit ({limit:g} s) before proving the optimum; "
+               "greedy was run as well and the better answer kept."), limit=time_limit_s))
     else:
-        notes.append(
-            f"The exact model has {model.nonzeros:,} nonzeros (more than {max_nonzeros:,}), "
-            "so lazy greedy was used."
-        )
+        notes.append(Phrase(
+            N_("The exact model has {nonzeros:,} nonzeros (more than {most:,}), so lazy greedy "
+               "was used."), nonzeros=model.nonzeros, most=max_nonzeros))
     greedy = _Greedy(g, cap)
     chosen_g = greedy.run(k=k)
     by_greedy = _evaluate(
@@ -644,15 +663,14 @@ def _min_sites(
             if picked is not None and bound is not None and len(picked[0]) <= bound:
                 optimal = True
         if not optimal:
-            notes.append(
-                f"HiGHS stopped at the time limit ({time_limit_s:g} s) before proving the "
-                "fewest sites; greedy was run as well and the better answer kept."
-            )
+            notes.append(Phrase(
+                N_("HiGHS stopped at the time limit ({limit:g} s) before proving the fewest "
+                   "sites; greedy was run as well and the better answer kept."),
+                limit=time_limit_s))
     else:
-        notes.append(
-            f"The exact model has {model.nonzeros:,} nonzeros (more than {max_nonzeros:,}), "
-            "so greedy was used."
-        )
+        notes.append(Phrase(
+            N_("The exact model has {nonzeros:,} nonzeros (more than {most:,}), so greedy was "
+               "used."), nonzeros=model.nonzeros, most=max_nonzeros))
     method = "exact"
     if not optimal:
         greedy = _Greedy(g, cap)
