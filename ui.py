@@ -554,8 +554,9 @@ STATUS_TEXT = {
     "no rule": N_("— no rule for its kind"),
     "no data": N_("— figure missing"),
 }
-UNIT_TEXT = {"km2": N_("km²"), "km²": N_("km²"), "residents": N_("residents"),
-             "households": N_("households"), "m2": N_("m²"), "m²": N_("m²"),
+# the unit after a figure ("60,700 people"): in Chinese 人 and 户, not the measure's name again
+UNIT_TEXT = {"km2": N_("km²"), "km²": N_("km²"), "residents": N_("people"),
+             "households": N_("homes"), "m2": N_("m²"), "m²": N_("m²"),
              "residents/km2": N_("residents/km²"), "residents/km²": N_("residents/km²"),
              "pieces": N_("pieces")}
 MEASURE_TEXT = {"km2": N_("area"), "km²": N_("area"), "residents": N_("residents"),

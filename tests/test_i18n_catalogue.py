@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from babel.messages.pofile import read_po
 from streamlit.testing.v1 import AppTest
@@ -146,8 +147,8 @@ def visible_texts(at: AppTest) -> list[str]:
     for df in at.dataframe:
         frame = df.value
         out += [str(c) for c in frame.columns]
-        for col in frame.columns:
-            if frame[col].dtype == object:
+        for col in frame.columns:  # text columns (object, or pandas' own string dtype)
+            if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
                 out += [str(v) for v in frame[col]]
     return out
 
@@ -203,7 +204,8 @@ def test_coverage_page_in_chinese_has_no_english_words(home):
     # data the audit names, as typed and as shown (escaped): the rulebook's file, the CRS;
     # the provenance's words are translated
     data = (result.rulebook.name, result.rulebook.path, result.provenance["metric_crs"])
-    library = {*data, *map(ui.plain, data)}
+    # facility type keys name the rulebook table to edit ([facilities.health_station])
+    library = {*data, *map(ui.plain, data), *result.rulebook.facilities}
     words = english_words(visible_texts(at), library)
     assert not words, words
 
@@ -228,4 +230,42 @@ def test_alternatives_cards_in_chinese_have_no_english_words(home):
     texts = visible_texts(at)
     assert any("平均紧凑度 ≥" in t for t in texts)  # each target with its figure
     words = english_words(texts, exempt)
+    assert not words, words
+
+
+@pytest.mark.parametrize("page", ["views/boundaries.py", "views/compare.py", "views/overview.py",
+                                  "views/export.py", "views/data.py"])
+def test_a_messy_real_shaped_district_reads_in_chinese_on_every_page(home, page):
+    """Names without codes, residents missing for some communities, a community spilling
+    over its street: the findings, notes and refusals the pages show are all Chinese."""
+    from conftest import UTM
+
+    from geo.district.hierarchy import build_district
+    from geo.io import write_units
+    from geo.project import district_fingerprint
+    from geo.sample.build import sample_district
+
+    frames = {lv: f.drop(columns=["code", "parent_code"]) for lv, f in
+              sample_district().items() if lv != "grid"}
+    comm = frames["community"]
+    comm.loc[comm.index[:4], ["population", "households"]] = None  # not given: never zero
+    moved = comm.loc[[comm.index[5]], "geometry"].to_crs(UTM).translate(150, 0).to_crs(4326)
+    comm.loc[comm.index[5], "geometry"] = moved.iloc[0]  # overlaps its neighbour
+    d = build_district(frames, link="spatial")
+    key = district_fingerprint(d)
+    write_units(d.units, home / f"district-{key}.gpkg", fmt="gpkg")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
+    at.query_params["lang"] = "zh"
+    at.query_params["project"] = key
+    at.query_params["plan"] = "current"
+    at.run()
+    if page != "views/boundaries.py":
+        at.switch_page(page).run()
+    assert not at.exception
+    import ui
+
+    texts = visible_texts(at)
+    if page == "views/overview.py":  # the check names the gap and the missing figures
+        assert any("空隙" in t for t in texts) and any("没有常住人口" in t for t in texts)
+    words = english_words(texts, {ui.rulebook().name, key})  # the project's key is a hash
     assert not words, words

@@ -301,7 +301,7 @@ def audit_coverage(
         _progress(progress, "snapping residents and facilities to the network", 0.05)
         snapped = _snap_to_network(network, pts)
         findings.extend(_network_reach(district, pts.dem, network, snapped.d_off, pts.codes))
-        findings.extend(_facilities_outside_network(pts, snapped.f_off, metric))
+        findings.extend(_facilities_outside_network(pts, snapped.f_off, metric, rulebook))
     results, islands = _reach_by_type(
         rulebook, audit_types, pts, network, snapped, detour, progress
     )

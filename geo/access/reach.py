@@ -52,6 +52,7 @@ from geo.i18n import N_
 
 if TYPE_CHECKING:
     from geo.access.network import WalkNetwork
+    from geo.rules.rulebook import Rulebook
 
 
 
@@ -448,9 +449,13 @@ def _snap_to_network(network: WalkNetwork, pts: _Points) -> _Snapped:
 
 
 def _facilities_outside_network(
-    pts: _Points, f_off: np.ndarray, metric: pyproj.CRS
+    pts: _Points, f_off: np.ndarray, metric: pyproj.CRS, rulebook: Rulebook
 ) -> list[Finding]:
-    """Warn about facilities farther from the network than the snapping limit."""
+    """Warn about facilities farther from the network than the snapping limit.
+
+    Each is named with its type's name (the rulebook's, in the app's language); a type
+    the rulebook does not know by its key.
+    """
     max_snap = settings.audit_facility_max_snap_m
     out = []
     for j in np.flatnonzero(f_off > max_snap):
@@ -475,7 +480,8 @@ def _facilities_outside_network(
                         "gap counted as walking. Check its location or use a network that "
                         "covers it."
                     ),
-                    type=row["type"],
+                    type=(rulebook.facilities[row["type"]].named()
+                          if row["type"] in rulebook.facilities else row["type"]),
                     name=row["name"] or f"#{j}",
                     distance=float(f_off[j]),
                 ),
