@@ -615,11 +615,6 @@ def finding_message(f: Any) -> str:
     if rule == "propose.compactness_search":
         return _("No dense core explains the streets short of the compactness targets; more "
                  "refinement iterations or another seed may find rounder streets.")
-    if rule.endswith("density_envelope") and f.value is not None:
-        return _("{who} has {value} residents/km²: at this density no street can meet both the "
-                 "area and the population band (possible only at {low}–{high} residents/km²). "
-                 "Trade communities with sparser or denser neighbours, or accept it.", who=who,
-                 value=number(f.value), low=number(f.minimum), high=number(f.maximum))
     if getattr(f, "template", ""):  # the library's own template (geo.findings.worded)
         return worded_text(f.template, f.args)
     if f.value is not None and f.deviation is not None and (f.minimum is not None
@@ -646,16 +641,20 @@ def said(value: Any) -> Any:
     form in Chinese; names, codes and figures stay as they are.
     """
     if isinstance(value, Phrase):
+        if not value.template and not value.parts:
+            return str(value)  # gettext("") would give the catalogue's header
         if value.parts:
             return _(value.args.get("sep", "; ")).join(str(said(p)) for p in value.parts)
         return worded_text(value.template, value.args)
     if isinstance(value, Named):
         return value.zh if lang() == "zh" and value.zh else value
-    return _(value) if isinstance(value, Word) else value
+    return _(value) if isinstance(value, Word) and value else value
 
 
 def worded_text(template: str, args: Mapping[str, Any]) -> str:
     """A library template (:func:`geo.findings.worded`) in the chosen language, filled in."""
+    if not template:
+        return ""
     return _(template, **{k: said(v) for k, v in args.items()})
 
 
@@ -855,7 +854,12 @@ def progress_bar(title: str, where: Any = None) -> Callable[[str, float], None]:
 
     def report(stage: str, fraction: float) -> None:
         head, sep, tail = str(stage).rpartition(": ")
-        words = f"{stage_text(head)}{sep}{stage_text(tail)}" if sep else stage_text(str(stage))
+        if isinstance(stage, Phrase):  # a stage written with its template (a type's name)
+            words = str(said(stage))
+        elif sep:
+            words = f"{stage_text(head)}{sep}{stage_text(tail)}"
+        else:
+            words = stage_text(str(stage))
         bar.progress(min(1.0, max(0.0, float(fraction))), text=f"{title} · {words}")
 
     return report

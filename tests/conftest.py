@@ -20,6 +20,7 @@ their community's code plus two digits.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -330,6 +331,7 @@ def raised(fn: Any, kind: type[Exception]) -> Any:
 def assert_chinese(zh: Any, exc: Any, *names: str, exempt: tuple[str, ...] = ()) -> str:
     """The error in Chinese: translated, no English word, naming ``names``; return the text."""
     text = zh(exc)
+    assert not untranslated(exc.template, exc.fields), str(exc)
     assert not chinese_problems(str(exc), text, keep=names, exempt=exempt), (text, str(exc))
     rest = text
     for name in names:
@@ -337,3 +339,33 @@ def assert_chinese(zh: Any, exc: Any, *names: str, exempt: tuple[str, ...] = ())
         rest = rest.replace(name, " ")
     assert any("\u4e00" <= ch <= "\u9fff" for ch in rest), text
     return text
+
+
+@functools.lru_cache(maxsize=1)
+def _translated() -> frozenset[str]:
+    from babel.messages.pofile import read_po
+
+    from geo.i18n import catalogue_path
+
+    with catalogue_path("zh").open("rb") as f:
+        return frozenset(m.id for m in read_po(f, locale="zh") if m.id and m.string)
+
+
+def untranslated(template: str, args: Any = None) -> list[str]:
+    """Templates and words in a worded message (its phrases too) the catalogue lacks.
+
+    A message that reads right in Chinese only because its text happens to contain no
+    Latin letters would pass a word check; this asks the catalogue itself.
+    """
+    from geo.findings import Phrase, Word
+
+    known = _translated()
+    missing = [template] if template and template not in known else []
+    for value in (args or {}).values():
+        if isinstance(value, Phrase):
+            missing += untranslated(value.template, value.args)
+            for part in value.parts:
+                missing += untranslated("", {"part": part})
+        elif isinstance(value, Word) and value and value not in known:
+            missing.append(str(value))
+    return missing

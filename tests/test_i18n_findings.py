@@ -33,10 +33,11 @@ def _finding_calls(path: Path):
 
 
 def _worded(call: ast.Call) -> bool:
+    """``**worded(N_("..."), ...)`` (or a template chosen among such literals earlier)."""
     for kw in call.keywords:
         if kw.arg is None and isinstance(kw.value, ast.Call) and \
                 getattr(kw.value.func, "id", None) == "worded":
-            return True
+            return _template(kw.value.args[0] if kw.value.args else None)
     return False
 
 
@@ -77,6 +78,15 @@ def _marked(node: ast.expr) -> bool:
             and isinstance(node.args[0].value, str))
 
 
+def _template(node: ast.expr | None) -> bool:
+    """A template argument: ``N_("...")``, a choice between such, or one chosen earlier (a
+    name, an item of a table of them, another message's own template)."""
+    if isinstance(node, ast.IfExp):
+        return _template(node.body) and _template(node.orelse)
+    return node is not None and (_marked(node) or isinstance(node, (ast.Name, ast.Subscript,
+                                                                      ast.Attribute)))
+
+
 @pytest.mark.parametrize("path", [p for p in SOURCES if "cli" not in p.parts],
                          ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_error_is_raised_worded(path):
@@ -91,7 +101,7 @@ def test_every_error_is_raised_worded(path):
             plain.append(node.lineno)
         elif (isinstance(func, ast.Attribute) and func.attr == "worded"
               and isinstance(func.value, ast.Name) and func.value.id in classes):
-            if not node.args or not (_marked(node.args[0]) or isinstance(node.args[0], ast.Name)):
+            if not _template(node.args[0] if node.args else None):
                 unmarked.append(node.lineno)
     assert not plain, f"{path.name}: errors made without .worded( on lines {plain}"
     assert not unmarked, f"{path.name}: .worded( without N_(\"...\") on lines {unmarked}"
@@ -124,3 +134,14 @@ def test_words_and_phrases_inside_a_finding_are_translated_and_survive_pickling(
         ui._last_lang[0] = before
     assert "6–8 km²、常住人口 80,000–120,000" in zh and "已锁定" in zh  # joined the Chinese way
     assert level == "社区 grid"  # a word is translated, a name (even an English one) is not
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_phrase_has_a_marked_template(path):
+    """``Phrase(f"...")`` would read English in the app: ``Phrase(N_("..."), ...)``."""
+    bare = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Phrase":
+            if not _template(node.args[0] if node.args else None):
+                bare.append(node.lineno)
+    assert not bare, f"{path.name}: Phrase without N_(\"...\") on lines {bare}"

@@ -15,7 +15,7 @@ import pandas as pd
 import pyproj
 import pytest
 import shapely
-from conftest import UTM, box, chinese_problems, in_chinese, tiny_frames
+from conftest import UTM, box, chinese_problems, in_chinese, tiny_frames, untranslated
 
 from geo.district.checks import _gap_finding
 from geo.district.hierarchy import build_district
@@ -191,6 +191,8 @@ def test_every_finding_of_the_district_model_reads_in_chinese(findings, chinese)
             continue  # band breaches and the like: not written in these modules
         assert f.template, (scenario, f.rule, f.message)
         zh = chinese(f)
+        problems += [(scenario, f.rule, "not in the catalogue", t)
+                     for t in untranslated(f.template, f.args)]
         for problem in chinese_problems(f.message, zh, keep=(f.code, f.name)):
             problems.append((scenario, f.rule, problem, zh))
     assert not problems, "\n".join(map(str, problems))

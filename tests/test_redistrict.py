@@ -37,7 +37,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from conftest import UTM, box, chinese_problems, in_chinese
+from conftest import UTM, box, chinese_problems, in_chinese, untranslated
 from typer.testing import CliRunner
 
 from geo.cli import app
@@ -208,6 +208,7 @@ def assert_chinese(findings, words: str) -> None:
     with in_chinese() as ui:
         texts = [ui.finding_message(f) for f in findings]
     for f, t in zip(findings, texts, strict=True):
+        assert not untranslated(f.template, f.args), f.message
         assert not chinese_problems(f.message, t, keep=(f.name,)), t
         assert not f.name or f.level == "district" or f.name in t, t
     assert any(words in t for t in texts), texts

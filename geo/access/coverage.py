@@ -457,7 +457,8 @@ def _reach_by_type(
         ftype = rulebook.facility(t)
         idx = np.flatnonzero((pts.fac["type"] == t).to_numpy())
         limit = ftype.service_radius_m * settings.audit_search_factor
-        _progress(progress, f"{ftype.name}: walking distances", 0.1 + 0.8 * k / len(audit_types))
+        _progress(progress, Phrase(N_("{type}: walking distances"), type=ftype.named()),
+                  0.1 + 0.8 * k / len(audit_types))
         if network is not None and snapped is not None:
             reach = _walked_reach(network, snapped, idx, ftype.service_radius_m, limit)
         else:

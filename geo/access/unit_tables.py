@@ -24,7 +24,7 @@ import shapely
 from geo import settings
 from geo.access.reach import BEYOND_LIMIT, UNREACHABLE, _listed, _with_article
 from geo.district.model import District
-from geo.findings import Finding, Phrase, Word, worded
+from geo.findings import Finding, Named, Phrase, Word, worded
 from geo.i18n import N_
 from geo.rules.rulebook import FacilityType, Rulebook, kind_word
 
@@ -408,7 +408,9 @@ def _floor_area_shortfall(
     value = row["m2_per_100hh"]
     kinds = _joined_and(
         [
-            results[s].ftype.named(lower=True) if s in results else s.replace("_", " ")
+            results[s].ftype.named(lower=True) if s in results
+            else Named(s.replace("_", " "), zh=rulebook.facilities[s].name_zh)
+            if s in rulebook.facilities else s.replace("_", " ")
             for s in stock_types(rulebook, row["type"])
         ]
     )
