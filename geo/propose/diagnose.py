@@ -321,8 +321,8 @@ def _street_findings_after(
                 severity="warning",
                 **worded(
                     N_("The search stopped without putting {streets} in band, though nothing "
-                       "found here rules it out. Give it more time, another seed, or try the "
-                       "other mode."),
+                       "found here rules it out. Give it more time (--time-limit), another "
+                       "seed, or try the other mode."),
                     streets=codes),
             )
         )
