@@ -16,7 +16,7 @@ import functools
 import logging
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -656,6 +656,24 @@ def worded_text(template: str, args: Mapping[str, Any]) -> str:
     if not template:
         return ""
     return _(template, **{k: said(v) for k, v in args.items()})
+
+
+def findings_csv(findings: Sequence[Any]) -> bytes:
+    """The findings as a CSV file (UTF-8 with BOM, for Excel), messages in the chosen language.
+
+    The columns are the library's (:func:`geo.findings.findings_to_frame`), so a table
+    read by a script keeps its shape; only the ``message`` a planner reads is translated.
+    """
+    import io as _io
+
+    from geo.findings import findings_to_frame
+    from geo.io import write_csv
+
+    frame = findings_to_frame(list(findings))
+    frame["message"] = [finding_message(f) for f in findings]
+    buf = _io.StringIO()
+    write_csv(frame, buf)
+    return buf.getvalue().encode("utf-8-sig")
 
 
 def describe_edit(edit: Edit, noun: str = "community") -> str:

@@ -283,16 +283,21 @@ def split_in_app():
 
 
 @contextlib.contextmanager
-def in_chinese() -> Iterator[Any]:
-    """Set the app's language to Chinese for the block, as the switch does; yield ``ui``."""
+def in_language(lang: str) -> Iterator[Any]:
+    """Set the app's language (``zh``, ``en``) for the block, as the switch does; yield ``ui``."""
     import ui
 
     before = ui._last_lang[0]
-    ui._last_lang[0] = "zh"
+    ui._last_lang[0] = lang
     try:
         yield ui
     finally:
         ui._last_lang[0] = before
+
+
+def in_chinese() -> contextlib.AbstractContextManager[Any]:
+    """Set the app's language to Chinese for the block; yield ``ui``."""
+    return in_language("zh")
 
 
 def chinese_problems(english: str, chinese: str, *, keep: Iterable[str | None] = (),

@@ -145,3 +145,29 @@ def test_every_phrase_has_a_marked_template(path):
             if not _template(node.args[0] if node.args else None):
                 bare.append(node.lineno)
     assert not bare, f"{path.name}: Phrase without N_(\"...\") on lines {bare}"
+
+
+def test_the_findings_file_a_planner_downloads_is_in_their_language():
+    """Export's findings.csv: the library's columns, the message in the chosen language."""
+    import io
+
+    import pandas as pd
+    from conftest import in_language
+
+    import ui
+    from geo.findings import Finding, Word, worded
+
+    f = Finding(rule="propose.locked", level="street", code="370299001000", name="宁远街道",
+                **worded("street {name} ({code}) is locked and breaks {broken}; a locked street "
+                         "is left exactly as it is. Unlock it to let the proposal change it.",
+                         name="宁远街道", code="370299001000", broken=Word("area")))
+    with in_language("en"):
+        english = pd.read_csv(io.BytesIO(ui.findings_csv([f])), dtype=str,
+                              encoding="utf-8-sig")
+    with in_language("zh"):
+        chinese = pd.read_csv(io.BytesIO(ui.findings_csv([f])), dtype=str,
+                              encoding="utf-8-sig")
+    assert list(chinese.columns) == list(english.columns) and "template" not in chinese
+    assert english.loc[0, "message"] == f.message
+    assert chinese.loc[0, "message"].startswith("街道 宁远街道（370299001000）已锁定")
+    assert chinese.loc[0, "code"] == "370299001000"

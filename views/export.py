@@ -19,7 +19,8 @@ rb = ui.rulebook()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def exports(state_key: str, renumber: bool, _plan, _district) -> dict[str, bytes]:
+def exports(state_key: str, renumber: bool, lang: str, _plan, _district) -> dict[str, bytes]:
+    """The plan's files; ``lang`` (the findings' language) is part of the cache key."""
     units = _plan.to_units() if _plan is not None else _district.units
     out: dict[str, bytes] = {}
     if renumber:
@@ -43,9 +44,7 @@ def exports(state_key: str, renumber: bool, _plan, _district) -> dict[str, bytes
             out["csv"] = write_units(units, d / "plan.csv", fmt="csv")[0].read_bytes()
         report = check_report(build_district(units, household_size=rb.household_size), rb)
         out["report.json"] = report.to_json().encode("utf-8")
-        findings = io.StringIO()
-        write_csv(report.findings_frame(), findings)
-        out["findings.csv"] = findings.getvalue().encode("utf-8-sig")
+        out["findings.csv"] = ui.findings_csv(report.findings)
     return out
 
 
@@ -65,7 +64,7 @@ renumber = st.checkbox(
            "with the files."))
 try:
     with st.spinner(_("Preparing the files…")):
-        files = exports(state, renumber, plan, district)
+        files = exports(state, renumber, ui.lang(), plan, district)
 except WanggeError as exc:  # e.g. the server's disk is full: say so, no traceback
     st.error(ui.friendly(exc))
     st.stop()

@@ -138,8 +138,8 @@ def split_admin_levels(layer: Layer) -> tuple[list[Layer], list[str]]:
             continue
         part = frame.loc[rows].reset_index(drop=True)
         out.append(
-            Layer(f"{layer.source}[admin_level {value}]", f"{layer.name}[{level}]", part,
-                  layer.notes)
+            Layer(Phrase(N_("{source}[admin_level {value}]"), source=layer.source, value=value),
+                  f"{layer.name}[{level}]", part, layer.notes)
         )
         notes.append(
             f"{layer.source}: admin_level {value} ({len(rows)} unit(s)) read as the {level} "
