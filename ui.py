@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import os
 import re
@@ -527,12 +528,38 @@ def app() -> None:
     current = st.navigation([home, *pages], position="hidden")
     links = st.sidebar.container()
     language_picker()
+    uploader_in_language()
     run_page(sidebar_plan)  # resolves the plan into the URL before the links are drawn
     params = carried()
     with links:
         for page in ([home, *pages[1:]] if current is home else pages):  # the open one lit
             st.page_link(page, query_params=params)
     run_page(current)
+
+
+def uploader_in_language() -> None:
+    """Word Streamlit's own file-uploader texts ("Upload", "100MB per file") in the language.
+
+    Streamlit draws them itself, in English, with no option to change them; in another
+    language its words are hidden by CSS and ours shown in their place (written by hand:
+    no library does it). Should a Streamlit version rename these elements, its English
+    simply shows again.
+    """
+    if lang() == "en":
+        return
+    limit = st.get_option("server.maxUploadSize")
+    button = '[data-testid="stFileUploaderDropzone"] [data-testid="stMarkdownContainer"] p'
+    size = '[data-testid="stFileUploaderDropzoneInstructions"] span:first-child'
+    words = {"upload": _("Upload"), "limit": _("{n} MB per file", n=limit)}
+    # a CSS string: quotes and backslashes escaped, the characters themselves kept
+    quoted = {k: json.dumps(v, ensure_ascii=False) for k, v in words.items()}
+    st.html(  # style only: applied to the page, nothing drawn
+        "<style>"
+        f"{button}{{font-size:0}}{button}::after{{content:{quoted['upload']};"
+        "font-size:0.875rem}"
+        f"{size}{{font-size:0}}{size}::after{{content:{quoted['limit']};font-size:0.8rem}}"
+        "</style>"
+    )
 
 
 def sidebar_plan() -> None:

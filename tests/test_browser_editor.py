@@ -220,3 +220,23 @@ def test_upload_map_check_and_edit_own_data(app_url, browser, tmp_path):
     page.get_by_text("甲街道").first.wait_for(state="attached", timeout=30_000)
     assert "project=" in page.url
     page.close()
+
+
+def test_the_file_uploader_speaks_the_language(app_url, browser):
+    """Streamlit draws "Upload" and "100MB per file" itself, in English; in Chinese the page
+    shows 上传 and the limit in their place (the English hidden, not removed)."""
+    base, _ = app_url
+    page = browser.new_page()
+    seen = {}
+    for lang in ("zh", "en"):
+        page.goto(f"{base}data?lang={lang}")
+        button = page.locator("[data-testid='stFileUploaderDropzone'] "
+                              "[data-testid='stMarkdownContainer'] p").first
+        button.wait_for(timeout=60_000)
+        limit = page.locator("[data-testid='stFileUploaderDropzoneInstructions'] span").first
+        seen[lang] = (button.evaluate("e => getComputedStyle(e, '::after').content"),
+                      limit.evaluate("e => getComputedStyle(e, '::after').content"),
+                      button.evaluate("e => getComputedStyle(e).fontSize"))
+    page.close()
+    assert seen["zh"][:2] == ('"上传"', '"每个文件不超过 100 MB"') and seen["zh"][2] == "0px"
+    assert seen["en"][:2] == ("none", "none") and seen["en"][2] != "0px"

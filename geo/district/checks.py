@@ -25,7 +25,7 @@ from geo.district.topology import (
     interior_pairs,
     overlap_pairs,
 )
-from geo.findings import Finding, Word, worded
+from geo.findings import Finding, Phrase, Word, worded
 from geo.i18n import N_
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,8 @@ def _code_findings(units: gpd.GeoDataFrame, level: str) -> list[Finding]:
     dup = codes[codes.notna() & codes.duplicated(keep=False)]
     for code, idx in dup.groupby(dup).groups.items():
         rows = units.loc[idx]
-        names = ", ".join(str(n) for n in rows["name"].fillna("(unnamed)"))
+        names = Phrase.joined([str(n) if isinstance(n, str) and n else Word(N_("(unnamed)"))
+                               for n in rows["name"]], ", ")
         lon, lat = _rep_point(rows.geometry.iloc[0])
         findings.append(
             Finding(
