@@ -234,7 +234,7 @@ def _listed(shown: Sequence[str], more: int = 0) -> str:
     The tail is a :class:`~geo.findings.Phrase`, so that a finding naming the
     units reads in the app's language.
     """
-    text = ", ".join(shown)
+    text: str = Phrase.joined(list(shown), ", ") if len(shown) > 1 else "".join(shown)
     return Phrase(N_("{names} and {n} more"), names=text, n=more) if more > 0 else text
 
 
