@@ -33,6 +33,12 @@ logger = logging.getLogger(__name__)
 # -------------------------------------------------------------------------- checks
 
 
+
+def _joined(items: list[str]) -> str:
+    """Names (or figures) joined with ", " in English; the app joins them its own way."""
+    return Phrase.joined(items, ", ") if len(items) > 1 else "".join(items)
+
+
 def _code_findings(units: gpd.GeoDataFrame, level: str) -> list[Finding]:
     findings = []
     codes = units["code"]
@@ -44,12 +50,12 @@ def _code_findings(units: gpd.GeoDataFrame, level: str) -> list[Finding]:
     lacking = generated | codes.isna().to_numpy()
     if lacking.any():
         rows = units[lacking]
-        examples = ", ".join(
+        examples = _joined([
             f"{n or '#' + str(i + 1)} → {c}" if c else str(n or f"#{i + 1}")
             for i, n, c in zip(
                 np.flatnonzero(lacking)[:5], rows["name"][:5], rows["code"][:5], strict=True
             )
-        )
+        ])
         n_lacking = int(lacking.sum())
         template = (
             N_("{n} of {total} {level} unit(s) have no code: {examples}. They were given "
@@ -232,8 +238,8 @@ def _code_parent_findings(units: Mapping[str, gpd.GeoDataFrame]) -> list[Finding
         )
         for parent, group in rest.groupby("parent_code", sort=True):
             lon, lat = _rep_point(group.geometry.iloc[0])
-            shown = ", ".join(_label(c, n) for c, n in zip(group["code"][:3], group["name"][:3],
-                                                          strict=True))
+            shown = _joined([_label(c, n) for c, n in zip(group["code"][:3], group["name"][:3],
+                                                           strict=True)])
             template = (
                 N_("{n} grid(s) of community {parent} have codes that do not extend the "
                    "community's code ({shown}{more}). Grid codes follow their community "
@@ -345,7 +351,7 @@ def _gap_finding(
         **worded(template, area=float(gap.area), level=Word(level),
                  parent_level=Word(parent_level) if parent_level else "",
                  parent="" if parent is None else _label(parent["code"], parent["name"]),
-                 neighbours=", ".join(neighbours)),
+                 neighbours=_joined(neighbours)),
     )
 
 
@@ -494,7 +500,7 @@ class _Nest:
     def straddle(self, i: int, pairs: list[tuple[int, float]], main_share: float,
                  outside_m2: float, tol: float) -> Finding:
         # a sliver in a neighbour is digitising noise, not a share worth naming
-        shares = ", ".join(f"{self.plabels[j]} {share:.1%}" for j, share in pairs)
+        shares = _joined([f"{self.plabels[j]} {share:.1%}" for j, share in pairs])
         template = (
             N_("{level} {unit} straddles {n} {parent_level} unit(s): {shares}{sep}outside "
                "every {parent_level} {outside:.1%}. Move the {parent_level} boundary to follow "
