@@ -46,6 +46,20 @@ def assert_clean(at: AppTest, where: str) -> None:
         assert "Traceback" not in e.value and "Error:" not in e.value, (where, e.value)
 
 
+def move_first_block(at: AppTest) -> tuple[str, str]:
+    """Select the plan's first block, move it to another street with the move box; return
+    (block, street)."""
+    plan = at.session_state["plan"]
+    code = str(plan.base.codes[0])
+    target = next(s.code for s in plan.streets if s.code != plan.street_of(code))
+    at.session_state["selection"] = [code]
+    at.run()
+    at.selectbox(key="move_target").set_value(target)
+    at.button(key="move_button").click().run()
+    assert_clean(at, "move")
+    return code, target
+
+
 def project_of(home: Path, frames: dict) -> str:
     """Save a district as a project file the app can open; return its key."""
     from geo.district.hierarchy import build_district
@@ -76,14 +90,7 @@ def test_export_and_check_show_the_plan_saved_under_a_new_name(home):
     at.text_input(key="save_as_name").set_value("Plan B")
     next(b for b in at.sidebar.button if b.label == "Save as a new plan").click().run()
     assert qp(at, "plan") == "Plan B"
-    plan = at.session_state["plan"]
-    code = str(plan.base.codes[0])
-    target = next(s.code for s in plan.streets if s.code != plan.street_of(code))
-    at.session_state["selection"] = [code]
-    at.run()
-    at.selectbox(key="move_target").set_value(target)
-    at.button(key="move_button").click().run()
-    assert_clean(at, "move")
+    code, target = move_first_block(at)
     assert all(q["plan"] == ["Plan B"] for q in links(at))
     for page, title in (("views/export.py", "Export · Plan B"), ("views/overview.py",
                                                                  "Check · Plan B")):
@@ -174,13 +181,7 @@ def test_streets_and_grids_without_communities_are_edited_grid_by_grid(home):
     assert_clean(at, "boundaries")
     plan = at.session_state["plan"]
     assert plan.base.level == "grid" and plan.base.n_blocks == len(grids)
-    code = str(plan.base.codes[0])
-    target = next(s.code for s in plan.streets if s.code != plan.street_of(code))
-    at.session_state["selection"] = [code]
-    at.run()
-    at.selectbox(key="move_target").set_value(target)
-    at.button(key="move_button").click().run()
-    assert_clean(at, "move")
+    code, target = move_first_block(at)
     assert at.session_state["plan"].street_of(code) == target
     assert any("网格" in c.value for c in at.caption)  # "moved 1 grid", in Chinese
     for page in PAGES:
