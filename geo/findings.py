@@ -188,6 +188,21 @@ def _phrase(text: str, template: str, args: Mapping[str, Any], parts: tuple[str,
     return obj
 
 
+def listed(shown: Sequence[str], more: int = 0) -> str:
+    """Names joined by commas, then "and ``more`` more" when some are left out.
+
+    A :class:`Phrase` where there is anything to translate (the list's separator, the
+    tail), so a message naming some units reads in the app's language.
+
+    Examples
+    --------
+    >>> str(listed(["a", "b"], 3)), listed(["a"])
+    ('a, b and 3 more', 'a')
+    """
+    text: str = Phrase.joined(list(shown), ", ") if len(shown) > 1 else "".join(shown)
+    return Phrase(N_("{names} and {n} more"), names=text, n=more) if more > 0 else text
+
+
 def worded(template: str, /, **args: Any) -> dict[str, Any]:
     """Return a finding's ``message``, ``template`` and ``args`` from one English template.
 

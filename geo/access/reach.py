@@ -47,7 +47,7 @@ from geo.district.model import District
 from geo.errors import (
     InputError,
 )
-from geo.findings import Finding, Phrase, Word, worded
+from geo.findings import Finding, Phrase, Word, listed, worded
 from geo.i18n import N_
 
 if TYPE_CHECKING:
@@ -225,17 +225,7 @@ def _top_units(
     per = pd.Series(pop[mask]).groupby(pd.Series(codes[mask], dtype=object)).sum()
     per = per.sort_values(ascending=False)
     shown = [f"{names.get(c) or c} ({v:,.0f})" for c, v in per.head(k).items()]
-    return len(per), _listed(shown, len(per) - k)
-
-
-def _listed(shown: Sequence[str], more: int = 0) -> str:
-    """Return names joined by commas, then "and ``more`` more" when some are left out.
-
-    The tail is a :class:`~geo.findings.Phrase`, so that a finding naming the
-    units reads in the app's language.
-    """
-    text: str = Phrase.joined(list(shown), ", ") if len(shown) > 1 else "".join(shown)
-    return Phrase(N_("{names} and {n} more"), names=text, n=more) if more > 0 else text
+    return len(per), listed(shown, len(per) - k)
 
 
 def _with_article(noun: str) -> str:

@@ -22,9 +22,9 @@ import pandas as pd
 import shapely
 
 from geo import settings
-from geo.access.reach import BEYOND_LIMIT, UNREACHABLE, _listed, _with_article
+from geo.access.reach import BEYOND_LIMIT, UNREACHABLE, _with_article
 from geo.district.model import District
-from geo.findings import Finding, Named, Phrase, Word, worded
+from geo.findings import Finding, Named, Phrase, Word, listed, worded
 from geo.i18n import N_
 from geo.rules.rulebook import FacilityType, Rulebook, kind_word
 
@@ -521,7 +521,7 @@ def _not_judged_findings(
 
 def _names_text(names: Sequence[str], k: int = 10) -> str:
     """Return the first ``k`` names, then "and N more" (a phrase the app translates)."""
-    return _listed(names[:k], len(names) - k)
+    return listed(names[:k], len(names) - k)
 
 
 def _kinds_text(kinds: Sequence[str]) -> str:

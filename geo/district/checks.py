@@ -17,6 +17,7 @@ from geo import LEVELS, settings
 from geo.district.model import (
     _DIGITS,
     _label,
+    _labels,
     _rep_point,
 )
 from geo.district.topology import (
@@ -25,18 +26,13 @@ from geo.district.topology import (
     interior_pairs,
     overlap_pairs,
 )
-from geo.findings import Finding, Phrase, Word, worded
+from geo.findings import Finding, Phrase, Word, listed, worded
 from geo.i18n import N_
 
 logger = logging.getLogger(__name__)
 
 # -------------------------------------------------------------------------- checks
 
-
-
-def _joined(items: list[str]) -> str:
-    """Names (or figures) joined with ", " in English; the app joins them its own way."""
-    return Phrase.joined(items, ", ") if len(items) > 1 else "".join(items)
 
 
 def _code_findings(units: gpd.GeoDataFrame, level: str) -> list[Finding]:
@@ -50,26 +46,13 @@ def _code_findings(units: gpd.GeoDataFrame, level: str) -> list[Finding]:
     lacking = generated | codes.isna().to_numpy()
     if lacking.any():
         rows = units[lacking]
-        examples = _joined([
+        n_lacking = int(lacking.sum())
+        examples = listed([
             f"{n or '#' + str(i + 1)} → {c}" if c else str(n or f"#{i + 1}")
             for i, n, c in zip(
                 np.flatnonzero(lacking)[:5], rows["name"][:5], rows["code"][:5], strict=True
             )
-        ])
-        n_lacking = int(lacking.sum())
-        template = (
-            N_("{n} of {total} {level} unit(s) have no code: {examples}. They were given "
-               "generated codes so that they can be linked, checked, planned and exported "
-               "(marked code_source = generated); replace them with the official codes "
-               "(统计用区划代码) when you have them, with --column code=COLUMN if the file "
-               "holds them under another name.")
-            if n_lacking <= 5 else
-            N_("{n} of {total} {level} unit(s) have no code: {examples} and {more} more. They "
-               "were given generated codes so that they can be linked, checked, planned and "
-               "exported (marked code_source = generated); replace them with the official "
-               "codes (统计用区划代码) when you have them, with --column code=COLUMN if the "
-               "file holds them under another name.")
-        )
+        ], n_lacking - 5)
         findings.append(
             Finding(
                 rule="code.missing",
@@ -77,8 +60,13 @@ def _code_findings(units: gpd.GeoDataFrame, level: str) -> list[Finding]:
                 severity="warning",
                 value=float(lacking.sum()),
                 unit="units",
-                **worded(template, n=n_lacking, total=len(units), level=Word(level),
-                         examples=examples, more=max(n_lacking - 5, 0)),
+                **worded(N_("{n} of {total} {level} unit(s) have no code: {examples}. They "
+                            "were given generated codes so that they can be linked, checked, "
+                            "planned and exported (marked code_source = generated); replace "
+                            "them with the official codes (统计用区划代码) when you have them, "
+                            "with --column code=COLUMN if the file holds them under another "
+                            "name."),
+                         n=n_lacking, total=len(units), level=Word(level), examples=examples),
             )
         )
     dup = codes[codes.notna() & codes.duplicated(keep=False)]
@@ -238,8 +226,7 @@ def _code_parent_findings(units: Mapping[str, gpd.GeoDataFrame]) -> list[Finding
         )
         for parent, group in rest.groupby("parent_code", sort=True):
             lon, lat = _rep_point(group.geometry.iloc[0])
-            shown = _joined([_label(c, n) for c, n in zip(group["code"][:3], group["name"][:3],
-                                                           strict=True)])
+            shown = listed(_labels(group, 3))
             template = (
                 N_("{n} grid(s) of community {parent} have codes that do not extend the "
                    "community's code ({shown}{more}). Grid codes follow their community "
@@ -351,7 +338,7 @@ def _gap_finding(
         **worded(template, area=float(gap.area), level=Word(level),
                  parent_level=Word(parent_level) if parent_level else "",
                  parent="" if parent is None else _label(parent["code"], parent["name"]),
-                 neighbours=_joined(neighbours)),
+                 neighbours=listed(neighbours)),
     )
 
 
@@ -500,7 +487,7 @@ class _Nest:
     def straddle(self, i: int, pairs: list[tuple[int, float]], main_share: float,
                  outside_m2: float, tol: float) -> Finding:
         # a sliver in a neighbour is digitising noise, not a share worth naming
-        shares = _joined([f"{self.plabels[j]} {share:.1%}" for j, share in pairs])
+        shares = listed([f"{self.plabels[j]} {share:.1%}" for j, share in pairs])
         template = (
             N_("{level} {unit} straddles {n} {parent_level} unit(s): {shares}{sep}outside "
                "every {parent_level} {outside:.1%}. Move the {parent_level} boundary to follow "

@@ -28,13 +28,14 @@ from geo.district.layers import admin_level_of, sort_layers
 from geo.district.model import (
     FIELDS,
     _label,
+    _labels,
     _reason_point,
     _rep_point,
     kind_from_code,
     kind_from_name,
 )
 from geo.errors import ColumnError, LevelError
-from geo.findings import Finding, Phrase, Word, worded
+from geo.findings import Finding, Phrase, Word, listed, worded
 from geo.i18n import N_
 from geo.io import Layer, require_polygons
 
@@ -779,22 +780,8 @@ def derive_figures(
         frame.loc[hh_missing, "households_source"] = "derived"
         none = frame["population"].isna()
         if none.any():
-            labels = ", ".join(
-                _label(c, n)
-                for c, n in zip(
-                    frame.loc[none, "code"][:5], frame.loc[none, "name"][:5], strict=True
-                )
-            )
             n_none = int(none.sum())
-            template = (
-                N_("{n} {level} unit(s) have no population and none can be derived: {units}. "
-                   "Add a population column (--column population=COLUMN) or figures for their "
-                   "units below; population rules skip them.")
-                if n_none <= 5 else
-                N_("{n} {level} unit(s) have no population and none can be derived: {units} "
-                   "and {more} more. Add a population column (--column population=COLUMN) or "
-                   "figures for their units below; population rules skip them.")
-            )
+            labels = listed(_labels(frame.loc[none], 5), n_none - 5)
             findings.append(
                 Finding(
                     rule="population.missing",
@@ -802,8 +789,11 @@ def derive_figures(
                     severity="warning",
                     value=float(none.sum()),
                     unit="units",
-                    **worded(template, n=n_none, level=Word(lv), units=labels,
-                             more=max(n_none - 5, 0)),
+                    **worded(N_("{n} {level} unit(s) have no population and none can be "
+                                "derived: {units}. Add a population column (--column "
+                                "population=COLUMN) or figures for their units below; "
+                                "population rules skip them."),
+                             n=n_none, level=Word(lv), units=labels),
                 )
             )
         out[lv] = frame

@@ -25,12 +25,13 @@ from geo.district.codes import (
 from geo.district.model import (
     _DIGITS,
     _label,
+    _labels,
     _rep_point,
     kind_from_code,
 )
 from geo.district.topology import containment_shares
 from geo.errors import ColumnError, InputError
-from geo.findings import Finding, Word, worded
+from geo.findings import Finding, Word, listed, worded
 from geo.i18n import N_
 
 logger = logging.getLogger(__name__)
@@ -161,21 +162,7 @@ def link_parents(
         )
     missing = out["parent_code"].isna()
     if missing.any():
-        labels = ", ".join(
-            _label(c, n)
-            for c, n in zip(out.loc[missing, "code"][:5], out.loc[missing, "name"][:5], strict=True)
-        )
         n_missing = int(missing.sum())
-        template = (
-            N_("{n} {level} unit(s) have no parent {parent_level} code and none follows from "
-               "their codes: {units}. Add a parent code column (--column parent_code=COLUMN) or "
-               "re-run with --link spatial to link each to the parent it overlaps most.")
-            if n_missing <= 5 else
-            N_("{n} {level} unit(s) have no parent {parent_level} code and none follows from "
-               "their codes: {units} and {more} more. Add a parent code column (--column "
-               "parent_code=COLUMN) or re-run with --link spatial to link each to the parent it "
-               "overlaps most.")
-        )
         findings.append(
             Finding(
                 rule="hierarchy.unlinked",
@@ -183,9 +170,13 @@ def link_parents(
                 severity="warning",
                 value=float(missing.sum()),
                 unit="units",
-                **worded(template, n=n_missing, level=Word(child_level),
-                         parent_level=Word(parent_level), units=labels,
-                         more=max(n_missing - 5, 0)),
+                **worded(
+                    N_("{n} {level} unit(s) have no parent {parent_level} code and none follows "
+                       "from their codes: {units}. Add a parent code column (--column "
+                       "parent_code=COLUMN) or re-run with --link spatial to link each to the "
+                       "parent it overlaps most."),
+                    n=n_missing, level=Word(child_level), parent_level=Word(parent_level),
+                    units=listed(_labels(out.loc[missing], 5), n_missing - 5)),
             )
         )
     return out, findings, notes

@@ -160,6 +160,11 @@ def _label(code: str | None, name: str | None) -> str:
     return str(name or code or "(unnamed)")
 
 
+def _labels(units: gpd.GeoDataFrame, k: int) -> list[str]:
+    """``name (code)`` of the first ``k`` units, for a message naming some of them."""
+    return [_label(c, n) for c, n in zip(units["code"][:k], units["name"][:k], strict=True)]
+
+
 def _reason_point(reason: str) -> tuple[float, float] | None:
     m = re.search(r"\[(-?[\d.]+)\s+(-?[\d.]+)\]", reason)
     return (float(m.group(1)), float(m.group(2))) if m else None
